@@ -1,0 +1,203 @@
+"""The CLI over the core functions: every command prints exactly one JSON object on stdout.
+
+Errors exit non-zero with {"error": "..."}; progress goes to stderr. Keep commands stable:
+other people's automation depends on them.
+"""
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Callable, Optional, Sequence
+
+import duckdb
+
+from core import cohorts, datasets, demo, profile, usecases
+from core.errors import AssayError, InputError
+from core.lake import Lake
+from core.names import parse_dataset_ref
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse would print usage text and exit 2
+        raise InputError(f"{message} (see `{self.prog} --help`)")
+
+
+def _progress(fraction: float, message: str) -> None:
+    print(f"[{fraction:4.0%}] {message}", file=sys.stderr, flush=True)
+
+
+def _actor() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "local"
+
+
+def cmd_demo(lake: Lake, args) -> dict:
+    if args.sample == "ihdp":
+        version = demo.ingest_ihdp(lake, actor=_actor())
+        return {"sample": "ihdp", "datasets": {"ihdp": version.ref}, "rows": version.rows}
+    truths = demo.build(lake, rows=args.rows, seed=args.seed, actor=_actor(),
+                        with_transactions=not args.no_transactions, progress=_progress)
+    return {"sample": "credit", "usecase": demo.USECASE, **truths}
+
+
+def cmd_usecase_add(lake: Lake, args) -> dict:
+    metrics = []
+    for text in args.metric or []:
+        name, sep, target = text.partition("=")
+        try:
+            metrics.append(usecases.SuccessMetric(name.strip(), float(target)))
+        except ValueError:
+            raise InputError(f"--metric {text!r}: write NAME=TARGET, for example roc_auc=0.75.") from None
+        if not sep:
+            raise InputError(f"--metric {text!r}: write NAME=TARGET, for example roc_auc=0.75.")
+    case = usecases.add(lake, args.name, objective=args.objective, actor=_actor(), owner=args.owner,
+                        stakeholders=tuple(args.stakeholder or ()), data_sources=tuple(args.source or ()),
+                        success_metrics=tuple(metrics))
+    return case.to_dict()
+
+
+def cmd_usecases(lake: Lake, args) -> dict:
+    return {"usecases": [u.to_dict() for u in usecases.list_usecases(lake)]}
+
+
+def cmd_ingest(lake: Lake, args) -> dict:
+    version = datasets.ingest_path(lake, args.path, name=args.name, actor=_actor(), usecase=args.usecase,
+                                   table=args.table, description=args.description or "", progress=_progress)
+    return version.to_dict()
+
+
+def cmd_datasets(lake: Lake, args) -> dict:
+    if args.name:
+        return {"versions": [v.to_dict() for v in datasets.versions(lake, args.name)]}
+    return {"datasets": [v.to_dict() for v in datasets.latest(lake, usecase=args.usecase)]}
+
+
+def cmd_profile(lake: Lake, args) -> dict:
+    version = datasets.get(lake, parse_dataset_ref(args.dataset))
+    where, params, label = "true", [], "all rows"
+    if args.cohort:
+        cohort = cohorts.get(lake, args.cohort, usecase=args.usecase or version.usecase)
+        where, params = cohorts.where_sql(cohort.conditions, version.column_names)
+        label = cohort.name
+    result = profile.profile(lake, version, where=where, params=params, cohort=label)
+    return {"dataset": version.ref, "snapshot": version.snapshot, **result.to_dict()}
+
+
+def cmd_cohorts(lake: Lake, args) -> dict:
+    return {"cohorts": [c.to_dict() for c in cohorts.list_cohorts(lake, usecase=args.usecase, dataset=args.dataset)]}
+
+
+def cmd_cohort_add(lake: Lake, args) -> dict:
+    try:
+        raw = json.loads(args.where)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"--where must be a JSON list of conditions ({exc}).") from None
+    if not isinstance(raw, list):
+        raise InputError('--where must be a JSON list such as [{"column": "age", "op": "<", "value": 30}].')
+    version = datasets.get(lake, args.dataset)
+    cohort = cohorts.save(lake, args.name, dataset=version.name, conditions=cohorts.conditions_from(raw),
+                          actor=_actor(), usecase=args.usecase or version.usecase,
+                          description=args.description or "", columns=version.column_names)
+    return cohort.to_dict()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m core", description="Assay: responsible-AI review over a DuckDB lake.")
+    parser.add_argument("--lake", help="folder of the lake (default: $ASSAY_LAKE or data/lake)")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("demo", help="generate the demo data into the lake")
+    p.add_argument("--rows", type=int, default=50_000, help="applications to generate (1,000 to 10,000,000)")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--sample", choices=["credit", "ihdp"], default="credit")
+    p.add_argument("--no-transactions", action="store_true", help="skip the transactions table")
+    p.set_defaults(run=cmd_demo)
+
+    p = sub.add_parser("usecase", help="manage use cases")
+    usub = p.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    a = usub.add_parser("add", help="create a use case")
+    a.add_argument("name")
+    a.add_argument("--objective", required=True)
+    a.add_argument("--owner")
+    a.add_argument("--stakeholder", action="append")
+    a.add_argument("--source", action="append", help="a data source the use case needs")
+    a.add_argument("--metric", action="append", help="success metric with target, NAME=TARGET")
+    a.set_defaults(run=cmd_usecase_add)
+
+    p = sub.add_parser("usecases", help="list use cases")
+    p.set_defaults(run=cmd_usecases)
+
+    p = sub.add_parser("ingest", help="ingest a CSV, Parquet, JSON lines or DuckDB file as a new dataset version")
+    p.add_argument("path")
+    p.add_argument("--name", required=True)
+    p.add_argument("--usecase", default="default")
+    p.add_argument("--table", help="table to ingest from a DuckDB file")
+    p.add_argument("--description")
+    p.set_defaults(run=cmd_ingest)
+
+    p = sub.add_parser("datasets", help="list datasets (newest versions), or the versions of one")
+    p.add_argument("name", nargs="?")
+    p.add_argument("--usecase")
+    p.set_defaults(run=cmd_datasets)
+
+    p = sub.add_parser("profile", help="profile a dataset version: rows, types, missing values, statistics")
+    p.add_argument("dataset", metavar="NAME[@VERSION]")
+    p.add_argument("--cohort", help="profile only the rows of this saved cohort")
+    p.add_argument("--usecase")
+    p.set_defaults(run=cmd_profile)
+
+    p = sub.add_parser("cohorts", help="list saved cohorts")
+    p.add_argument("--usecase")
+    p.add_argument("--dataset")
+    p.set_defaults(run=cmd_cohorts)
+
+    p = sub.add_parser("cohort", help="manage cohorts")
+    csub = p.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    a = csub.add_parser("add", help="save a cohort: a filter over a dataset")
+    a.add_argument("name")
+    a.add_argument("--dataset", required=True)
+    a.add_argument("--where", required=True, help='JSON list, e.g. [{"column": "age", "op": "<", "value": 30}]')
+    a.add_argument("--usecase")
+    a.add_argument("--description")
+    a.set_defaults(run=cmd_cohort_add)
+    return parser
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if hasattr(value, "item"):
+        return value.item()
+    return str(value)
+
+
+def main(argv: Optional[Sequence[str]] = None, out=None) -> int:
+    out = out or sys.stdout
+    try:
+        args = build_parser().parse_args(argv)
+        lake = Lake.open(args.lake)
+        try:
+            result = args.run(lake, args)
+        finally:
+            lake.close()
+        code = 0
+    except AssayError as exc:
+        result, code = {"error": str(exc)}, 2
+    except duckdb.Error as exc:
+        result, code = {"error": f"The lake reported an error: {str(exc).splitlines()[0][:400]}"}, 1
+    except SystemExit as exc:  # --help
+        if exc.code in (0, None):
+            return 0
+        result, code = {"error": "invalid arguments"}, 2
+    except (OSError, ValueError) as exc:
+        result, code = {"error": f"{type(exc).__name__}: {exc}"}, 1
+    out.write(json.dumps(result, default=_json_default, allow_nan=False) + "\n")
+    return code

@@ -1,0 +1,82 @@
+"""Where the lake lives: folder, catalog and data path, from environment or a config file.
+
+Precedence: explicit arguments (the CLI's --lake), then environment variables, then
+`assay.toml` in the lake folder (or the file named by ASSAY_CONFIG), then defaults.
+
+    ASSAY_LAKE        folder of the lake (default: data/lake in the project)
+    ASSAY_CATALOG     'sqlite:PATH' (default: LAKE/catalog.sqlite) or
+                      'postgres:dbname=assay host=... user=...' (password from PGPASSWORD)
+    ASSAY_DATA_PATH   where Parquet files go: a folder (default: LAKE/files/) or s3://bucket/prefix/
+    ASSAY_MAX_INGEST_MB  largest file accepted for ingest (default 2048)
+
+S3 credentials come from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN,
+AWS_REGION and AWS_ENDPOINT_URL; they are never written to the lake or to logs.
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Optional
+
+from core.errors import InputError
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_LAKE = PROJECT_ROOT / "data" / "lake"
+_FILE_KEYS = {"catalog", "data_path", "max_ingest_mb"}
+
+
+@dataclass(frozen=True)
+class LakeConfig:
+    folder: Path
+    catalog: str  # 'sqlite:/abs/path' or 'postgres:<libpq connection string>'
+    data_path: str  # folder ending in '/' or s3://.../
+    max_ingest_mb: int = 2048
+
+    @property
+    def uses_s3(self) -> bool:
+        return self.data_path.startswith("s3://")
+
+    @property
+    def catalog_kind(self) -> str:
+        return self.catalog.split(":", 1)[0]
+
+    def describe(self) -> dict:
+        """What the lake is, for display: no secrets (a Postgres password never appears here)."""
+        catalog = self.catalog
+        if self.catalog_kind == "postgres":
+            parts = [p for p in catalog.split(":", 1)[1].split() if not p.lower().startswith("password=")]
+            catalog = "postgres:" + " ".join(parts)
+        return {"folder": str(self.folder), "catalog": catalog, "data_path": self.data_path}
+
+
+def load_config(lake: Optional[str | Path] = None, env: Optional[Mapping[str, str]] = None) -> LakeConfig:
+    env = os.environ if env is None else env
+    folder = Path(lake or env.get("ASSAY_LAKE") or DEFAULT_LAKE).expanduser().resolve()
+    file_values = _read_config_file(Path(env["ASSAY_CONFIG"]) if env.get("ASSAY_CONFIG") else folder / "assay.toml")
+    catalog = env.get("ASSAY_CATALOG") or file_values.get("catalog") or f"sqlite:{folder / 'catalog.sqlite'}"
+    data_path = env.get("ASSAY_DATA_PATH") or file_values.get("data_path") or str(folder / "files")
+    if not data_path.endswith("/"):
+        data_path += "/"
+    if catalog.split(":", 1)[0] not in ("sqlite", "postgres") or ":" not in catalog:
+        raise InputError(f"Catalog {catalog.split(':', 1)[0]!r} is not supported: use 'sqlite:PATH' or 'postgres:dbname=...'.")
+    raw_limit = env.get("ASSAY_MAX_INGEST_MB") or file_values.get("max_ingest_mb") or 2048
+    try:
+        limit = int(raw_limit)
+    except (TypeError, ValueError):
+        raise InputError(f"ASSAY_MAX_INGEST_MB must be a whole number of megabytes, not {raw_limit!r}.") from None
+    return LakeConfig(folder=folder, catalog=catalog, data_path=data_path, max_ingest_mb=limit)
+
+
+def _read_config_file(path: Path) -> dict:
+    if not path.is_file():
+        return {}
+    try:
+        values = tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"Config file {path} is not valid TOML: {exc}") from None
+    unknown = set(values) - _FILE_KEYS
+    if unknown:
+        raise InputError(f"Config file {path} has unknown keys {sorted(unknown)}; allowed: {sorted(_FILE_KEYS)}.")
+    return values

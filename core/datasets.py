@@ -1,0 +1,268 @@
+"""Datasets in the lake: ingest a file or a DataFrame as a new version, list, resolve, read back.
+
+Each ingest of a name replaces the table `lake.datasets.NAME` in one transaction that also
+records the version in `lake.assay.dataset_versions`; the snapshot of that transaction is
+tagged `dataset:NAME@VERSION`, so every version can be read back with DuckLake time travel.
+Bad input raises InputError before or inside the transaction, so the lake stays as it was.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Callable, Iterable, Optional
+
+import duckdb
+import pandas as pd
+
+from core import sources, usecases
+from core.errors import InputError, NotFoundError
+from core.lake import Lake
+from core.names import DatasetRef, check_name, parse_dataset_ref, quote_identifier
+from core.progress import Progress, report
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+
+
+@dataclass(frozen=True)
+class DatasetVersion:
+    name: str
+    version: int
+    usecase: str
+    source: str
+    source_kind: str
+    rows: int
+    columns: tuple[Column, ...]
+    digest: str
+    description: str
+    created_by: str
+    created_at: datetime
+    snapshot: Optional[int]
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}@{self.version}"
+
+    @property
+    def table_sql(self) -> str:
+        """FROM-clause text that reads exactly this version (names validated, snapshot an int)."""
+        return f'lake.datasets."{check_name(self.name)}" AT (VERSION => {int(self.snapshot)})'
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "version": self.version, "usecase": self.usecase, "source": self.source,
+                "source_kind": self.source_kind, "rows": self.rows,
+                "columns": [{"name": c.name, "type": c.type} for c in self.columns],
+                "digest": self.digest, "description": self.description, "created_by": self.created_by,
+                "created_at": self.created_at.isoformat(), "snapshot": self.snapshot}
+
+
+def tag(name: str, version: int) -> str:
+    return f"dataset:{name}@{version}"
+
+
+def ingest_path(lake: Lake, path: str | Path, *, name: str, actor: str, usecase: str = "default",
+                table: Optional[str] = None, description: str = "", source_label: Optional[str] = None,
+                progress: Optional[Progress] = None) -> DatasetVersion:
+    """Ingest a CSV, Parquet, JSON-lines file or a table of a DuckDB file as the next version of `name`."""
+    check_name(name, what="dataset name")
+    usecases.get(lake, usecase)
+    path = Path(path).expanduser()
+    report(progress, 0.05, f"Checking {path.name}")
+    source = sources.check_file(path, max_mb=lake.config.max_ingest_mb)
+    label = source_label or str(path.resolve())
+    report(progress, 0.15, "Computing the content digest")
+    digest = sources.file_digest(path)
+    report(progress, 0.3, f"Writing {name} to the lake")
+    if source.kind == "duckdb":
+        version = _ingest_duckdb_table(lake, source, table, name=name, actor=actor, usecase=usecase,
+                                       description=description, label=label, digest=digest)
+    else:
+        version = _ingest_file(lake, source, name=name, actor=actor, usecase=usecase,
+                               description=description, label=label, digest=digest)
+    report(progress, 1.0, f"Ingested {version.rows:,} rows as {version.ref}")
+    return version
+
+
+def ingest_frame(lake: Lake, frame: pd.DataFrame, *, name: str, actor: str, usecase: str = "default",
+                 source: str = "dataframe", description: str = "") -> DatasetVersion:
+    """Ingest an in-memory DataFrame as the next version of `name`."""
+    if not isinstance(frame, pd.DataFrame):
+        raise InputError("Expected a pandas DataFrame.")
+    return ingest_chunks(lake, lambda: [frame], name=name, actor=actor, usecase=usecase, source=source,
+                         description=description)
+
+
+def ingest_chunks(lake: Lake, make_chunks: Callable[[], Iterable[pd.DataFrame]], *, name: str, actor: str,
+                  usecase: str = "default", source: str = "dataframe", description: str = "",
+                  progress: Optional[Progress] = None, expected_chunks: Optional[int] = None) -> DatasetVersion:
+    """Ingest DataFrames produced one after another (memory stays at one chunk) as one version.
+
+    `make_chunks` is called again if the write has to be retried, so it must yield the same data.
+    """
+    check_name(name, what="dataset name")
+    usecases.get(lake, usecase)
+
+    def fill(cur: duckdb.DuckDBPyConnection, table: str) -> str:
+        digest = hashlib.sha256()
+        for index, chunk in enumerate(make_chunks()):
+            if index == 0:
+                sources.check_column_names([c if isinstance(c, str) else "" for c in chunk.columns], source=source)
+            view = f"chunk_{uuid.uuid4().hex}"
+            cur.register(view, chunk)
+            verb = f"CREATE OR REPLACE TABLE {table} AS" if index == 0 else f"INSERT INTO {table}"
+            cur.execute(f"{verb} SELECT * FROM {view}")
+            cur.unregister(view)
+            digest.update(pd.util.hash_pandas_object(chunk, index=False).values.tobytes())
+            if expected_chunks:
+                report(progress, (index + 1) / expected_chunks, f"{name}: wrote part {index + 1} of {expected_chunks}")
+        return f"sha256:{digest.hexdigest()}"
+
+    return _write_version(lake, fill, name=name, actor=actor, usecase=usecase, description=description,
+                          label=source, kind="dataframe")
+
+
+def _ingest_file(lake: Lake, source: sources.Source, *, digest: str, **kwargs) -> DatasetVersion:
+    def attempt(full_sample: bool) -> DatasetVersion:
+        def fill(cur: duckdb.DuckDBPyConnection, table: str) -> str:
+            cur.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {source.reader_sql(full_sample=full_sample)}",
+                        [str(source.path)])
+            return digest
+        return _write_version(lake, fill, kind=source.kind, **kwargs)
+    try:
+        return attempt(False)
+    except duckdb.ConversionException:
+        # Types were guessed from a sample; a later row disagreed. Sniff the whole file instead.
+        try:
+            return attempt(True)
+        except duckdb.Error as exc:
+            raise _read_error(source, exc) from None
+    except duckdb.Error as exc:
+        raise _read_error(source, exc) from None
+
+
+def _ingest_duckdb_table(lake: Lake, source: sources.Source, table: Optional[str], *, digest: str,
+                         **kwargs) -> DatasetVersion:
+    alias = f"src_{uuid.uuid4().hex}"
+    with lake.reading() as cur:
+        try:
+            cur.execute(f"ATTACH ? AS {alias} (READ_ONLY)", [str(source.path)])
+        except duckdb.Error as exc:
+            raise InputError(f"{source.path.name}: is not a DuckDB database ({_first_line(exc)}).") from None
+        try:
+            tables = [r[0] for r in cur.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name = 'main' "
+                "ORDER BY 1", [alias]).fetchall()]
+            if not table:
+                raise InputError(f"{source.path.name}: name the table to ingest (--table); it has: "
+                                 f"{', '.join(tables) or 'no tables'}.")
+            if table not in tables:
+                raise InputError(f"{source.path.name}: has no table {table!r}; it has: {', '.join(tables) or 'none'}.")
+
+            def fill(cur: duckdb.DuckDBPyConnection, target: str) -> str:
+                cur.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM {alias}.main.{quote_identifier(table)}")
+                return digest
+            return _write_version(lake, fill, kind="duckdb", **kwargs)
+        finally:
+            cur.execute(f"DETACH {alias}")
+
+
+def _write_version(lake: Lake, fill: Callable[[duckdb.DuckDBPyConnection, str], str], *, name: str, actor: str,
+                   usecase: str, description: str, label: str, kind: str) -> DatasetVersion:
+    """Replace lake.datasets.NAME through `fill` (which returns the content digest) and record the version,
+    in one transaction, so one snapshot."""
+    table = f'lake.datasets."{name}"'
+
+    def work(cur: duckdb.DuckDBPyConnection) -> int:
+        version = cur.execute("SELECT coalesce(max(version), 0) + 1 FROM lake.assay.dataset_versions WHERE name = ?",
+                              [name]).fetchall()[0][0]
+        digest = fill(cur, table)
+        described = cur.execute(f"DESCRIBE {table}").fetchall()
+        sources.check_column_names([row[0] for row in described], source=label)
+        rows = cur.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+        if rows == 0:
+            raise InputError(f"{label}: has column names but no data rows; nothing was ingested.")
+        schema = json.dumps([{"name": r[0], "type": r[1]} for r in described])
+        cur.execute("INSERT INTO lake.assay.dataset_versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
+                    [name, version, usecase, label, kind, rows, len(described), schema, digest, description, actor])
+        return version
+
+    version = lake.write(work, actor=actor, message=f"ingest {name}", tag=lambda v: tag(name, v))
+    return get(lake, DatasetRef(name, version))
+
+
+_SELECT_VERSIONS = """
+    SELECT v.name, v.version, v.usecase, v.source, v.source_kind, v.rows, v.schema, v.digest,
+           v.description, v.created_by, v.created_at, s.snapshot_id
+    FROM lake.assay.dataset_versions v
+    LEFT JOIN (SELECT commit_extra_info, max(snapshot_id) AS snapshot_id FROM lake.snapshots()
+               WHERE commit_extra_info LIKE 'dataset:%' GROUP BY 1) s
+      ON s.commit_extra_info = 'dataset:' || v.name || '@' || v.version
+"""
+
+
+def _from_row(row: tuple) -> DatasetVersion:
+    columns = tuple(Column(c["name"], c["type"]) for c in json.loads(row[6]))
+    return DatasetVersion(name=row[0], version=row[1], usecase=row[2], source=row[3], source_kind=row[4],
+                          rows=row[5], columns=columns, digest=row[7], description=row[8] or "",
+                          created_by=row[9], created_at=row[10], snapshot=row[11])
+
+
+def get(lake: Lake, ref: DatasetRef | str) -> DatasetVersion:
+    """The version named by `ref` (NAME means the newest version)."""
+    ref = parse_dataset_ref(ref) if isinstance(ref, str) else ref
+    rows = lake.query(_SELECT_VERSIONS + " WHERE v.name = ? ORDER BY v.version DESC", [ref.name])
+    if not rows:
+        raise NotFoundError(f"No dataset named {ref.name!r}. `python -m core datasets` lists the datasets.")
+    if ref.version is None:
+        return _from_row(rows[0])
+    for row in rows:
+        if row[1] == ref.version:
+            return _from_row(row)
+    raise NotFoundError(f"Dataset {ref.name!r} has no version {ref.version}; it has versions 1 to {rows[0][1]}.")
+
+
+def versions(lake: Lake, name: str) -> list[DatasetVersion]:
+    check_name(name, what="dataset name")
+    return [_from_row(r) for r in lake.query(_SELECT_VERSIONS + " WHERE v.name = ? ORDER BY v.version DESC", [name])]
+
+
+def latest(lake: Lake, *, usecase: Optional[str] = None) -> list[DatasetVersion]:
+    """The newest version of every dataset (of one use case, when given), by name."""
+    where, params = ("WHERE v.usecase = ?", [usecase]) if usecase else ("", [])
+    rows = lake.query(f"SELECT * FROM ({_SELECT_VERSIONS} {where}) "
+                      "QUALIFY row_number() OVER (PARTITION BY name ORDER BY version DESC) = 1 ORDER BY name", params)
+    return [_from_row(r) for r in rows]
+
+
+def read_frame(lake: Lake, version: DatasetVersion, *, limit: Optional[int] = None,
+               where: str = "", params: Optional[list] = None) -> pd.DataFrame:
+    """Rows of a version as a DataFrame (optionally filtered by a cohort's WHERE clause and limited)."""
+    sql = f"SELECT * FROM {version.table_sql}"
+    if where:
+        sql += f" WHERE {where}"
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    with lake.reading() as cur:
+        return cur.execute(sql, list(params or [])).df()
+
+
+def _read_error(source: sources.Source, exc: duckdb.Error) -> InputError:
+    detail = sources.diagnose_csv(source) if source.kind == "csv" else None
+    return InputError(f"{source.path.name}: could not be read as {source.kind.upper()}: "
+                      f"{detail or _first_line(exc)}. Nothing was written.")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:300] if text else type(exc).__name__

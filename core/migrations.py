@@ -1,0 +1,62 @@
+"""Numbered, append-only steps that create the lake's internal tables.
+
+Each step runs once, in its own transaction, and is recorded in `lake.assay.migrations`.
+Never edit a step that has landed: add a new one.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import duckdb
+
+STEPS: Sequence[tuple[int, str, Sequence[str]]] = (
+    (1, "use cases, dataset versions, cohorts, settings", (
+        """CREATE TABLE lake.assay.usecases (
+            name VARCHAR, objective VARCHAR, owner VARCHAR, stakeholders VARCHAR,
+            data_sources VARCHAR, success_metrics VARCHAR, created_by VARCHAR, created_at TIMESTAMPTZ)""",
+        """INSERT INTO lake.assay.usecases VALUES ('default', 'Everything not filed under another use case',
+            'local', '[]', '[]', '[]', 'assay', now())""",
+        """CREATE TABLE lake.assay.dataset_versions (
+            name VARCHAR, version INTEGER, usecase VARCHAR, source VARCHAR, source_kind VARCHAR,
+            rows BIGINT, n_columns INTEGER, schema VARCHAR, digest VARCHAR, description VARCHAR,
+            created_by VARCHAR, created_at TIMESTAMPTZ)""",
+        """CREATE TABLE lake.assay.cohorts (
+            name VARCHAR, usecase VARCHAR, dataset VARCHAR, conditions VARCHAR, description VARCHAR,
+            created_by VARCHAR, created_at TIMESTAMPTZ)""",
+        "CREATE TABLE lake.assay.settings (key VARCHAR, value VARCHAR, updated_at TIMESTAMPTZ)",
+        "CREATE SCHEMA IF NOT EXISTS lake.datasets",
+    )),
+)
+
+
+def apply(lake, con: duckdb.DuckDBPyConnection) -> None:
+    """Bring the lake's internal tables up to the newest step (safe when two processes start at once)."""
+    def bootstrap(cur: duckdb.DuckDBPyConnection) -> None:
+        cur.execute("CREATE SCHEMA IF NOT EXISTS lake.assay")
+        cur.execute("CREATE TABLE IF NOT EXISTS lake.assay.migrations "
+                    "(version INTEGER, description VARCHAR, applied_at TIMESTAMPTZ)")
+
+    if not _has_migrations_table(con):
+        lake._write_with(con.cursor, bootstrap, actor="assay", message="create migrations table", tag=None)
+    for version, description, statements in STEPS:
+        def step(cur: duckdb.DuckDBPyConnection, version=version, description=description, statements=statements) -> bool:
+            done = cur.execute("SELECT count(*) FROM lake.assay.migrations WHERE version = ?", [version]).fetchall()[0][0]
+            if done:
+                return False
+            for sql in statements:
+                cur.execute(sql)
+            cur.execute("INSERT INTO lake.assay.migrations VALUES (?, ?, now())", [version, description])
+            return True
+
+        if not _is_applied(con, version):
+            lake._write_with(con.cursor, step, actor="assay", message=f"migration {version}: {description}", tag=None)
+
+
+def _has_migrations_table(con: duckdb.DuckDBPyConnection) -> bool:
+    return bool(con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'lake' AND schema_name = 'assay' "
+        "AND table_name = 'migrations'").fetchall()[0][0])
+
+
+def _is_applied(con: duckdb.DuckDBPyConnection, version: int) -> bool:
+    return bool(con.execute("SELECT count(*) FROM lake.assay.migrations WHERE version = ?", [version]).fetchall()[0][0])
