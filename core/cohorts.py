@@ -147,3 +147,45 @@ def delete(lake: Lake, name: str, *, actor: str, usecase: str = "default") -> No
     lake.write(lambda cur: cur.execute("DELETE FROM lake.assay.cohorts WHERE name = ? AND usecase = ?",
                                        [name, usecase]),
                actor=actor, message=f"delete cohort {name}", tag=f"cohort-deleted:{usecase}/{name}")
+
+
+def condition_from_text(column: str, op: str, text: str, column_type: str) -> Condition:
+    """Build a condition from what a person typed: numbers for numeric columns, comma-separated
+    lists for 'in'/'not in', 'low, high' for 'between'."""
+    from core.profile import column_kind
+
+    kind = column_kind(column_type)
+
+    def one(value: str) -> Any:
+        value = value.strip()
+        if kind == "numeric":
+            try:
+                number = float(value)
+            except ValueError:
+                raise InputError(f"{column!r} is numeric: {value!r} is not a number.") from None
+            return int(number) if number.is_integer() and "INT" in column_type.upper() else number
+        if kind == "boolean":
+            if value.lower() not in ("true", "false"):
+                raise InputError(f"{column!r} is true/false: write true or false, not {value!r}.")
+            return value.lower() == "true"
+        return value
+
+    if op in _NO_VALUE:
+        return Condition(column, op)
+    text = "" if text is None else str(text)
+    if op in ("in", "not in"):
+        return Condition(column, op, [one(v) for v in text.split(",") if v.strip()])
+    if op == "between":
+        parts = [p for p in text.split(",") if p.strip()]
+        if len(parts) != 2:
+            raise InputError(f"'between' on {column!r} needs two values separated by a comma, like '18, 30'.")
+        return Condition(column, op, [one(p) for p in parts])
+    if not text.strip():
+        raise InputError(f"The condition on {column!r} needs a value.")
+    return Condition(column, op, one(text))
+
+
+def count_rows(lake: Lake, version, conditions: Sequence[Condition]) -> int:
+    """How many rows of a dataset version (core.datasets.DatasetVersion) match the conditions."""
+    where, params = where_sql(conditions, version.column_names)
+    return lake.query(f"SELECT count(*) FROM {version.table_sql} WHERE {where}", params)[0][0]

@@ -20,7 +20,7 @@ import pandas as pd
 
 from core import sources, usecases
 from core.errors import InputError, NotFoundError
-from core.lake import Lake
+from core.lake import Lake, sql_literal
 from core.names import DatasetRef, check_name, parse_dataset_ref, quote_identifier
 from core.progress import Progress, report
 
@@ -156,7 +156,7 @@ def _ingest_duckdb_table(lake: Lake, source: sources.Source, table: Optional[str
     alias = f"src_{uuid.uuid4().hex}"
     with lake.reading() as cur:
         try:
-            cur.execute(f"ATTACH ? AS {alias} (READ_ONLY)", [str(source.path)])
+            cur.execute(f"ATTACH {sql_literal(str(source.path))} AS {alias} (READ_ONLY)")
         except duckdb.Error as exc:
             raise InputError(f"{source.path.name}: is not a DuckDB database ({_first_line(exc)}).") from None
         try:

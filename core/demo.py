@@ -22,8 +22,10 @@ Planted truths (also `PLANTED` below and, with figures measured on the generated
     (confounding), so the naive difference in means is biased. The exact average effect on
     the generated rows is stored as `true_ate`.
 (c) Label noise: in the cohort employment = 'self_employed' and age < 35, 40% of labels are flipped.
-(d) Drift in `applications_batch2`: income x0.7, loan_amount x1.5, and unemployment
-    7% -> 25% of applicants; every other column keeps its distribution.
+(d) Drift in `applications_batch2`: income x0.7, loan_amount x1.5, and renters 40% -> 65%
+    of applicants (home_ownership); every other input column keeps its distribution (debt,
+    late payments and counselling depend on a latent earning potential, not on the drifted
+    income). Ids and timestamps move on by construction; the label drifts as a consequence.
 """
 from __future__ import annotations
 
@@ -58,10 +60,10 @@ class Planted:
     noisy_cohort: tuple = ({"column": "employment", "op": "==", "value": "self_employed"},
                            {"column": "age", "op": "<", "value": 35})
     noise_flip_rate: float = 0.4
-    drifted_features: tuple = ("income", "loan_amount", "employment")
-    stable_features: tuple = ("sex", "race_ethnicity", "age", "region", "years_employed", "debt",
+    drifted_features: tuple = ("income", "loan_amount", "home_ownership")
+    stable_features: tuple = ("sex", "race_ethnicity", "age", "region", "employment", "years_employed", "debt",
                               "credit_history_months", "num_credit_lines", "late_payments_12m",
-                              "loan_term_months", "home_ownership", "counselling")
+                              "loan_term_months", "counselling")
 
     def effect(self, age: np.ndarray) -> np.ndarray:
         return self.effect_intercept + self.effect_per_year_younger * (45 - np.asarray(age, dtype=float))
@@ -88,26 +90,26 @@ def applications(n: int, *, seed: int, start_id: int = 1, shifted: bool = False,
     age = np.clip(rng.normal(42, 13, n), 18, 85).astype(np.int64)
     is_b = race == PLANTED.disparity_group
     region = np.where(is_b & (rng.random(n) < 0.6), "south", _REGIONS[rng.integers(0, 5, n)])
-    p_unemployed = 0.25 if shifted else 0.07
-    employment = _EMPLOYMENT[rng.choice(5, n, p=[0.71 - (p_unemployed - 0.07), 0.14, p_unemployed, 0.05, 0.03])]
+    employment = _EMPLOYMENT[rng.choice(5, n, p=[0.71, 0.14, 0.07, 0.05, 0.03])]
     employment = np.where((age > 64) & (rng.random(n) < 0.7), "retired", employment)
     employment = np.where((age < 25) & (rng.random(n) < 0.3), "student", employment)
     working = np.isin(employment, ["employed", "self_employed"])
     years_employed = np.where(working, np.minimum(age - 18, rng.exponential(7, n)).round(1), 0.0)
     factor = pd.Series(employment).map({"employed": 1.0, "self_employed": 1.1, "unemployed": 0.35,
                                         "retired": 0.6, "student": 0.3}).to_numpy()
-    income = np.round(np.exp(rng.normal(10.8, 0.5, n)) * factor * (0.7 if shifted else 1.0), -2)
-    debt = np.round(income * rng.beta(2, 5, n) * 1.2 + rng.exponential(2000, n), -1)
-    dti = debt / income
+    potential = np.exp(rng.normal(10.8, 0.5, n)) * factor  # earning potential: what debt and behaviour follow
+    income = np.round(potential * (0.7 if shifted else 1.0), -2)
+    debt = np.round(potential * rng.beta(2, 5, n) * 1.2 + rng.exponential(2000, n), -1)
+    dti = debt / potential
     history = np.round((age - 18) * 12 * rng.uniform(0.3, 1.0, n)).astype(np.int64)
     lines = rng.poisson(3, n).astype(np.int64)
     late = rng.poisson(0.3 + 0.8 * np.clip(dti - 0.3, 0, 2), n).astype(np.int64)
     loan = np.round(np.exp(rng.normal(9.6, 0.6, n)) * (1.5 if shifted else 1.0), -2)
     term = rng.choice([12, 24, 36, 48, 60], n)
-    home = np.array(["rent", "own", "mortgage"])[rng.choice(3, n, p=[0.4, 0.25, 0.35])]
+    home = np.array(["rent", "own", "mortgage"])[rng.choice(3, n, p=[0.65, 0.15, 0.2] if shifted else [0.4, 0.25, 0.35])]
     treated = (rng.random(n) < _sigmoid(-1.0 + 2.0 * (dti - 0.35) + 0.3 * (late > 0))).astype(np.int64)
 
-    logit = (-1.1 + 2.2 * (dti - 0.35) + 0.45 * late - 0.004 * (history - 150) + 0.25 * (loan / income)
+    logit = (-1.1 + 2.2 * (debt / income - 0.35) + 0.45 * late - 0.004 * (history - 150) + 0.25 * (loan / income)
              + pd.Series(employment).map({"employed": 0.0, "self_employed": 0.2, "unemployed": 0.9,
                                           "retired": 0.1, "student": 0.5}).to_numpy()
              + PLANTED.disparity_logit * is_b)
@@ -198,7 +200,7 @@ def build(lake: Lake, *, rows: int = 50_000, seed: int = 7, actor: str = "demo",
     report(progress, (steps - 1) / steps, "Writing the shifted second batch")
     b2 = datasets.ingest_frame(lake, batch, name="applications_batch2", actor=actor, usecase=USECASE,
                                source=f"demo generator (seed {seed}, shifted)",
-                               description="A later batch with planted drift in income, loan_amount, employment")
+                               description="A later batch with planted drift in income, loan_amount, home_ownership")
     written["applications_batch2"] = b2.ref
     truths = {
         "true_ate": sums["effect"] / sums["n"],

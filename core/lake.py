@@ -38,7 +38,7 @@ def _extension_directory() -> Optional[str]:
     return None
 
 
-def _literal(text: str) -> str:
+def sql_literal(text: str) -> str:
     """A SQL string literal, for the few statements (ATTACH, CREATE SECRET) that take no parameters."""
     return "'" + str(text).replace("'", "''") + "'"
 
@@ -61,11 +61,11 @@ def _s3_secret(env: dict) -> str:
     for key, option in (("AWS_ACCESS_KEY_ID", "KEY_ID"), ("AWS_SECRET_ACCESS_KEY", "SECRET"),
                         ("AWS_SESSION_TOKEN", "SESSION_TOKEN"), ("AWS_REGION", "REGION")):
         if env.get(key):
-            options.append(f"{option} {_literal(env[key])}")
+            options.append(f"{option} {sql_literal(env[key])}")
     endpoint = env.get("AWS_ENDPOINT_URL", "")
     if endpoint:
         host = endpoint.split("://", 1)[-1].rstrip("/")
-        options += [f"ENDPOINT {_literal(host)}", "URL_STYLE 'path'",
+        options += [f"ENDPOINT {sql_literal(host)}", "URL_STYLE 'path'",
                     f"USE_SSL {'false' if endpoint.startswith('http://') else 'true'}"]
     return "CREATE OR REPLACE SECRET assay_s3 (" + ", ".join(options) + ")"
 
@@ -106,7 +106,7 @@ class Lake:
         _load_extensions(con, extensions)
         if config.uses_s3:
             con.execute(_s3_secret(dict(os.environ)))
-        con.execute(f"ATTACH {_literal('ducklake:' + config.catalog)} AS lake (DATA_PATH {_literal(config.data_path)})")
+        con.execute(f"ATTACH {sql_literal('ducklake:' + config.catalog)} AS lake (DATA_PATH {sql_literal(config.data_path)})")
         migrations.apply(self, con)
         return con
 

@@ -79,7 +79,7 @@ class DatasetProfile:
         return pd.DataFrame([{
             "column": c.name, "type": c.type, "missing": c.missing, "missing %": round(100 * c.missing_share, 2),
             "distinct": c.distinct, "min": _short(c.min), "max": _short(c.max),
-            "mean": None if c.mean is None else round(c.mean, 4), "median": _short(c.quantiles.get("0.5")),
+            "mean": _short(c.mean), "median": _short(c.quantiles.get("0.5")),
             "top values": ", ".join(f"{_short(v)} ({n:,})" for v, n in c.top_values[:3]),
         } for c in self.columns])
 
@@ -252,9 +252,16 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _short(value: Any) -> Any:
+def _short(value: Any) -> str:
+    """Text for the overview table, whose columns mix numbers, dates and words."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
     if isinstance(value, float):
-        return round(value, 4)
-    if isinstance(value, (datetime, date)):
-        return value.isoformat(sep=" ") if isinstance(value, datetime) else value.isoformat()
-    return value
+        if value.is_integer() or abs(value) >= 1000:
+            return f"{value:,.0f}"
+        return f"{value:.4g}"
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)

@@ -1,0 +1,16 @@
+"""Assay: the navigation. Each page appears here only when its capability works."""
+import streamlit as st
+
+from ui import state
+
+st.set_page_config(page_title="Assay", page_icon=":material/verified:", layout="wide")
+state.ensure_demo()
+navigation = st.navigation({
+    "Data": [
+        st.Page("pages/explorer.py", title="Data explorer", icon=":material/query_stats:", default=True),
+        st.Page("pages/datasets.py", title="Datasets", icon=":material/database:"),
+        st.Page("pages/usecases.py", title="Use cases", icon=":material/flag:"),
+    ],
+})
+state.usecase_picker()
+navigation.run()

@@ -1,0 +1,46 @@
+"""Shared fixtures: an empty lake per test, and one small demo lake per session."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from core import demo
+from core.lake import Lake
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO_ROWS = 6_000
+
+
+@pytest.fixture
+def lake(tmp_path: Path) -> Lake:
+    opened = Lake.open(tmp_path / "lake")
+    yield opened
+    opened.close()
+
+
+@pytest.fixture(scope="session")
+def demo_lake(tmp_path_factory) -> Lake:
+    """A lake holding the credit demo (6,000 applications) and the IHDP sample; tests only read it."""
+    opened = Lake.open(tmp_path_factory.mktemp("demo") / "lake")
+    demo.build(opened, rows=DEMO_ROWS)
+    demo.ingest_ihdp(opened)
+    yield opened
+    opened.close()
+
+
+def lake_state(lake: Lake) -> dict:
+    """Everything a failed write must leave unchanged: snapshots, versions, tables and data files."""
+    files = sorted(str(p.relative_to(lake.config.folder)) for p in Path(lake.config.data_path).rglob("*") if p.is_file())
+    return {
+        "snapshot": lake.current_snapshot(),
+        "versions": lake.query("SELECT name, version FROM lake.assay.dataset_versions ORDER BY 1, 2"),
+        "tables": lake.query("SELECT table_name FROM duckdb_tables() WHERE database_name = 'lake' ORDER BY 1"),
+        "files": files,
+    }
+
+
+def write_csv(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path

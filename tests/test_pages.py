@@ -1,0 +1,141 @@
+"""Every page under Streamlit's AppTest, against a real lake in a temporary folder."""
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core import cohorts, datasets, demo, usecases
+from core.lake import Lake
+
+from conftest import ROOT, write_csv
+
+TIMEOUT = 120
+
+
+@pytest.fixture(scope="module")
+def page_lake(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("pages") / "lake"
+    lake = Lake.open(folder)
+    demo.build(lake, rows=3_000)
+    lake.close()
+    return folder
+
+
+@pytest.fixture
+def app(page_lake, monkeypatch):
+    monkeypatch.setenv("ASSAY_LAKE", str(page_lake))
+    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+
+
+def no_errors(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def test_first_start_builds_the_demo_and_opens_the_explorer(tmp_path, monkeypatch):
+    monkeypatch.setenv("ASSAY_LAKE", str(tmp_path / "fresh"))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()
+    no_errors(at)
+    assert at.title[0].value == "Data explorer"
+    assert at.session_state["usecase"] == demo.USECASE
+    assert at.metric[0].value == "50,000" and at.metric[1].value == "18"
+
+
+def test_explorer_tabs_show_profile_charts_and_rows(app):
+    at = app.run()
+    no_errors(at)
+    assert at.selectbox(key="explorer_dataset").value == "applications"
+    assert at.metric[0].value == "3,000"
+    profile_table = at.dataframe[0].value
+    assert list(profile_table["column"])[:3] == ["applicant_id", "applied_at", "sex"]
+    assert profile_table.set_index("column").loc["income", "missing"] > 0
+    charts = at.get("vega_lite_chart")
+    assert len(charts) == 3  # histogram, target balance, correlations
+    assert all(chart.proto.datasets and chart.proto.datasets[0].data.data for chart in charts)  # none is empty
+    at.selectbox(key="explorer_hist_applications").select("employment").run()
+    no_errors(at)
+    at.selectbox(key="explorer_group_applications").select("race_ethnicity").run()
+    no_errors(at)
+    balance = [d.value for d in at.dataframe if "share" in d.value.columns][0]
+    assert set(balance["group"]) == {"Group A", "Group B", "Group C", "Group D", "Group E"}
+    at.selectbox(key="explorer_dataset").select("transactions").run()
+    no_errors(at)
+    assert at.metric[1].value == "4"
+
+
+def test_cohort_builder_saves_a_cohort_that_filters_the_explorer(app, page_lake):
+    at = app.run()
+    key = "cohort_conditions_applications"
+    at.selectbox(key=f"{key}_column").select("age")
+    at.selectbox(key=f"{key}_op").select("<")
+    at.text_input(key=f"{key}_value").input("30")
+    at.button(key=f"{key}_add").click().run()
+    no_errors(at)
+    at.text_input(key=f"{key}_name").input("under_30")
+    at.button(key=f"{key}_save").click().run()
+    no_errors(at)
+    assert "Saved cohort" in at.success[0].value
+    lake = Lake.open(page_lake)
+    version = datasets.get(lake, "applications")
+    expected = cohorts.count_rows(lake, version, [cohorts.Condition("age", "<", 30)])
+    lake.close()
+    assert at.selectbox(key="explorer_cohort_applications").value == "under_30"
+    assert at.metric[0].value == f"{expected:,}"
+    at.selectbox(key="explorer_cohort_applications").select("All rows").run()
+    assert at.metric[0].value == "3,000"
+
+
+def test_cohort_builder_explains_a_bad_value(app):
+    at = app.run()
+    key = "cohort_conditions_applications"
+    at.selectbox(key=f"{key}_column").select("age")
+    at.text_input(key=f"{key}_value").input("young")
+    at.button(key=f"{key}_add").click().run()
+    assert not at.exception
+    assert "not a number" in at.error[0].value
+
+
+def test_datasets_page_ingests_from_a_path_and_refuses_bad_files(app, tmp_path):
+    at = app.run().switch_page("pages/datasets.py").run()
+    no_errors(at)
+    good = write_csv(tmp_path / "scores.csv", "id,score\n1,0.5\n2,0.7\n3,\n")
+    at.text_input(key="path_file").input(str(good)).run()
+    assert at.text_input(key="path_name").value == "scores"
+    at.button(key="path_go").click().run()
+    no_errors(at)
+    assert any("Ingested 3 rows as scores@1" in s.label for s in at.status)
+    bad = write_csv(tmp_path / "ragged.csv", "id,score\n1\n")
+    at.text_input(key="path_file").input(str(bad)).run()
+    at.text_input(key="path_name").input("ragged").run()
+    at.button(key="path_go").click().run()
+    assert not at.exception
+    assert "line 2 has 1 field" in at.error[0].value
+    at.text_input(key="path_file").input(str(good)).run()
+    at.text_input(key="path_name").input("../evil").run()
+    at.button(key="path_go").click().run()
+    assert "not allowed" in at.error[0].value
+
+
+def test_datasets_page_adds_the_ihdp_sample_and_lists_versions(app, page_lake):
+    at = app.run().switch_page("pages/datasets.py").run()
+    at.button(key="ihdp_go").click().run()
+    no_errors(at)
+    assert "ihdp@" in at.success[0].value
+    assert any("applications@1" in e.label for e in at.expander)
+
+
+def test_usecases_page_creates_a_use_case_and_refuses_a_bad_one(app, page_lake):
+    at = app.run().switch_page("pages/usecases.py").run()
+    no_errors(at)
+    assert at.subheader[0].value == demo.USECASE
+    at.text_input[0].input("fraud_watch")
+    at.text_area[0].input("Flag fraudulent claims early")
+    at.button[0].click().run()
+    no_errors(at)
+    assert "Created use case fraud_watch" in at.success[0].value
+    lake = Lake.open(page_lake)
+    assert usecases.get(lake, "fraud_watch").objective == "Flag fraudulent claims early"
+    lake.close()
+    at.text_input[0].input("Fraud Watch!")
+    at.button[0].click().run()
+    assert not at.exception and "not allowed" in at.error[0].value

@@ -1,0 +1,44 @@
+"""Altair charts drawn from the numbers core returns (no computation here)."""
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+
+def histogram(frame: pd.DataFrame, column: str) -> alt.Chart:
+    if "bin_start" in frame:
+        temporal = pd.api.types.is_datetime64_any_dtype(frame["bin_start"])
+        kind = "T" if temporal else "Q"
+        return alt.Chart(frame).mark_bar(color="#4C78A8").encode(
+            x=alt.X(f"bin_start:{kind}", title=column, bin="binned"),
+            x2="bin_end",
+            y=alt.Y("count:Q", title="rows"),
+            tooltip=[alt.Tooltip(f"bin_start:{kind}", title="from"), alt.Tooltip(f"bin_end:{kind}", title="to"),
+                     alt.Tooltip("count:Q", title="rows", format=",")],
+        ).properties(height=320)
+    return alt.Chart(frame).mark_bar(color="#4C78A8").encode(
+        x=alt.X("count:Q", title="rows"),
+        y=alt.Y("value:N", title=column, sort="-x"),
+        tooltip=[alt.Tooltip("value:N", title=column), alt.Tooltip("count:Q", title="rows", format=",")],
+    ).properties(height=min(40 + 24 * len(frame), 520))
+
+
+def target_balance(frame: pd.DataFrame, target: str, group: str) -> alt.Chart:
+    return alt.Chart(frame).mark_bar().encode(
+        y=alt.Y("group:N", title=group),
+        x=alt.X("share:Q", title=f"share of rows by {target}", axis=alt.Axis(format="%"), stack="normalize"),
+        color=alt.Color("target:N", title=target),
+        tooltip=[alt.Tooltip("group:N", title=group), alt.Tooltip("target:N", title=target),
+                 alt.Tooltip("count:Q", title="rows", format=","), alt.Tooltip("share:Q", format=".1%")],
+    ).properties(height=min(60 + 30 * frame["group"].nunique(), 520))
+
+
+def correlation_heatmap(frame: pd.DataFrame) -> alt.Chart:
+    base = alt.Chart(frame).encode(x=alt.X("a:N", title=None), y=alt.Y("b:N", title=None))
+    cells = base.mark_rect().encode(
+        color=alt.Color("correlation:Q", scale=alt.Scale(scheme="redblue", domain=[-1, 1], reverse=True)),
+        tooltip=["a", "b", alt.Tooltip("correlation:Q", format=".3f")],
+    )
+    labels = base.mark_text(fontSize=10).encode(text=alt.Text("correlation:Q", format=".2f"))
+    side = 28 * frame["a"].nunique() + 80
+    return (cells + labels).properties(width=side, height=side)

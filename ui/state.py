@@ -1,0 +1,72 @@
+"""The lake handle and the current use case, shared by every page."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator
+
+import streamlit as st
+
+from core import demo
+from core.config import load_config
+from core.errors import AssayError
+from core.lake import Lake
+
+USECASE_KEY = "usecase"
+ACTOR = "local"  # identities and roles arrive with the security work; until then the local user
+
+
+@st.cache_resource(show_spinner=False)
+def _lake_at(folder: str) -> Lake:
+    return Lake.open(folder)
+
+
+def lake() -> Lake:
+    """The lake named by ASSAY_LAKE (or data/lake). One object per folder; each call takes its own cursor."""
+    return _lake_at(str(load_config().folder))
+
+
+def usecase() -> str:
+    return st.session_state.get(USECASE_KEY) or "default"
+
+
+def actor() -> str:
+    return ACTOR
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Show an AssayError as a message that says what to do, not as a traceback."""
+    try:
+        yield
+    except AssayError as error:
+        st.error(str(error), icon=":material/error:")
+
+
+def ensure_demo() -> None:
+    """On an empty lake, build the demo once, showing progress."""
+    if st.session_state.get("_demo_checked"):
+        return
+    the_lake = lake()
+    from core import datasets
+
+    if not datasets.latest(the_lake):
+        with st.status("First start: building the demo credit data…", expanded=True) as status:
+            bar = st.progress(0.0)
+            demo.ensure(the_lake, progress=lambda f, m: bar.progress(f, text=m))
+            status.update(label="Demo data ready", state="complete", expanded=False)
+        st.session_state[USECASE_KEY] = demo.USECASE
+    st.session_state["_demo_checked"] = True
+
+
+def usecase_picker() -> None:
+    """The sidebar picker that scopes every page to one use case."""
+    from core import usecases
+
+    names = [u.name for u in usecases.list_usecases(lake())]
+    if st.session_state.get(USECASE_KEY) not in names:
+        st.session_state[USECASE_KEY] = demo.USECASE if demo.USECASE in names else names[0]
+    # The widget has its own key, copied to USECASE_KEY: Streamlit drops a widget's state when
+    # the page changes, and the choice must survive navigation.
+    st.session_state["_usecase_picker"] = st.session_state[USECASE_KEY]
+    st.sidebar.selectbox("Use case", names, key="_usecase_picker", help="Every page shows the work of this use case.",
+                         on_change=lambda: st.session_state.update({USECASE_KEY: st.session_state["_usecase_picker"]}))
