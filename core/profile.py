@@ -68,6 +68,12 @@ class DatasetProfile:
     approximate: bool
     cohort: str = "all rows"
 
+    def identifiers(self) -> list[str]:
+        """Columns that look like row identifiers (a distinct integer or text value on every row)."""
+        return [c.name for c in self.columns
+                if self.rows > 1 and c.distinct == self.rows and c.missing == 0 and c.kind in ("numeric", "categorical")
+                and not c.type.upper().startswith(("DOUBLE", "FLOAT", "REAL", "DECIMAL"))]
+
     def column(self, name: str) -> ColumnProfile:
         for c in self.columns:
             if c.name == name:
@@ -194,9 +200,9 @@ def target_balance(lake: Lake, version: DatasetVersion, target: str, group: str,
         if kind == "numeric" and distinct > max_groups:
             lo, hi = cur.execute(f"SELECT min({g})::DOUBLE, max({g})::DOUBLE FROM {source}", list(params)).fetchall()[0]
             width = (hi - lo) / 5 or 1.0
-            group_expr = (f"CASE WHEN {g} IS NULL THEN NULL ELSE printf('%.4g to %.4g', "
-                          f"{lo} + least(floor(({g} - {lo}) / {width}), 4) * {width}, "
-                          f"{lo} + (least(floor(({g} - {lo}) / {width}), 4) + 1) * {width}) END")
+            edges = [lo + i * width for i in range(6)]
+            labels = " ".join(f"WHEN {i} THEN '{_short(edges[i])} to {_short(edges[i + 1])}'" for i in range(5))
+            group_expr = f"CASE least(floor(({g} - {lo}) / {width}), 4)::INTEGER {labels} END"
         elif distinct > max_groups:
             raise InputError(f"{group!r} has {distinct:,} distinct values; pick a column with at most {max_groups}.")
         frame = cur.execute(f"""
@@ -208,9 +214,10 @@ def target_balance(lake: Lake, version: DatasetVersion, target: str, group: str,
 
 
 def correlations(lake: Lake, version: DatasetVersion, *, columns: Optional[Sequence[str]] = None,
-                 where: str = "true", params: Sequence = (), limit: int = 30) -> pd.DataFrame:
+                 where: str = "true", params: Sequence = (), limit: int = 30,
+                 exclude: Sequence[str] = ()) -> pd.DataFrame:
     """Pearson correlation of every pair of numeric columns (long form: a, b, correlation)."""
-    numeric = [c.name for c in version.columns if column_kind(c.type) == "numeric"]
+    numeric = [c.name for c in version.columns if column_kind(c.type) == "numeric" and c.name not in exclude]
     chosen = [c for c in (columns or numeric) if c in numeric][:limit]
     if len(chosen) < 2:
         return pd.DataFrame({"a": [], "b": [], "correlation": []})

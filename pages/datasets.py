@@ -14,10 +14,9 @@ st.caption(f"Use case **{usecase}**. Every ingest of a name is a new version; ea
 
 
 def ingest(run) -> None:
-    with state.user_errors(), st.status("Ingesting…", expanded=True) as status:
-        bar = st.progress(0.0)
-        version = run(lambda fraction, message: bar.progress(fraction, text=message))
-        status.update(label=f"Ingested {version.rows:,} rows as {version.ref}", state="complete")
+    version = state.run_with_status("Ingesting…", run, lambda v: f"Ingested {v.rows:,} rows as {v.ref}")
+    if version:
+        st.success(f"Ingested {version.rows:,} rows as {version.ref}. The Data explorer now shows it.")
         st.session_state["explorer_dataset"] = version.name
 
 
@@ -56,10 +55,9 @@ with sample_tab:
     rows = st.number_input("Demo applications", 1_000, demo.MAX_ROWS, 50_000, step=10_000, key="demo_rows")
     left, right = st.columns(2)
     if left.button("Rebuild the credit demo", key="demo_go"):
-        with state.user_errors(), st.status("Generating the demo…", expanded=True) as status:
-            bar = st.progress(0.0)
-            demo.build(lake, rows=int(rows), actor=state.actor(), progress=lambda f, m: bar.progress(f, text=m))
-            status.update(label="Demo rebuilt as new versions", state="complete")
+        state.run_with_status("Generating the demo…",
+                              lambda progress: demo.build(lake, rows=int(rows), actor=state.actor(), progress=progress),
+                              lambda truths: f"Demo rebuilt: {', '.join(truths['datasets'].values())}")
     if right.button("Add the IHDP sample", key="ihdp_go"):
         with state.user_errors():
             version = demo.ingest_ihdp(lake, actor=state.actor())

@@ -40,13 +40,15 @@ with state.user_errors():
     if profile.approximate:
         st.caption("Above 1M rows, distinct counts and quantiles are estimates; counts and missing values are exact.")
 
+    ids = profile.identifiers()
     overview, distribution, balance, correlation, rows, cohort_tab = st.tabs(
         ["Profile", "Distributions", "Target balance", "Correlations", "Rows", "Cohorts"])
     with overview:
         st.dataframe(profile.table(), hide_index=True, height=36 * (len(profile.columns) + 1) + 4, column_config={
             "missing %": st.column_config.ProgressColumn("missing %", min_value=0, max_value=100, format="%.1f%%")})
     with distribution:
-        column = st.selectbox("Column", version.column_names, key=f"explorer_hist_{name}")
+        columns = [c for c in version.column_names if c not in ids] + ids  # identifiers last
+        column = st.selectbox("Column", columns, key=f"explorer_hist_{name}")
         col_profile = profile.column(column)
         bins = st.slider("Bins", 5, 100, 30, key="explorer_bins") if col_profile.kind in ("numeric", "temporal") else 30
         frame = cached.histogram(folder, version.ref, version.snapshot, column, bins, where, params)
@@ -64,13 +66,14 @@ with state.user_errors():
             default_target = small.index("defaulted") if "defaulted" in small else 0
             t_col, g_col = st.columns(2)
             target = t_col.selectbox("Target", small, index=default_target, key=f"explorer_target_{name}")
-            groups = [c.name for c in profile.columns if c.name != target and c.kind in ("categorical", "boolean", "numeric")]
+            groups = [c.name for c in profile.columns if c.name != target and c.name not in ids
+                      and c.kind in ("categorical", "boolean", "numeric")]
             group = g_col.selectbox("Group by", groups, key=f"explorer_group_{name}")
             frame = cached.target_balance(folder, version.ref, version.snapshot, target, group, where, params)
             st.altair_chart(charts.target_balance(frame, target, group))
             st.dataframe(frame, hide_index=True, column_config={"share": st.column_config.NumberColumn(format="percent")})
     with correlation:
-        frame = cached.correlations(folder, version.ref, version.snapshot, where, params)
+        frame = cached.correlations(folder, version.ref, version.snapshot, where, params, tuple(ids))
         if frame.empty:
             st.info("Correlations need at least two numeric columns.")
         else:

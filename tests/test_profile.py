@@ -35,6 +35,7 @@ def test_profile_matches_pandas(demo_lake, apps):
     assert list(race.top_values[0]) == [frame["race_ethnicity"].value_counts().index[0],
                                         frame["race_ethnicity"].value_counts().iloc[0]]
     assert result.column("applied_at").kind == "temporal"
+    assert result.identifiers() == ["applicant_id"]
     table = result.table()
     assert list(table["column"]) == version.column_names
 
@@ -70,7 +71,8 @@ def test_target_balance_and_binning(demo_lake, apps):
     expected = frame.groupby("race_ethnicity")["defaulted"].mean()
     assert rate.to_dict() == pytest.approx(expected.to_dict())
     binned = profile.target_balance(demo_lake, version, "defaulted", "income")
-    assert binned["group"].nunique() <= 6  # five bins plus '(missing)'
+    assert binned["group"].nunique() == 6  # five bins plus '(missing)'
+    assert binned[binned.group == "(missing)"]["count"].sum() == frame["income"].isna().sum()
     assert binned["count"].sum() == len(frame)
     with pytest.raises(InputError, match="other than the target"):
         profile.target_balance(demo_lake, version, "defaulted", "defaulted")

@@ -34,8 +34,8 @@ def target_balance(folder: str, ref: str, snapshot: int, target: str, group: str
 
 
 @st.cache_data(show_spinner="Computing correlations…", max_entries=64)
-def correlations(folder: str, ref: str, snapshot: int, where: str, params: tuple) -> pd.DataFrame:
-    return profile.correlations(lake(), _version(ref), where=where, params=list(params))
+def correlations(folder: str, ref: str, snapshot: int, where: str, params: tuple, exclude: tuple = ()) -> pd.DataFrame:
+    return profile.correlations(lake(), _version(ref), where=where, params=list(params), exclude=exclude)
 
 
 def cohort_filter(version: datasets.DatasetVersion, cohort: Optional[cohorts.Cohort]) -> tuple[str, tuple]:

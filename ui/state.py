@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Callable, Iterator
 
 import streamlit as st
 
@@ -70,3 +70,19 @@ def usecase_picker() -> None:
     st.session_state["_usecase_picker"] = st.session_state[USECASE_KEY]
     st.sidebar.selectbox("Use case", names, key="_usecase_picker", help="Every page shows the work of this use case.",
                          on_change=lambda: st.session_state.update({USECASE_KEY: st.session_state["_usecase_picker"]}))
+
+
+def run_with_status(label: str, work: Callable, done: Callable[[object], str]):
+    """Run `work(progress)` inside an st.status with a progress bar; a user error turns the status red
+    and shows what to do. Returns work's result, or None when it failed."""
+    status = st.status(label, expanded=True)
+    with status:
+        bar = st.progress(0.0)
+        try:
+            result = work(lambda fraction, message: bar.progress(fraction, text=message))
+        except AssayError as error:
+            status.update(label=f"{label.rstrip('…')} failed: nothing was written", state="error", expanded=True)
+            st.error(str(error), icon=":material/error:")
+            return None
+        status.update(label=done(result), state="complete", expanded=False)
+    return result

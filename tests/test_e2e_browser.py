@@ -1,0 +1,159 @@
+"""End to end in a real browser: Debian's Chromium driven by Playwright against `streamlit run app.py`.
+
+Starts the app on a free localhost port over a temporary lake (the demo builds on first
+start), uploads a CSV, reads its profile, refuses a ragged file, and checks that an ingest
+from the CLI while the app writes loses nothing. Screenshots go to tests/artifacts/.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, write_csv
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = ROOT / "tests" / "artifacts"
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+               "--disable-sync", "--no-first-run", "--disable-quic"]
+
+if not Path(CHROMIUM).exists():
+    if os.environ.get("CI"):
+        raise RuntimeError("chromium is missing: .ci/run installs it with apt-get")
+    pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)", allow_module_level=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    lake = tmp_path_factory.mktemp("e2e") / "lake"
+    port = free_port()
+    env = {**os.environ, "ASSAY_LAKE": str(lake)}
+    log = open(tmp_path_factory.mktemp("log") / "streamlit.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+                             "--server.address", "127.0.0.1", "--server.headless", "true"],
+                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
+                break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        raise RuntimeError(f"streamlit did not start; see {log.name}")
+    yield {"url": url, "lake": lake}
+    proc.terminate()
+    proc.wait(timeout=30)
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        tab = browser.new_page(viewport={"width": 1400, "height": 1000})
+        tab.set_default_timeout(60_000)
+        yield tab
+        browser.close()
+
+
+def assert_no_exception(page) -> None:
+    assert page.locator('[data-testid="stException"]').count() == 0, page.inner_text("body")[:2000]
+    assert "Traceback" not in page.inner_text("body")
+
+
+def open_page(page, label: str) -> None:
+    page.locator('[data-testid="stSidebarNav"]').get_by_text(label, exact=True).click()
+    page.get_by_role("heading", name=label).wait_for()
+
+
+def choose(page, label: str, option: str) -> None:
+    page.locator('[data-testid="stSelectbox"]').filter(has_text=label).first.click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def test_first_start_opens_the_explorer_on_the_demo(page, server):
+    started = time.time()
+    page.goto(server["url"])
+    page.get_by_role("heading", name="Data explorer").wait_for()
+    page.get_by_text("50,000", exact=True).wait_for()
+    print(f"first start with demo build: {time.time() - started:.1f}s")
+    page.get_by_text("income", exact=True).first.wait_for(state="attached")  # grid cells are drawn on a canvas
+    assert_no_exception(page)
+    page.screenshot(path=str(ARTIFACTS / "explorer.png"), full_page=True)
+
+
+def test_upload_a_csv_and_see_its_profile(page, server, tmp_path):
+    rows = "".join(f"{i},{'north' if i % 3 else 'south'},{'' if i % 10 == 0 else i * 1.5}\n" for i in range(1, 201))
+    csv = write_csv(tmp_path / "Branch Sales.csv", "store_id,region,sales\n" + rows)
+    open_page(page, "Datasets")
+    page.locator('input[type="file"]').set_input_files(str(csv))
+    # the name is proposed from the file name
+    page.wait_for_function("() => [...document.querySelectorAll('input')].some(i => i.value === 'branch_sales')")
+    page.get_by_role("button", name="Ingest upload").click()
+    page.get_by_text("Ingested 200 rows as branch_sales@1").first.wait_for()
+    assert_no_exception(page)
+    open_page(page, "Data explorer")
+    choose(page, "Dataset", "branch_sales")
+    page.get_by_text("200", exact=True).first.wait_for()
+    table = page.locator('[data-testid="stDataFrame"]').first
+    table.wait_for()
+    page.screenshot(path=str(ARTIFACTS / "uploaded_profile.png"), full_page=True)
+    assert_no_exception(page)
+    profile = json.loads(subprocess.run([sys.executable, "-m", "core", "--lake", str(server["lake"]), "profile",
+                                         "branch_sales"], cwd=ROOT, capture_output=True, text=True).stdout)
+    assert profile["rows"] == 200
+    assert {c["name"]: c["missing"] for c in profile["columns"]} == {"store_id": 0, "region": 0, "sales": 20}
+
+
+def test_a_ragged_upload_is_refused_with_a_message(page, server, tmp_path):
+    bad = write_csv(tmp_path / "ragged.csv", "a,b\n1,2\n3\n")
+    open_page(page, "Datasets")
+    page.locator('input[type="file"]').set_input_files(str(bad))
+    page.get_by_role("button", name="Ingest upload").click()
+    page.get_by_text("line 3 has 1 field(s) but the header has 2").wait_for()
+    assert_no_exception(page)
+    page.screenshot(path=str(ARTIFACTS / "ragged_refused.png"), full_page=True)
+
+
+def test_cli_ingest_while_the_app_writes_loses_nothing(page, server, tmp_path):
+    big = write_csv(tmp_path / "cli_rows.csv", "k,v\n" + "".join(f"{i},{i % 7}\n" for i in range(200_000)))
+    ui = write_csv(tmp_path / "ui_rows.csv", "k,v\n" + "".join(f"{i},{i % 5}\n" for i in range(50_000)))
+    open_page(page, "Datasets")
+    page.locator('input[type="file"]').set_input_files(str(ui))
+    page.wait_for_function("() => [...document.querySelectorAll('input')].some(i => i.value === 'ui_rows')")
+    cli = subprocess.Popen([sys.executable, "-c", (
+        "import sys; sys.path.insert(0, sys.argv[1]); from core.cli import main\n"
+        "for i in range(4): assert main(['--lake', sys.argv[2], 'ingest', sys.argv[3], '--name', 'cli_rows']) == 0"),
+        str(ROOT), str(server["lake"]), str(big)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for version in (1, 2, 3):
+        page.get_by_role("button", name="Ingest upload").click()
+        page.get_by_text(f"Ingested 50,000 rows as ui_rows@{version}").first.wait_for()
+    out, err = cli.communicate(timeout=300)
+    assert cli.returncode == 0, err
+    listing = json.loads(subprocess.run([sys.executable, "-m", "core", "--lake", str(server["lake"]), "datasets",
+                                         "ui_rows"], cwd=ROOT, capture_output=True, text=True).stdout)
+    assert [v["rows"] for v in listing["versions"]] == [50_000] * 3
+    listing = json.loads(subprocess.run([sys.executable, "-m", "core", "--lake", str(server["lake"]), "datasets",
+                                         "cli_rows"], cwd=ROOT, capture_output=True, text=True).stdout)
+    assert [v["rows"] for v in listing["versions"]] == [200_000] * 4
+    assert_no_exception(page)
