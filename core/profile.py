@@ -202,13 +202,18 @@ def target_balance(lake: Lake, version: DatasetVersion, target: str, group: str,
             width = (hi - lo) / 5 or 1.0
             edges = [lo + i * width for i in range(6)]
             labels = " ".join(f"WHEN {i} THEN '{_short(edges[i])} to {_short(edges[i + 1])}'" for i in range(5))
-            group_expr = f"CASE least(floor(({g} - {lo}) / {width}), 4)::INTEGER {labels} END"
+            # least() skips NULLs, so missing values are caught first
+            group_expr = f"CASE WHEN {g} IS NULL THEN NULL ELSE CASE least(floor(({g} - {lo}) / {width}), 4)::INTEGER {labels} END END"
         elif distinct > max_groups:
             raise InputError(f"{group!r} has {distinct:,} distinct values; pick a column with at most {max_groups}.")
         frame = cur.execute(f"""
             SELECT coalesce({group_expr}, '(missing)') AS "group", coalesce(CAST({t} AS VARCHAR), '(missing)') AS target,
-                   count(*) AS count
-            FROM {source} GROUP BY ALL ORDER BY 1, 2""", list(params)).df()
+                   count(*) AS count, min({g}) AS first_value
+            FROM {source} GROUP BY ALL""", list(params)).df()
+    # groups in the order of their values (bins low to high), missing last
+    frame["order"] = frame.groupby("group")["first_value"].transform("min")
+    frame = frame.sort_values(["order", "target"], na_position="last").drop(columns=["first_value", "order"])
+    frame = frame.reset_index(drop=True)
     frame["share"] = frame["count"] / frame.groupby("group")["count"].transform("sum")
     return frame
 
