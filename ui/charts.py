@@ -25,7 +25,7 @@ def histogram(frame: pd.DataFrame, column: str) -> alt.Chart:
 
 def target_balance(frame: pd.DataFrame, target: str, group: str) -> alt.Chart:
     return alt.Chart(frame).mark_bar().encode(
-        y=alt.Y("group:N", title=group),
+        y=alt.Y("group:N", title=group, sort=None),  # keep core's order: bins low to high, missing last
         x=alt.X("share:Q", title=f"share of rows by {target}", axis=alt.Axis(format="%"), stack="normalize"),
         color=alt.Color("target:N", title=target),
         tooltip=[alt.Tooltip("group:N", title=group), alt.Tooltip("target:N", title=target),
