@@ -43,6 +43,7 @@ from core.progress import Progress, report
 
 USECASE = "credit_approval"
 CHUNK_ROWS = 500_000
+TX_SLICE = 50_000  # applicants whose transactions are generated together (~1M rows)
 MAX_ROWS = 10_000_000
 
 
@@ -187,10 +188,13 @@ def build(lake: Lake, *, rows: int = 50_000, seed: int = 7, actor: str = "demo",
         def tx_chunks() -> Iterator[pd.DataFrame]:
             for i, size in enumerate(sizes):
                 frame, _ = applications(size, seed=seed + i, start_id=1 + i * CHUNK_ROWS)
-                yield transactions(frame, seed=seed + i)
+                # ~20 transactions per applicant: generate them for a slice of applicants at a time
+                for start in range(0, size, TX_SLICE):
+                    yield transactions(frame.iloc[start:start + TX_SLICE], seed=seed + i * 1_000 + start // TX_SLICE)
 
         tx = datasets.ingest_chunks(lake, tx_chunks, name="transactions", actor=actor, usecase=USECASE,
-                                    source=f"demo generator (seed {seed})", expected_chunks=chunks,
+                                    source=f"demo generator (seed {seed})",
+                                    expected_chunks=sum(-(-size // TX_SLICE) for size in sizes),
                                     description="Monthly account activity of the demo applicants",
                                     progress=_scaled(progress, 1 / steps, 2 / steps))
         written["transactions"] = tx.ref
