@@ -10,6 +10,8 @@ navigation = st.navigation({
         st.Page("pages/explorer.py", title="Data explorer", icon=":material/query_stats:", default=True),
         st.Page("pages/datasets.py", title="Datasets", icon=":material/database:"),
         st.Page("pages/usecases.py", title="Use cases", icon=":material/flag:"),
+        st.Page("pages/build_features.py", title="Build features", icon=":material/construction:"),
+        st.Page("pages/feature_store.py", title="Feature store", icon=":material/inventory_2:"),
     ],
 })
 state.usecase_picker()

@@ -15,7 +15,7 @@ from typing import Any, Callable, Optional, Sequence
 
 import duckdb
 
-from core import cohorts, datasets, demo, profile, usecases
+from core import cohorts, datasets, demo, features, profile, usecases
 from core.errors import AssayError, InputError
 from core.lake import Lake
 from core.names import parse_dataset_ref
@@ -107,6 +107,30 @@ def cmd_cohort_add(lake: Lake, args) -> dict:
     return cohort.to_dict()
 
 
+def cmd_features_build(lake: Lake, args) -> dict:
+    try:
+        text = open(args.spec, encoding="utf-8").read()
+    except OSError as exc:
+        raise InputError(f"Cannot read the spec file {args.spec}: {exc.strerror}.") from None
+    built = features.build(lake, features.load_spec(text), actor=_actor(), usecase=args.usecase, progress=_progress)
+    return {"feature_set": built.name, "version": built.version, "rows": built.rows, "columns": built.column_names,
+            "snapshot": built.snapshot, "lineage": list(built.lineage)}
+
+
+def cmd_features_list(lake: Lake, args) -> dict:
+    return {"feature_sets": [{"name": f.name, "version": f.version, "usecase": f.usecase, "entity": f.entity,
+                              "timestamp": f.timestamp, "label": f.label, "rows": f.rows, "features": f.features,
+                              "description": f.description, "owner": f.owner, "created_at": f.created_at}
+                             for f in features.latest(lake, usecase=args.usecase, search=args.search or "")]}
+
+
+def cmd_features_show(lake: Lake, args) -> dict:
+    version = features.get(lake, args.name)
+    preview = datasets.read_frame(lake, version, limit=100)
+    return {**version.to_dict(), "features": version.features,
+            "preview": json.loads(preview.to_json(orient="records", date_format="iso"))}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m core", description="Assay: responsible-AI review over a DuckDB lake.")
     parser.add_argument("--lake", help="folder of the lake (default: $ASSAY_LAKE or data/lake)")
@@ -166,6 +190,20 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--usecase")
     a.add_argument("--description")
     a.set_defaults(run=cmd_cohort_add)
+
+    p = sub.add_parser("features", help="build, list and show feature sets")
+    fsub = p.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    a = fsub.add_parser("build", help="build and register a feature set from a YAML or JSON spec")
+    a.add_argument("spec", metavar="SPEC_FILE")
+    a.add_argument("--usecase", help="use case (default: the spec's, else the base dataset's)")
+    a.set_defaults(run=cmd_features_build)
+    a = fsub.add_parser("list", help="newest version of each feature set")
+    a.add_argument("--usecase")
+    a.add_argument("--search", help="text to find in names, descriptions, owners and features")
+    a.set_defaults(run=cmd_features_list)
+    a = fsub.add_parser("show", help="spec, lineage, statistics and the first 100 rows")
+    a.add_argument("name", metavar="NAME[@VERSION]")
+    a.set_defaults(run=cmd_features_show)
     return parser
 
 

@@ -26,6 +26,13 @@ STEPS: Sequence[tuple[int, str, Sequence[str]]] = (
         "CREATE TABLE lake.assay.settings (key VARCHAR, value VARCHAR, updated_at TIMESTAMPTZ)",
         "CREATE SCHEMA IF NOT EXISTS lake.datasets",
     )),
+    (2, "feature sets", (
+        """CREATE TABLE lake.assay.feature_sets (
+            name VARCHAR, version INTEGER, usecase VARCHAR, spec VARCHAR, description VARCHAR, owner VARCHAR,
+            lineage VARCHAR, entity VARCHAR, timestamp_column VARCHAR, label VARCHAR, rows BIGINT,
+            schema VARCHAR, statistics VARCHAR, created_by VARCHAR, created_at TIMESTAMPTZ)""",
+        "CREATE SCHEMA IF NOT EXISTS lake.features",
+    )),
 )
 
 

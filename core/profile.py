@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal, Optional, Sequence
+from typing import Any, Literal, Optional, Protocol, Sequence
 
 import pandas as pd
 
@@ -94,32 +94,45 @@ class DatasetProfile:
                 "cohort": self.cohort, "columns": [c.to_dict() for c in self.columns]}
 
 
-def profile(lake: Lake, version: DatasetVersion, *, where: str = "true", params: Sequence = (),
+class TableVersion(Protocol):
+    """What a profile needs of a dataset or feature-set version."""
+    ref: str
+    table_sql: str
+    columns: tuple
+
+
+def profile(lake: Lake, version: TableVersion, *, where: str = "true", params: Sequence = (),
             top: int = 5, cohort: str = "all rows") -> DatasetProfile:
     """Per-column profile of one version (optionally of the rows matching a cohort's WHERE clause)."""
-    source = f"(SELECT * FROM {version.table_sql} WHERE {where})"
     with lake.reading() as cur:
-        rows = cur.execute(f"SELECT count(*) FROM {source}", list(params)).fetchall()[0][0]
-        approximate = rows > EXACT_LIMIT
-        selects, layout = [], []
-        for column in version.columns:
-            q, kind = quote_identifier(column.name), column_kind(column.type)
-            exprs = [f"count({q})", f"approx_count_distinct({q})" if approximate else f"count(DISTINCT {q})"]
-            if kind == "numeric":
-                quantile = "approx_quantile" if approximate else "quantile_cont"
-                exprs += [f"min({q})::DOUBLE", f"max({q})::DOUBLE", f"avg({q})::DOUBLE", f"stddev_samp({q})::DOUBLE",
-                          f"{quantile}({q}::DOUBLE, {list(QUANTILES)})"]
-            elif kind in ("temporal", "boolean", "categorical"):
-                exprs += [f"min({q})", f"max({q})"]
-            layout.append((column, kind, len(exprs)))
-            selects += exprs
-        values = cur.execute(f"SELECT {', '.join(selects)} FROM {source}", list(params)).fetchall()[0]
-        profiles, at = [], 0
-        for column, kind, width in layout:
-            chunk = values[at:at + width]
-            at += width
-            top_values = _top_values(cur, source, params, column.name, top) if kind in ("boolean", "categorical") else ()
-            profiles.append(_column_profile(column.name, column.type, kind, rows, chunk, top_values))
+        return profile_with(cur, version, where=where, params=params, top=top, cohort=cohort)
+
+
+def profile_with(cur, version: TableVersion, *, where: str = "true", params: Sequence = (), top: int = 5,
+                 cohort: str = "all rows") -> DatasetProfile:
+    """The same, on a given cursor (for a table written in a transaction that has not committed yet)."""
+    source = f"(SELECT * FROM {version.table_sql} WHERE {where})"
+    rows = cur.execute(f"SELECT count(*) FROM {source}", list(params)).fetchall()[0][0]
+    approximate = rows > EXACT_LIMIT
+    selects, layout = [], []
+    for column in version.columns:
+        q, kind = quote_identifier(column.name), column_kind(column.type)
+        exprs = [f"count({q})", f"approx_count_distinct({q})" if approximate else f"count(DISTINCT {q})"]
+        if kind == "numeric":
+            quantile = "approx_quantile" if approximate else "quantile_cont"
+            exprs += [f"min({q})::DOUBLE", f"max({q})::DOUBLE", f"avg({q})::DOUBLE", f"stddev_samp({q})::DOUBLE",
+                      f"{quantile}({q}::DOUBLE, {list(QUANTILES)})"]
+        elif kind in ("temporal", "boolean", "categorical"):
+            exprs += [f"min({q})", f"max({q})"]
+        layout.append((column, kind, len(exprs)))
+        selects += exprs
+    values = cur.execute(f"SELECT {', '.join(selects)} FROM {source}", list(params)).fetchall()[0]
+    profiles, at = [], 0
+    for column, kind, width in layout:
+        chunk = values[at:at + width]
+        at += width
+        top_values = _top_values(cur, source, params, column.name, top) if kind in ("boolean", "categorical") else ()
+        profiles.append(_column_profile(column.name, column.type, kind, rows, chunk, top_values))
     return DatasetProfile(dataset=version.ref, rows=rows, columns=tuple(profiles), approximate=approximate,
                           cohort=cohort)
 

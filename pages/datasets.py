@@ -8,6 +8,7 @@ from core import datasets, demo
 from core.names import suggest_name
 from ui import state
 
+state.ensure_app_shell()
 st.title("Datasets")
 lake, usecase = state.lake(), state.usecase()
 st.caption(f"Use case **{usecase}**. Every ingest of a name is a new version; earlier versions stay readable.")

@@ -5,6 +5,7 @@ from core import cohorts, datasets
 from ui import cached, charts, state
 from ui.cohort_builder import cohort_builder
 
+state.ensure_app_shell()
 st.title("Data explorer")
 lake, usecase = state.lake(), state.usecase()
 folder = str(lake.config.folder)

@@ -5,6 +5,7 @@ import streamlit as st
 from core import datasets, usecases
 from ui import state
 
+state.ensure_app_shell()
 st.title("Use cases")
 lake = state.lake()
 st.caption("The process starts from a use case: what the model is for, who signs off, which data it needs "

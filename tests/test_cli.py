@@ -93,3 +93,26 @@ def test_python_dash_m_core_prints_one_json_object_and_exits_nonzero_on_error(tm
     done = subprocess.run([sys.executable, "-m", "core", "--lake", str(tmp_path / "lake"), "profile", "nope"],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "No dataset named 'nope'" in json.loads(done.stdout)["error"]
+
+
+def test_features_build_list_show(tmp_path):
+    lake = str(tmp_path / "lake")
+    run("--lake", lake, "demo", "--rows", "2000")
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("name: applicant_features\nbase: applications\nentity: applicant_id\ntimestamp: applied_at\n"
+                    "columns: [age, income]\nderived:\n  debt_to_income: debt / nullif(income, 0)\n"
+                    "aggregates:\n  - {source: transactions, timestamp: tx_at, column: amount, "
+                    "functions: [count, sum, max], window: 90 days}\nlabel: defaulted\n")
+    code, result = run("--lake", lake, "features", "build", str(spec))
+    assert code == 0 and (result["feature_set"], result["version"], result["rows"]) == ("applicant_features", 1, 2000)
+    assert result["columns"][-1] == "defaulted" and "transactions_amount_max_90d" in result["columns"]
+    code, result = run("--lake", lake, "features", "list")
+    assert [f["name"] for f in result["feature_sets"]] == ["applicant_features"]
+    code, result = run("--lake", lake, "features", "show", "applicant_features@1")
+    assert code == 0 and len(result["preview"]) == 100 and result["lineage"][0]["dataset"] == "applications"
+    assert {c["name"] for c in result["statistics"]["columns"]} >= {"debt_to_income", "age"}
+    spec.write_text("name: bad\nbase: applications\nentity: applicant_id\nderived: {x: \"read_csv('/etc/passwd')\"}\n")
+    code, result = run("--lake", lake, "features", "build", str(spec))
+    assert code == 2 and "not allowed" in result["error"]
+    code, result = run("--lake", lake, "features", "build", str(tmp_path / "missing.yaml"))
+    assert code == 2 and "Cannot read the spec file" in result["error"]

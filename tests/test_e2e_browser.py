@@ -91,6 +91,16 @@ def choose(page, label: str, option: str) -> None:
     page.get_by_role("option", name=option, exact=True).click()
 
 
+def test_first_request_a_deep_link_opens_inside_the_app(page, server):
+    """A server's first request in Streamlit's legacy pages/ mode would show a bare page."""
+    page.goto(f"{server['url']}/datasets")
+    page.get_by_role("heading", name="Datasets").wait_for()
+    nav = page.locator('[data-testid="stSidebarNav"]')
+    nav.get_by_text("Data explorer", exact=True).wait_for()
+    assert "usecases" not in nav.inner_text() and "Use case" in page.inner_text("body")  # titles, not file names
+    assert_no_exception(page)
+
+
 def test_first_start_opens_the_explorer_on_the_demo(page, server):
     started = time.time()
     page.goto(server["url"])

@@ -139,3 +139,58 @@ def test_usecases_page_creates_a_use_case_and_refuses_a_bad_one(app, page_lake):
     at.text_input[0].input("Fraud Watch!")
     at.button[0].click().run()
     assert not at.exception and "not allowed" in at.error[0].value
+
+
+def test_build_features_page_previews_and_registers(app, page_lake):
+    at = app.run().switch_page("pages/build_features.py").run()
+    no_errors(at)
+    at.text_input(key="build_name").input("page_features")
+    at.multiselect(key="build_columns_applications").select("age").select("income")
+    at.selectbox(key="build_label_applications").select("defaulted")
+    at.text_area(key="build_derived").input("debt_to_income = debt / nullif(income, 0)").run()
+    at.selectbox(key="agg_source").select("transactions").run()
+    at.selectbox(key="agg_col_transactions").select("amount")
+    at.text_input(key="agg_window").input("60 days")
+    at.button(key="agg_add").click().run()
+    no_errors(at)
+    preview = at.dataframe[0].value
+    assert len(preview) == 100
+    assert {"debt_to_income", "transactions_amount_sum_60d", "defaulted"} <= set(preview.columns)
+    assert "window: 60 days" in at.text_area(key="build_yaml").value
+    at.button(key="build_go").click().run()
+    no_errors(at)
+    assert "Registered **page_features@1**" in at.success[0].value
+    lake = Lake.open(page_lake)
+    from core import features
+    assert features.get(lake, "page_features").rows == 3_000
+    lake.close()
+
+
+def test_build_features_page_refuses_a_hostile_expression(app):
+    at = app.run().switch_page("pages/build_features.py").run()
+    at.text_area(key="build_derived").input("x = read_csv('/etc/passwd')").run()
+    assert not at.exception
+    assert "read_csv" in at.error[0].value and "not allowed" in at.error[0].value
+    at.text_area(key="build_derived").input("this is not an assignment").run()
+    assert "write 'name = expression'" in at.error[0].value
+
+
+def test_feature_store_page_finds_and_shows_a_feature_set(app, page_lake):
+    from core import features
+
+    lake = Lake.open(page_lake)
+    features.build(lake, features.load_spec(
+        "name: store_demo\ndescription: Spending habits\nbase: applications\nentity: applicant_id\n"
+        "timestamp: applied_at\ncolumns: [age]\naggregates:\n  - {source: transactions, timestamp: tx_at, "
+        "column: amount, functions: [sum], window: 30 days}\n"), actor="t")
+    lake.close()
+    at = app.run().switch_page("pages/feature_store.py").run()
+    no_errors(at)
+    at.text_input(key="store_search").input("spending").run()
+    no_errors(at)
+    assert list(at.dataframe[0].value["feature set"]) == ["store_demo"]
+    assert at.metric[1].value == "2"  # age and the 30-day sum
+    assert "transactions_amount_sum_30d" in at.code[0].value or "amount" in at.code[0].value
+    assert at.get("graphviz_chart")
+    at.text_input(key="store_search").input("nothing like this").run()
+    assert "No feature set matches" in at.info[0].value

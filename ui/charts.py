@@ -42,3 +42,15 @@ def correlation_heatmap(frame: pd.DataFrame) -> alt.Chart:
     labels = base.mark_text(fontSize=10).encode(text=alt.Text("correlation:Q", format=".2f"))
     side = 28 * frame["a"].nunique() + 80
     return (cells + labels).properties(width=side, height=side)
+
+
+def lineage_dot(target: str, lineage: list | tuple) -> str:
+    """A Graphviz graph: each source dataset version -> the feature set version built from it."""
+    lines = ["digraph lineage {", "rankdir=LR;", 'node [shape=box, style="rounded,filled", fillcolor="#eef3fb", '
+             'fontname="Helvetica"];', f'"{target}" [fillcolor="#d7e6fb"];']
+    for entry in lineage:
+        node = f"{entry['dataset']}@{entry['version']}"
+        lines.append(f'"{node}" [label="{node}\\nsnapshot {entry["snapshot"]}"];')
+        lines.append(f'"{node}" -> "{target}" [label="{entry["role"]}"];')
+    lines.append("}")
+    return "\n".join(lines)

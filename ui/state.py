@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Callable, Iterator
 
 import streamlit as st
@@ -12,6 +13,7 @@ from core.errors import AssayError
 from core.lake import Lake
 
 USECASE_KEY = "usecase"
+APP = Path(__file__).resolve().parents[1] / "app.py"
 ACTOR = "local"  # identities and roles arrive with the security work; until then the local user
 
 
@@ -86,3 +88,20 @@ def run_with_status(label: str, work: Callable, done: Callable[[object], str]):
             return None
         status.update(label=done(result), state="complete", expanded=False)
     return result
+
+
+def ensure_app_shell() -> None:
+    """Run the page inside app.py's navigation even when Streamlit starts it on its own.
+
+    With a pages/ folder, Streamlit runs a server's first request (and every AppTest run) in its
+    legacy multipage mode: the page alone, without app.py, with a sidebar of file names. Here
+    we run app.py instead, in this same run, so widget events are kept: its st.navigation turns
+    the legacy mode off and runs this page again, inside the real shell; then we stop.
+    """
+    import runpy
+
+    from streamlit.runtime.pages_manager import PagesManager  # pinned streamlit==1.67.0
+
+    if PagesManager.uses_pages_directory:
+        runpy.run_path(str(APP), run_name="__main__")
+        st.stop()
