@@ -13,6 +13,10 @@ navigation = st.navigation({
         st.Page("pages/build_features.py", title="Build features", icon=":material/construction:"),
         st.Page("pages/feature_store.py", title="Feature store", icon=":material/inventory_2:"),
     ],
+    "Model": [
+        st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+        st.Page("pages/compare.py", title="Compare runs", icon=":material/compare_arrows:"),
+    ],
 })
 state.usecase_picker()
 navigation.run()

@@ -15,7 +15,7 @@ from typing import Any, Callable, Optional, Sequence
 
 import duckdb
 
-from core import cohorts, datasets, demo, features, profile, usecases
+from core import cohorts, datasets, demo, features, profile, training, usecases
 from core.errors import AssayError, InputError
 from core.lake import Lake
 from core.names import parse_dataset_ref
@@ -131,6 +131,35 @@ def cmd_features_show(lake: Lake, args) -> dict:
             "preview": json.loads(preview.to_json(orient="records", date_format="iso"))}
 
 
+def cmd_train(lake: Lake, args) -> dict:
+    split_method, time_column = "random", None
+    if args.split != "random":
+        method, _, column = args.split.partition(":")
+        if method != "time" or not column:
+            raise InputError(f"--split {args.split!r}: use random or time:COLUMN.")
+        split_method, time_column = "time", column
+    algorithms = [a.strip() for a in args.algorithms.split(",") if a.strip()]
+    result = training.train(lake, target=args.target, actor=_actor(), dataset=args.dataset, feature_set=args.feature_set,
+                            task=args.task, algorithms=algorithms, test_size=args.test_size, split_method=split_method,
+                            time_column=time_column, sensitive=args.sensitive or (), exclude=args.exclude or (),
+                            positive=args.positive, seed=args.seed, usecase=args.usecase, progress=_progress)
+    return result.to_dict()
+
+
+def cmd_runs(lake: Lake, args) -> dict:
+    return {"runs": [{"run_id": r.run_id, "algorithm": r.algorithm, "input": f"{r.input_kind}:{r.input_ref}",
+                      "target": r.target, "task": r.task, "metrics": {k: v for k, v in r.metrics.items()
+                                                                      if isinstance(v, (int, float))},
+                      "created_by": r.created_by, "created_at": r.created_at}
+                     for r in training.list_runs(lake, usecase=args.usecase)]}
+
+
+def cmd_run_show(lake: Lake, args) -> dict:
+    run = training.get(lake, args.run_id)
+    curves = training.curves(lake, [run.run_id])
+    return {**run.to_dict(), "curves": {name: len(group) for name, group in curves.groupby("curve")}}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m core", description="Assay: responsible-AI review over a DuckDB lake.")
     parser.add_argument("--lake", help="folder of the lake (default: $ASSAY_LAKE or data/lake)")
@@ -204,6 +233,32 @@ def build_parser() -> argparse.ArgumentParser:
     a = fsub.add_parser("show", help="spec, lineage, statistics and the first 100 rows")
     a.add_argument("name", metavar="NAME[@VERSION]")
     a.set_defaults(run=cmd_features_show)
+
+    p = sub.add_parser("train", help="train models on a dataset or feature set; every run is tracked")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--dataset", metavar="NAME[@V]")
+    source.add_argument("--feature-set", metavar="NAME[@V]")
+    p.add_argument("--target", required=True)
+    p.add_argument("--task", choices=["binary", "multiclass", "regression", "timeseries"])
+    p.add_argument("--algorithms", default="logistic,lightgbm", help=f"comma-separated: {','.join(training.ALGORITHMS)}")
+    p.add_argument("--test-size", type=float, default=0.3)
+    p.add_argument("--split", default="random", help="random or time:COLUMN")
+    p.add_argument("--sensitive", nargs="+", metavar="COL", help="kept out of the model, kept for the review")
+    p.add_argument("--exclude", nargs="+", metavar="COL")
+    p.add_argument("--positive", help="the positive class of a binary target")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--usecase")
+    p.set_defaults(run=cmd_train)
+
+    p = sub.add_parser("runs", help="list training runs")
+    p.add_argument("--usecase")
+    p.set_defaults(run=cmd_runs)
+
+    p = sub.add_parser("run", help="training runs")
+    rsub = p.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    a = rsub.add_parser("show", help="everything recorded about one run")
+    a.add_argument("run_id")
+    a.set_defaults(run=cmd_run_show)
     return parser
 
 

@@ -33,6 +33,17 @@ STEPS: Sequence[tuple[int, str, Sequence[str]]] = (
             schema VARCHAR, statistics VARCHAR, created_by VARCHAR, created_at TIMESTAMPTZ)""",
         "CREATE SCHEMA IF NOT EXISTS lake.features",
     )),
+    (3, "training runs and their curves", (
+        """CREATE TABLE lake.assay.runs (
+            run_id VARCHAR, batch_id VARCHAR, usecase VARCHAR, input_kind VARCHAR, input_name VARCHAR,
+            input_version INTEGER, input_snapshot BIGINT, target VARCHAR, task VARCHAR, positive VARCHAR,
+            classes VARCHAR, split VARCHAR, algorithm VARCHAR, params VARCHAR, features VARCHAR, sensitive VARCHAR,
+            excluded VARCHAR, warnings VARCHAR, metrics VARCHAR, train_rows BIGINT, test_rows BIGINT,
+            duration_seconds DOUBLE, code_version VARCHAR, artifact VARCHAR, artifact_sha256 VARCHAR,
+            created_by VARCHAR, created_at TIMESTAMPTZ)""",
+        """CREATE TABLE lake.assay.run_curves (
+            run_id VARCHAR, curve VARCHAR, label VARCHAR, x DOUBLE, y DOUBLE, threshold DOUBLE)""",
+    )),
 )
 
 

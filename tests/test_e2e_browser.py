@@ -167,3 +167,16 @@ def test_cli_ingest_while_the_app_writes_loses_nothing(page, server, tmp_path):
                                          "cli_rows"], cwd=ROOT, capture_output=True, text=True).stdout)
     assert [v["rows"] for v in listing["versions"]] == [200_000] * 4
     assert_no_exception(page)
+
+
+def test_train_and_compare_in_the_browser(page, server):
+    open_page(page, "Train")
+    page.get_by_role("button", name="Train", exact=True).click()
+    page.get_by_text("Best by roc_auc").first.wait_for(timeout=120_000)
+    assert_no_exception(page)
+    page.screenshot(path=str(ARTIFACTS / "train.png"), full_page=True)
+    open_page(page, "Compare runs")
+    page.locator('[data-testid="stVegaLiteChart"]').first.wait_for()
+    page.get_by_text("Best by roc_auc").first.wait_for()
+    assert_no_exception(page)
+    page.screenshot(path=str(ARTIFACTS / "compare.png"), full_page=True)

@@ -194,3 +194,33 @@ def test_feature_store_page_finds_and_shows_a_feature_set(app, page_lake):
     assert at.get("graphviz_chart")
     at.text_input(key="store_search").input("nothing like this").run()
     assert "No feature set matches" in at.info[0].value
+
+
+def test_train_page_trains_and_compare_page_compares(app):
+    at = app.run().switch_page("pages/train.py").run()
+    no_errors(at)
+    assert at.selectbox(key="train_target_applications").value == "defaulted"
+    assert at.multiselect(key="train_sensitive_applications").value == ["sex", "race_ethnicity"]
+    at.multiselect(key="train_algorithms").unselect("lightgbm").select("hist_gb")
+    at.button(key="train_go").click().run()
+    no_errors(at)
+    assert "Best by roc_auc" in at.success[0].value
+    batch = at.session_state["compare_batch"]
+    assert len(batch) == 2
+    at.switch_page("pages/compare.py").run()
+    no_errors(at)
+    assert at.multiselect(key="compare_runs").value == batch
+    assert "Best by roc_auc" in at.success[0].value
+    assert len(at.get("vega_lite_chart")) == 3  # ROC, precision-recall, calibration
+    at.selectbox(key="compare_metric").select("brier").run()
+    no_errors(at)
+    assert "Best by brier" in at.success[0].value
+
+
+def test_train_page_explains_a_bad_target(app):
+    at = app.run().switch_page("pages/train.py").run()
+    at.selectbox(key="train_target_applications").select("region")
+    at.selectbox(key="train_task").select("regression")
+    at.button(key="train_go").click().run()
+    assert not at.exception
+    assert "numeric target" in at.error[0].value

@@ -54,3 +54,45 @@ def lineage_dot(target: str, lineage: list | tuple) -> str:
         lines.append(f'"{node}" -> "{target}" [label="{entry["role"]}"];')
     lines.append("}")
     return "\n".join(lines)
+
+
+CURVE_AXES = {"roc": ("false positive rate", "true positive rate"), "pr": ("recall", "precision"),
+              "calibration": ("mean predicted", "observed"), "residuals": ("predicted", "actual − predicted")}
+CURVE_TITLES = {"roc": "ROC", "pr": "Precision–recall", "calibration": "Calibration", "residuals": "Residuals"}
+
+
+def run_curve(frame: pd.DataFrame, kind: str) -> alt.Chart:
+    """One curve kind for several runs, overlaid (with the chance or perfect-calibration line)."""
+    x_title, y_title = CURVE_AXES[kind]
+    base = alt.Chart(frame).encode(x=alt.X("x:Q", title=x_title), y=alt.Y("y:Q", title=y_title),
+                                   color=alt.Color("run:N", legend=alt.Legend(orient="right", labelLimit=260)),
+                                   tooltip=["run", alt.Tooltip("x:Q", format=".3f"), alt.Tooltip("y:Q", format=".3f")])
+    marks = base.mark_circle(size=12, opacity=0.35) if kind == "residuals" else base.mark_line(point=kind == "calibration")
+    layers = [marks]
+    if kind in ("roc", "calibration") and not frame.empty:
+        low = min(frame["x"].min(), frame["y"].min()) if kind == "calibration" else 0.0
+        high = max(frame["x"].max(), frame["y"].max()) if kind == "calibration" else 1.0
+        diagonal = pd.DataFrame({"x": [low, high], "y": [low, high]})
+        layers.append(alt.Chart(diagonal).mark_line(color="gray", strokeDash=[4, 4]).encode(x="x:Q", y="y:Q"))
+    if kind == "residuals":
+        layers.append(alt.Chart(pd.DataFrame({"y": [0]})).mark_rule(color="gray", strokeDash=[4, 4]).encode(y="y:Q"))
+    return alt.layer(*layers).properties(height=420)
+
+
+def mark_best(lower_is_better: set):
+    """A Styler row function that bolds the best value of each metric row."""
+    def style(row: pd.Series) -> list[str]:
+        values = pd.to_numeric(row, errors="coerce")
+        if values.isna().all():
+            return [""] * len(row)
+        best = values.min() if row.name in lower_is_better else values.max()
+        return ["font-weight: bold; background-color: #e3f2e1" if v == best else "" for v in values]
+    return style
+
+
+def confusion_table(matrix: dict, classes: list | None, positive) -> pd.DataFrame:
+    if "matrix" in matrix:
+        labels = matrix["labels"]
+        return pd.DataFrame(matrix["matrix"], index=[f"true {l}" for l in labels], columns=[f"predicted {l}" for l in labels])
+    return pd.DataFrame([[matrix["tn"], matrix["fp"]], [matrix["fn"], matrix["tp"]]],
+                        index=["true negative class", f"true {positive}"], columns=["predicted negative", f"predicted {positive}"])

@@ -1,0 +1,181 @@
+"""Train several algorithms on one input and split, evaluate each on the held-out rows, and record
+every run (metrics, curves, artifact) in the lake, one transaction per run."""
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence
+
+import numpy as np
+import pandas as pd
+
+from core import datasets, features, usecases
+from core.errors import InputError, NotFoundError
+from core.lake import Lake
+from core.names import parse_dataset_ref
+from core.progress import Progress, report
+from core.training import _metrics, _runs
+from core.training._data import Problem, define_problem, split
+from core.training._pipelines import ALGORITHMS, Task, build_pipeline, fit_pipeline
+
+PRIMARY = {"binary": ("roc_auc", True), "multiclass": ("balanced_accuracy", True), "regression": ("rmse", False),
+           "timeseries": ("rmse", False)}
+BACKTEST_FOLDS = 3
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    runs: list[_runs.Run]
+    best_run_id: str
+    primary_metric: str
+    warnings: list[str]
+
+    def to_dict(self) -> dict:
+        return {"runs": [{"run_id": r.run_id, "algorithm": r.algorithm, "metrics": r.metrics} for r in self.runs],
+                "best_run_id": self.best_run_id, "primary_metric": self.primary_metric, "warnings": self.warnings}
+
+
+def resolve_input(lake: Lake, *, dataset: Optional[str] = None, feature_set: Optional[str] = None):
+    """A dataset or feature-set version, and its kind; exactly one must be given."""
+    if bool(dataset) == bool(feature_set):
+        raise InputError("Give the training input: a dataset (--dataset NAME[@V]) or a feature set "
+                         "(--feature-set NAME[@V]), not both.")
+    if dataset:
+        return datasets.get(lake, parse_dataset_ref(dataset)), "dataset"
+    return features.get(lake, feature_set), "feature_set"
+
+
+def best_of(runs: Sequence[_runs.Run], metric: Optional[str] = None) -> _runs.Run:
+    task = runs[0].task
+    metric = metric or PRIMARY[task][0]
+    higher = PRIMARY[task][1] if metric == PRIMARY[task][0] else metric not in ("rmse", "mae", "mape", "log_loss", "brier")
+    scored = [r for r in runs if isinstance(r.metrics.get(metric), (int, float))]
+    if not scored:
+        raise InputError(f"No run has the metric {metric!r}.")
+    return (max if higher else min)(scored, key=lambda r: r.metrics[metric])
+
+
+def train(lake: Lake, *, target: str, actor: str, dataset: Optional[str] = None, feature_set: Optional[str] = None,
+          task: Optional[Task] = None, algorithms: Sequence[str] = ("logistic", "lightgbm"), test_size: float = 0.3,
+          split_method: str = "random", time_column: Optional[str] = None, sensitive: Sequence[str] = (),
+          exclude: Sequence[str] = (), positive: Any = None, seed: int = 42, params: Optional[dict] = None,
+          usecase: Optional[str] = None, progress: Optional[Progress] = None,
+          on_run: Optional[Callable[[_runs.Run], None]] = None) -> TrainResult:
+    """Train each algorithm; every finished run is recorded (and passed to `on_run`) before the next starts."""
+    unknown = [a for a in algorithms if a not in ALGORITHMS]
+    if unknown or not algorithms:
+        raise InputError(f"Unknown algorithm(s) {unknown}; choose from {', '.join(ALGORITHMS)}.")
+    if split_method not in ("random", "time"):
+        raise InputError(f"Split {split_method!r} is not supported: use random or time:COLUMN.")
+    if split_method == "time" and not time_column:
+        raise InputError("A time-ordered split needs its column: --split time:COLUMN.")
+    if task == "timeseries" and split_method != "time":
+        raise InputError("A time-series task needs a time-ordered split: --split time:COLUMN.")
+    version, kind = resolve_input(lake, dataset=dataset, feature_set=feature_set)
+    owner = usecase or version.usecase
+    usecases.get(lake, owner)
+    report(progress, 0.02, f"Reading {version.ref} ({version.rows:,} rows)")
+    frame = datasets.read_frame(lake, version)
+    keep = [version.entity] if kind == "feature_set" else []
+    problem, frame = define_problem(frame, target=target, task=task, sensitive=sensitive, exclude=exclude,
+                                    positive=positive, time_column=time_column, keep=keep)
+    if kind == "feature_set" and version.entity not in problem.excluded:
+        problem.excluded.append(version.entity)
+    train_idx, valid_idx, test_idx = split(frame, problem, test_size=test_size, method=split_method, seed=seed)
+    split_spec = {"method": split_method, "test_size": test_size, "seed": seed, "time_column": time_column,
+                  "validation_size": 0.1, "stratified": problem.is_classification and split_method == "random"}
+    X, y = frame[problem.features], frame[problem.target]
+    batch_id = uuid.uuid4().hex[:12]
+    signature = [{"name": c, "type": str(frame[c].dtype), "kind": "numeric" if c in problem.numeric else "categorical"}
+                 for c in problem.features]
+    version_of_code = _runs.code_version()
+    runs: list[_runs.Run] = []
+    for index, algorithm in enumerate(algorithms):
+        share = (index / len(algorithms), (index + 1) / len(algorithms))
+        report(progress, 0.05 + 0.9 * share[0], f"Training {ALGORITHMS[algorithm]} on {len(train_idx):,} rows")
+        started = time.perf_counter()
+        pipeline = build_pipeline(algorithm, problem.task, problem.numeric, problem.categorical, seed=seed,
+                                  params=(params or {}).get(algorithm))
+        fitted = fit_pipeline(pipeline, X.iloc[train_idx], _labels(y.iloc[train_idx], problem),
+                              validation=(X.iloc[valid_idx], _labels(y.iloc[valid_idx], problem)))
+        metrics, curves = _evaluate(pipeline, X.iloc[test_idx], y.iloc[test_idx], problem, seed)
+        if problem.task == "timeseries":
+            metrics["backtest"] = _backtest(frame, problem, algorithm, seed, test_size)
+        duration = time.perf_counter() - started
+        run_id = f"{time.strftime('%Y%m%d')}-{uuid.uuid4().hex[:10]}"
+        artifact, digest = _runs.save_artifact(lake, run_id, pipeline)
+        record = {"run_id": run_id, "batch_id": batch_id, "usecase": owner, "input_kind": kind, "input_name": version.name,
+                  "input_version": version.version, "input_snapshot": version.snapshot, "target": problem.target,
+                  "task": problem.task, "positive": _plain_label(problem.positive),
+                  "classes": [_plain_label(c) for c in problem.classes] if problem.classes else None,
+                  "split": split_spec, "algorithm": algorithm,
+                  "params": {**_params_of(pipeline), **fitted}, "features": signature, "sensitive": problem.sensitive,
+                  "excluded": problem.excluded, "warnings": problem.warnings, "metrics": _metrics.plain(metrics),
+                  "train_rows": int(len(train_idx) + len(valid_idx)), "test_rows": int(len(test_idx)),
+                  "duration_seconds": round(duration, 3), "code_version": version_of_code, "artifact": artifact,
+                  "artifact_sha256": digest, "created_by": actor}
+        try:
+            lake.write(lambda cur: _runs.record(cur, record, curves), actor=actor, message=f"train {algorithm}",
+                       tag=f"run:{run_id}")
+        except BaseException:
+            (lake.config.folder / artifact).unlink(missing_ok=True)  # no half-written run
+            raise
+        run = _runs.get(lake, run_id)
+        runs.append(run)
+        if on_run:
+            on_run(run)
+        report(progress, 0.05 + 0.9 * share[1], f"{ALGORITHMS[algorithm]}: {PRIMARY[problem.task][0]} "
+               f"{run.metrics.get(PRIMARY[problem.task][0], float('nan')):.4f}")
+    best = best_of(runs)
+    report(progress, 1.0, f"Best: {best.algorithm} ({best.run_id})")
+    return TrainResult(runs=runs, best_run_id=best.run_id, primary_metric=PRIMARY[problem.task][0],
+                       warnings=problem.warnings)
+
+
+def _labels(y: pd.Series, problem: Problem) -> pd.Series:
+    if problem.is_classification:
+        return y.map(lambda v: problem.classes.index(v)).astype(int)  # class positions: one label type for every model
+    return y.astype(float)
+
+
+def _evaluate(pipeline, X: pd.DataFrame, y: pd.Series, problem: Problem, seed: int) -> tuple[dict, pd.DataFrame]:
+    if problem.is_classification:
+        proba = pipeline.predict_proba(X)
+        truth = y.to_numpy(dtype=object)
+        metrics = _metrics.classification_metrics(truth, proba, problem.classes, positive=problem.positive)
+        return metrics, _metrics.classification_curves(truth, proba, problem.classes, positive=problem.positive)
+    predicted = pipeline.predict(X)
+    return _metrics.regression_metrics(y.to_numpy(), predicted), _metrics.regression_curves(y.to_numpy(), predicted, seed=seed)
+
+
+def _backtest(frame: pd.DataFrame, problem: Problem, algorithm: str, seed: int, test_size: float) -> list[dict]:
+    """Rolling origin: the last `test_size` of time in BACKTEST_FOLDS windows, each predicted by a model
+    trained on everything before it."""
+    order = np.argsort(frame[problem.time_column].to_numpy(), kind="stable")
+    start = int(round(len(order) * (1 - test_size)))
+    edges = np.linspace(start, len(order), BACKTEST_FOLDS + 1).round().astype(int)
+    folds = []
+    for fold, (lo, hi) in enumerate(zip(edges[:-1], edges[1:]), start=1):
+        train, test = order[:lo], order[lo:hi]
+        model = build_pipeline(algorithm, problem.task, problem.numeric, problem.categorical, seed=seed)
+        X, y = frame[problem.features], frame[problem.target].astype(float)
+        fit_pipeline(model, X.iloc[train], y.iloc[train])
+        times = frame[problem.time_column].iloc[test]
+        folds.append({"fold": fold, "train_rows": int(len(train)), "test_rows": int(len(test)),
+                      "start": str(times.min()), "end": str(times.max()),
+                      **_metrics.regression_metrics(y.iloc[test].to_numpy(), model.predict(X.iloc[test]))})
+    return folds
+
+
+def _params_of(pipeline) -> dict:
+    model = pipeline.named_steps["model"]
+    keep = ("C", "alpha", "n_estimators", "learning_rate", "num_leaves", "max_leaf_nodes", "max_iter", "min_samples_leaf",
+            "min_child_samples", "max_features", "subsample", "colsample_bytree")
+    values = model.get_params()
+    return {"estimator": type(model).__name__, **{k: values[k] for k in keep if k in values}}
+
+
+def _plain_label(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else value
