@@ -166,6 +166,10 @@ def _is_identifier(values: pd.Series) -> bool:
 
 
 def _equals_target(values: pd.Series, y: pd.Series) -> bool:
+    if values.isna().any() or values.nunique() != y.nunique():
+        return False  # cheap checks first: comparing as text costs seconds on a million rows
+    if pd.api.types.is_numeric_dtype(values) and pd.api.types.is_numeric_dtype(y):
+        return bool(np.array_equal(values.to_numpy(dtype=float), y.to_numpy(dtype=float)))
     return bool((values.astype(str).to_numpy() == y.astype(str).to_numpy()).all())
 
 

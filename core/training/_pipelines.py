@@ -50,7 +50,10 @@ class FrameCleaner(BaseEstimator, TransformerMixin):
         for column in self.numeric or []:
             out[column] = pd.to_numeric(X[column], errors="coerce").astype("float64")
         for column in self.categorical or []:
-            out[column] = X[column].astype("object").map(lambda v: np.nan if pd.isna(v) else str(v))
+            values = X[column]
+            text = values.astype(str).to_numpy(dtype=object)  # vectorized; a per-value map costs ~1 s per 1M rows
+            text[values.isna().to_numpy()] = np.nan
+            out[column] = text
         return pd.DataFrame(out, index=X.index)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
