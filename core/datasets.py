@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Iterable, Optional
+from typing import Callable, ClassVar, Iterable, Optional
 
 import duckdb
 import pandas as pd
@@ -32,8 +32,26 @@ class Column:
     type: str
 
 
+class VersionedTable:
+    """What every versioned lake table (a dataset or feature-set version) answers alike."""
+    SCHEMA: ClassVar[str] = "datasets"
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}@{self.version}"
+
+    @property
+    def table_sql(self) -> str:
+        """FROM-clause text that reads exactly this version (names validated, snapshot an int)."""
+        return f'lake.{self.SCHEMA}."{check_name(self.name)}" AT (VERSION => {int(self.snapshot)})'
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+
 @dataclass(frozen=True)
-class DatasetVersion:
+class DatasetVersion(VersionedTable):
     name: str
     version: int
     usecase: str
@@ -46,19 +64,6 @@ class DatasetVersion:
     created_by: str
     created_at: datetime
     snapshot: Optional[int]
-
-    @property
-    def ref(self) -> str:
-        return f"{self.name}@{self.version}"
-
-    @property
-    def table_sql(self) -> str:
-        """FROM-clause text that reads exactly this version (names validated, snapshot an int)."""
-        return f'lake.datasets."{check_name(self.name)}" AT (VERSION => {int(self.snapshot)})'
-
-    @property
-    def column_names(self) -> list[str]:
-        return [c.name for c in self.columns]
 
     def to_dict(self) -> dict:
         return {"name": self.name, "version": self.version, "usecase": self.usecase, "source": self.source,

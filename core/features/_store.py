@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Optional
+from typing import ClassVar, Optional
 
 import duckdb
 
 from core import usecases
-from core.datasets import Column
+from core.datasets import Column, VersionedTable
 from core.errors import InputError, NotFoundError
 from core.features._build import _query_error, compile_spec
 from core.features._spec import FeatureSpec, spec_from_dict
@@ -25,7 +25,7 @@ from core.progress import Progress, report
 
 
 @dataclass(frozen=True)
-class FeatureSetVersion:
+class FeatureSetVersion(VersionedTable):
     name: str
     version: int
     usecase: str
@@ -42,18 +42,7 @@ class FeatureSetVersion:
     created_by: str
     created_at: datetime
     snapshot: Optional[int]
-
-    @property
-    def ref(self) -> str:
-        return f"{self.name}@{self.version}"
-
-    @property
-    def table_sql(self) -> str:
-        return f'lake.features."{check_name(self.name)}" AT (VERSION => {int(self.snapshot)})'
-
-    @property
-    def column_names(self) -> list[str]:
-        return [c.name for c in self.columns]
+    SCHEMA: ClassVar[str] = "features"
 
     @property
     def features(self) -> list[str]:
