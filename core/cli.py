@@ -142,7 +142,8 @@ def cmd_train(lake: Lake, args) -> dict:
     result = training.train(lake, target=args.target, actor=_actor(), dataset=args.dataset, feature_set=args.feature_set,
                             task=args.task, algorithms=algorithms, test_size=args.test_size, split_method=split_method,
                             time_column=time_column, sensitive=args.sensitive or (), exclude=args.exclude or (),
-                            positive=args.positive, seed=args.seed, usecase=args.usecase, progress=_progress)
+                            positive=args.positive, seed=args.seed, usecase=args.usecase, progress=_progress,
+                            search_seconds=args.search_seconds)
     return result.to_dict()
 
 
@@ -247,6 +248,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--exclude", nargs="+", metavar="COL")
     p.add_argument("--positive", help="the positive class of a binary target")
     p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--search-seconds", type=float, default=0.0,
+                   help="time budget for a hyperparameter search, shared by the algorithms (0: defaults)")
     p.add_argument("--usecase")
     p.set_defaults(run=cmd_train)
 

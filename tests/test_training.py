@@ -18,7 +18,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from core import datasets, demo, features, training
-from core.training import _runs  # noqa: F401  (TRUSTED_TYPES)
+from core.training import _runs, _search  # noqa: F401  (TRUSTED_TYPES, SPACES)
 from core.cli import main
 from core.errors import InputError
 from core.lake import Lake
@@ -211,3 +211,15 @@ def test_cli_runs_and_run_show(tlake):
     assert code == 2 and "No run" in shown["error"]
     code, shown = cli("--lake", folder, "train", "--dataset", "applications", "--target", "defaulted", "--split", "sideways")
     assert code == 2 and "random or time:COLUMN" in shown["error"]
+
+
+def test_a_bounded_hyperparameter_search_is_recorded_and_never_worse_on_validation(tlake):
+    result = training.train(tlake, dataset="applications", target="defaulted", actor="t",
+                            algorithms=["hist_gb", "logistic"], search_seconds=4)
+    for run in result.runs:
+        search = run.params["search"]
+        assert search["candidates"] >= 1 and search["seconds"] < 15
+        assert set(search["best_params"]) <= set(training._search.SPACES[run.algorithm])
+    assert "alpha" not in result.runs[1].params["search"]["best_params"]
+    with pytest.raises(InputError, match="search budget"):
+        training.train(tlake, dataset="applications", target="defaulted", actor="t", search_seconds=-1)

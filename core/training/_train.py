@@ -19,6 +19,7 @@ from core.progress import Progress, report
 from core.training import _metrics, _runs
 from core.training._data import Problem, define_problem, split
 from core.training._pipelines import ALGORITHMS, Task, build_pipeline, fit_pipeline
+from core.training._search import search
 
 PRIMARY = {"binary": ("roc_auc", True), "multiclass": ("balanced_accuracy", True), "regression": ("rmse", False),
            "timeseries": ("rmse", False)}
@@ -61,12 +62,17 @@ def train(lake: Lake, *, target: str, actor: str, dataset: Optional[str] = None,
           task: Optional[Task] = None, algorithms: Sequence[str] = ("logistic", "lightgbm"), test_size: float = 0.3,
           split_method: str = "random", time_column: Optional[str] = None, sensitive: Sequence[str] = (),
           exclude: Sequence[str] = (), positive: Any = None, seed: int = 42, params: Optional[dict] = None,
-          usecase: Optional[str] = None, progress: Optional[Progress] = None,
+          usecase: Optional[str] = None, progress: Optional[Progress] = None, search_seconds: float = 0.0,
           on_run: Optional[Callable[[_runs.Run], None]] = None) -> TrainResult:
-    """Train each algorithm; every finished run is recorded (and passed to `on_run`) before the next starts."""
+    """Train each algorithm; every finished run is recorded (and passed to `on_run`) before the next starts.
+
+    With `search_seconds`, each algorithm first spends its share of that budget on a hyperparameter
+    search scored on the validation fold."""
     unknown = [a for a in algorithms if a not in ALGORITHMS]
     if unknown or not algorithms:
         raise InputError(f"Unknown algorithm(s) {unknown}; choose from {', '.join(ALGORITHMS)}.")
+    if not 0 <= search_seconds <= 24 * 3600:
+        raise InputError(f"The search budget must be between 0 and 86400 seconds, not {search_seconds}.")
     if split_method not in ("random", "time"):
         raise InputError(f"Split {split_method!r} is not supported: use random or time:COLUMN.")
     if split_method == "time" and not time_column:
@@ -96,8 +102,17 @@ def train(lake: Lake, *, target: str, actor: str, dataset: Optional[str] = None,
         share = (index / len(algorithms), (index + 1) / len(algorithms))
         report(progress, 0.05 + 0.9 * share[0], f"Training {ALGORITHMS[algorithm]} on {len(train_idx):,} rows")
         started = time.perf_counter()
+        chosen, searched = dict((params or {}).get(algorithm) or {}), None
+        if search_seconds > 0:
+            report(progress, 0.05 + 0.9 * share[0], f"Searching {ALGORITHMS[algorithm]} parameters "
+                   f"({search_seconds / len(algorithms):.0f} s)")
+            found, searched = search(algorithm, problem.task, problem.numeric, problem.categorical,
+                                     (X.iloc[train_idx], _labels(y.iloc[train_idx], problem)),
+                                     (X.iloc[valid_idx], _labels(y.iloc[valid_idx], problem)),
+                                     seconds=search_seconds / len(algorithms), seed=seed)
+            chosen.update(found)
         pipeline = build_pipeline(algorithm, problem.task, problem.numeric, problem.categorical, seed=seed,
-                                  params=(params or {}).get(algorithm))
+                                  params=chosen)
         fitted = fit_pipeline(pipeline, X.iloc[train_idx], _labels(y.iloc[train_idx], problem),
                               validation=(X.iloc[valid_idx], _labels(y.iloc[valid_idx], problem)))
         metrics, curves = _evaluate(pipeline, X.iloc[test_idx], y.iloc[test_idx], problem, seed)
@@ -111,7 +126,8 @@ def train(lake: Lake, *, target: str, actor: str, dataset: Optional[str] = None,
                   "task": problem.task, "positive": _plain_label(problem.positive),
                   "classes": [_plain_label(c) for c in problem.classes] if problem.classes else None,
                   "split": split_spec, "algorithm": algorithm,
-                  "params": {**_params_of(pipeline), **fitted}, "features": signature, "sensitive": problem.sensitive,
+                  "params": {**_params_of(pipeline), **fitted, **({"search": searched} if searched else {})},
+                  "features": signature, "sensitive": problem.sensitive,
                   "excluded": problem.excluded, "warnings": problem.warnings, "metrics": _metrics.plain(metrics),
                   "train_rows": int(len(train_idx) + len(valid_idx)), "test_rows": int(len(test_idx)),
                   "duration_seconds": round(duration, 3), "code_version": version_of_code, "artifact": artifact,
