@@ -257,11 +257,16 @@ def latest(lake: Lake, *, usecase: Optional[str] = None) -> list[DatasetVersion]
 
 
 def read_frame(lake: Lake, version: DatasetVersion, *, limit: Optional[int] = None,
-               where: str = "", params: Optional[list] = None) -> pd.DataFrame:
-    """Rows of a version as a DataFrame (optionally filtered by a cohort's WHERE clause and limited)."""
-    sql = f"SELECT * FROM {version.table_sql}"
+               where: str = "", params: Optional[list] = None, with_row_ids: bool = False) -> pd.DataFrame:
+    """Rows of a version as a DataFrame (optionally filtered by a cohort's WHERE clause and limited).
+
+    With `with_row_ids`, rows come in DuckLake row-id order with the id as column `__row_id`:
+    the same rows in the same order every time, so a split can be recorded and found again."""
+    sql = f"SELECT {'rowid AS __row_id, ' if with_row_ids else ''}* FROM {version.table_sql}"
     if where:
         sql += f" WHERE {where}"
+    if with_row_ids:
+        sql += " ORDER BY rowid"
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
     with lake.reading() as cur:

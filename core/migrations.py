@@ -44,6 +44,15 @@ STEPS: Sequence[tuple[int, str, Sequence[str]]] = (
         """CREATE TABLE lake.assay.run_curves (
             run_id VARCHAR, curve VARCHAR, label VARCHAR, x DOUBLE, y DOUBLE, threshold DOUBLE)""",
     )),
+    (4, "held-out rows of each run, and reviews", (
+        "CREATE TABLE lake.assay.run_test_rows (run_id VARCHAR, row_id BIGINT)",
+        """CREATE TABLE lake.assay.reviews (
+            review_id VARCHAR, usecase VARCHAR, run_id VARCHAR, dataset_kind VARCHAR, dataset_name VARCHAR,
+            dataset_version INTEGER, dataset_snapshot BIGINT, scope VARCHAR, rows BIGINT, sensitive VARCHAR,
+            components VARCHAR, config VARCHAR, timings VARCHAR, created_by VARCHAR, created_at TIMESTAMPTZ)""",
+        "CREATE TABLE lake.assay.review_results (review_id VARCHAR, component VARCHAR, result VARCHAR)",
+        "CREATE SCHEMA IF NOT EXISTS lake.reviews",
+    )),
 )
 
 

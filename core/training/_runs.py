@@ -124,8 +124,8 @@ def load_model(lake: Lake, run: Run) -> Any:
     return sio.loads(data, trusted=sorted(untrusted))
 
 
-def record(cur, run: dict, curves: pd.DataFrame) -> None:
-    """Insert a run and its curves (inside the caller's transaction)."""
+def record(cur, run: dict, curves: pd.DataFrame, test_row_ids=()) -> None:
+    """Insert a run, its curves and the lake row ids of its held-out rows (inside the caller's transaction)."""
     columns = ["run_id", "batch_id", "usecase", "input_kind", "input_name", "input_version", "input_snapshot", "target",
                "task", "positive", "classes", "split", "algorithm", "params", "features", "sensitive", "excluded",
                "warnings", "metrics", "train_rows", "test_rows", "duration_seconds", "code_version", "artifact",
@@ -137,6 +137,10 @@ def record(cur, run: dict, curves: pd.DataFrame) -> None:
     cur.register("run_curves_frame", frame)
     cur.execute("INSERT INTO lake.assay.run_curves SELECT * FROM run_curves_frame")
     cur.unregister("run_curves_frame")
+    rows = pd.DataFrame({"run_id": run["run_id"], "row_id": pd.Series(test_row_ids, dtype="int64")})
+    cur.register("run_rows_frame", rows)
+    cur.execute("INSERT INTO lake.assay.run_test_rows SELECT * FROM run_rows_frame")
+    cur.unregister("run_rows_frame")
 
 
 _JSON = {"classes", "split", "params", "features", "sensitive", "excluded", "warnings", "metrics"}

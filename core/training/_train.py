@@ -83,10 +83,13 @@ def train(lake: Lake, *, target: str, actor: str, dataset: Optional[str] = None,
     owner = usecase or version.usecase
     usecases.get(lake, owner)
     report(progress, 0.02, f"Reading {version.ref} ({version.rows:,} rows)")
-    frame = datasets.read_frame(lake, version)
+    frame = datasets.read_frame(lake, version, with_row_ids=True)
+    row_ids = frame.pop("__row_id").to_numpy()
     keep = [version.entity] if kind == "feature_set" else []
+    frame["__row_id"] = row_ids
     problem, frame = define_problem(frame, target=target, task=task, sensitive=sensitive, exclude=exclude,
-                                    positive=positive, time_column=time_column, keep=keep)
+                                    positive=positive, time_column=time_column, keep=keep + ["__row_id"])
+    row_ids = frame.pop("__row_id").to_numpy()  # rows without a target are gone now
     if kind == "feature_set" and version.entity not in problem.excluded:
         problem.excluded.append(version.entity)
     train_idx, valid_idx, test_idx = split(frame, problem, test_size=test_size, method=split_method, seed=seed)
@@ -133,8 +136,8 @@ def train(lake: Lake, *, target: str, actor: str, dataset: Optional[str] = None,
                   "duration_seconds": round(duration, 3), "code_version": version_of_code, "artifact": artifact,
                   "artifact_sha256": digest, "created_by": actor}
         try:
-            lake.write(lambda cur: _runs.record(cur, record, curves), actor=actor, message=f"train {algorithm}",
-                       tag=f"run:{run_id}")
+            lake.write(lambda cur: _runs.record(cur, record, curves, row_ids[test_idx]), actor=actor,
+                       message=f"train {algorithm}", tag=f"run:{run_id}")
         except BaseException:
             (lake.config.folder / artifact).unlink(missing_ok=True)  # no half-written run
             raise
