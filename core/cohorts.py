@@ -27,6 +27,7 @@ class Condition:
     column: str
     op: Op
     value: Any = None
+    or_null: bool = False  # also rows where the column is missing (how a tree sends its imputed rows)
 
     def __post_init__(self):
         if self.op not in OPS:
@@ -40,19 +41,22 @@ class Condition:
 
     def to_dict(self) -> dict:
         value = list(self.value) if isinstance(self.value, tuple) else self.value
-        return {"column": self.column, "op": self.op, "value": value}
+        return {"column": self.column, "op": self.op, "value": value, **({"or_null": True} if self.or_null else {})}
 
     def describe(self) -> str:
         if self.op in _NO_VALUE:
             return f"{self.column} {self.op}"
         if self.op == "between":
-            return f"{self.column} between {self.value[0]!r} and {self.value[1]!r}"
-        return f"{self.column} {self.op} {self.value!r}"
+            text = f"{self.column} between {self.value[0]!r} and {self.value[1]!r}"
+        else:
+            text = f"{self.column} {self.op} {self.value!r}"
+        return text + (" (or missing)" if self.or_null else "")
 
 
 def conditions_from(raw: Sequence[dict]) -> tuple[Condition, ...]:
     try:
-        return tuple(Condition(column=str(c["column"]), op=c["op"], value=c.get("value")) for c in raw)
+        return tuple(Condition(column=str(c["column"]), op=c["op"], value=c.get("value"),
+                               or_null=bool(c.get("or_null", False))) for c in raw)
     except (KeyError, TypeError) as exc:
         raise InputError(f"A cohort condition needs 'column', 'op' and usually 'value' ({exc}).") from None
 
@@ -81,6 +85,8 @@ def where_sql(conditions: Sequence[Condition], columns: Sequence[str]) -> tuple[
         else:
             parts.append(f"{column} {'=' if c.op == '==' else c.op} ?")
             params.append(c.value)
+        if c.or_null and c.op not in _NO_VALUE:
+            parts[-1] = f"({parts[-1]} OR {column} IS NULL)"
     return (" AND ".join(parts) or "true"), params
 
 

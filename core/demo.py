@@ -21,7 +21,8 @@ Planted truths (also `PLANTED` below and, with figures measured on the generated
     for younger applicants. It is given more often to applicants with high debt-to-income
     (confounding), so the naive difference in means is biased. The exact average effect on
     the generated rows is stored as `true_ate`.
-(c) Label noise: in the cohort employment = 'self_employed' and age < 35, 40% of labels are flipped.
+(c) Label noise: in the cohort employment = 'self_employed' and age < 40, half the labels are
+    flipped (so they are coin tosses there); elsewhere the label follows the features closely.
 (d) Drift in `applications_batch2`: income x0.7, loan_amount x1.5, and renters 40% -> 65%
     of applicants (home_ownership); every other input column keeps its distribution (debt,
     late payments and counselling depend on a latent earning potential, not on the drifted
@@ -59,8 +60,8 @@ class Planted:
     effect_intercept: float = -0.08  # effect on P(default) at age 45
     effect_per_year_younger: float = -0.003  # each year younger than 45 adds this much
     noisy_cohort: tuple = ({"column": "employment", "op": "==", "value": "self_employed"},
-                           {"column": "age", "op": "<", "value": 35})
-    noise_flip_rate: float = 0.4
+                           {"column": "age", "op": "<", "value": 40})
+    noise_flip_rate: float = 0.5
     drifted_features: tuple = ("income", "loan_amount", "home_ownership")
     stable_features: tuple = ("sex", "race_ethnicity", "age", "region", "employment", "years_employed", "debt",
                               "credit_history_months", "num_credit_lines", "late_payments_12m",
@@ -110,14 +111,14 @@ def applications(n: int, *, seed: int, start_id: int = 1, shifted: bool = False,
     home = np.array(["rent", "own", "mortgage"])[rng.choice(3, n, p=[0.65, 0.15, 0.2] if shifted else [0.4, 0.25, 0.35])]
     treated = (rng.random(n) < _sigmoid(-1.0 + 2.0 * (dti - 0.35) + 0.3 * (late > 0))).astype(np.int64)
 
-    logit = (-1.1 + 2.2 * (debt / income - 0.35) + 0.45 * late - 0.004 * (history - 150) + 0.25 * (loan / income)
-             + pd.Series(employment).map({"employed": 0.0, "self_employed": 0.2, "unemployed": 0.9,
-                                          "retired": 0.1, "student": 0.5}).to_numpy()
+    logit = (-1.8 + 5.0 * (debt / income - 0.35) + 1.0 * late - 0.01 * (history - 150) + 0.6 * (loan / income)
+             + pd.Series(employment).map({"employed": 0.0, "self_employed": 0.3, "unemployed": 1.8,
+                                          "retired": 0.2, "student": 1.0}).to_numpy()
              + PLANTED.disparity_logit * is_b)
     p0 = np.clip(_sigmoid(logit), 0.005, 0.995)
     p1 = np.clip(p0 + PLANTED.effect(age), 0.005, 0.995)
     defaulted = (rng.random(n) < np.where(treated == 1, p1, p0)).astype(np.int64)
-    noisy = (employment == "self_employed") & (age < 35)
+    noisy = (employment == "self_employed") & (age < 40)
     flip = noisy & (rng.random(n) < PLANTED.noise_flip_rate)
     defaulted = np.where(flip, 1 - defaulted, defaulted)
 

@@ -40,7 +40,7 @@ def test_save_list_apply_replace_delete(demo_lake):
     assert saved.conditions == tuple(conditions)
     assert "noisy_test" in [c.name for c in cohorts.list_cohorts(demo_lake, dataset="applications")]
     frame = datasets.read_frame(demo_lake, version)
-    expected = ((frame.employment == "self_employed") & (frame.age < 35)).sum()
+    expected = ((frame.employment == "self_employed") & (frame.age < 40)).sum()
     assert cohorts.count_rows(demo_lake, version, saved.conditions) == expected
     replaced = cohorts.save(demo_lake, "noisy_test", dataset="applications", actor="t", usecase="credit_approval",
                             conditions=[cohorts.Condition("age", "<", 25)])

@@ -46,9 +46,9 @@ def test_planted_treatment_effect_and_confounding(demo_lake, frames):
 def test_planted_noisy_cohort(demo_lake, frames):
     apps, _, _ = frames
     truths = demo.truths(demo_lake)
-    cohort = (apps.employment == "self_employed") & (apps.age < 35)
-    assert cohort.sum() == truths["noisy_cohort_rows"] > 100
-    assert truths["noisy_cohort_flipped"] / truths["noisy_cohort_rows"] == pytest.approx(0.4, abs=0.07)
+    cohort = (apps.employment == "self_employed") & (apps.age < 40)
+    assert cohort.sum() == truths["noisy_cohort_rows"] > 200
+    assert truths["noisy_cohort_flipped"] / truths["noisy_cohort_rows"] == pytest.approx(0.5, abs=0.06)
 
 
 def test_planted_drift_only_in_the_drifted_features(frames):

@@ -1,0 +1,337 @@
+"""Reviews: one model (a run) evaluated on one dataset version, computed once and persisted.
+
+A review stores its configuration, each component's result (JSON), per-component timings, and
+two lake tables: reviews.r_ID_rows (one row per evaluated row: lake row id, truth, prediction,
+score, error) and reviews.r_ID_shap (SHAP value per raw feature). Pages read these and never
+recompute on a rerun; the live bits (a cohort's importance, one row's explanation, a tree with
+other settings) are small SQL reads over them.
+"""
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Optional, Sequence
+
+import numpy as np
+import pandas as pd
+
+from core import cohorts, datasets, features, training
+from core.errors import InputError, NotFoundError
+from core.lake import Lake
+from core.names import quote_identifier as q
+from core.progress import Progress, report
+from core.review import _errors, _explain, _overview
+
+COMPONENTS = ("overview", "explain", "errors")
+PDP_FEATURES = 6
+
+
+@dataclass(frozen=True)
+class Review:
+    review_id: str
+    usecase: str
+    run_id: str
+    dataset_kind: str
+    dataset_name: str
+    dataset_version: int
+    dataset_snapshot: int
+    scope: str
+    rows: int
+    sensitive: list
+    components: list
+    config: dict
+    timings: dict
+    created_by: str
+    created_at: datetime
+
+    @property
+    def dataset_ref(self) -> str:
+        return f"{self.dataset_name}@{self.dataset_version}"
+
+    @property
+    def rows_table(self) -> str:
+        return f'lake.reviews."r_{_safe(self.review_id)}_rows"'
+
+    @property
+    def shap_table(self) -> str:
+        return f'lake.reviews."r_{_safe(self.review_id)}_shap"'
+
+    def to_dict(self) -> dict:
+        return {**self.__dict__, "created_at": self.created_at.isoformat(), "dataset": self.dataset_ref}
+
+
+def _safe(review_id: str) -> str:
+    if not review_id.replace("-", "").isalnum():
+        raise InputError(f"{review_id!r} is not a review id.")
+    return review_id.replace("-", "_")
+
+
+def _evaluation_source(lake: Lake, run: training.Run, dataset: Optional[str]):
+    if dataset:
+        return datasets.get(lake, dataset), "dataset"
+    if run.input_kind == "feature_set":
+        return features.get(lake, run.input_ref), "feature_set"
+    return datasets.get(lake, run.input_ref), "dataset"
+
+
+def create(lake: Lake, *, run_id: str, actor: str, dataset: Optional[str] = None, scope: Optional[str] = None,
+           sensitive: Optional[Sequence[str]] = None, components: Sequence[str] = COMPONENTS, seed: int = 0,
+           progress: Optional[Progress] = None) -> Review:
+    """Compute a review's components and persist them, in one transaction."""
+    unknown = [c for c in components if c not in COMPONENTS]
+    if unknown or not components:
+        raise InputError(f"Unknown component(s) {unknown}; choose from {', '.join(COMPONENTS)}.")
+    run = training.get(lake, run_id)
+    model = training.load_model(lake, run)
+    version, kind = _evaluation_source(lake, run, dataset)
+    same_input = (kind, version.name, version.version) == (run.input_kind, run.input_name, run.input_version)
+    scope = scope or ("test" if same_input else "all")
+    if scope not in ("test", "all"):
+        raise InputError("Scope is 'test' (the run's held-out rows) or 'all' (every row of the dataset).")
+    if scope == "test" and not same_input:
+        raise InputError(f"Only {run.input_ref}, the run's input, has held-out rows; review {version.ref} with scope 'all'.")
+    sensitive = list(run.sensitive if sensitive is None else sensitive)
+    report(progress, 0.02, f"Reading {version.ref}")
+    where = "rowid IN (SELECT row_id FROM lake.assay.run_test_rows WHERE run_id = ?)" if scope == "test" else ""
+    frame = datasets.read_frame(lake, version, where=where, params=[run.run_id] if where else [], with_row_ids=True)
+    needed = [c for c in run.feature_names + sensitive + [run.target] if c not in frame.columns]
+    if needed:
+        raise InputError(f"{version.ref} lacks column(s) {needed} that the model or the review needs.")
+    report(progress, 0.08, f"Scoring {len(frame):,} rows with {run.algorithm}")
+    rows = _score(model, frame, run)
+    classification = run.task in ("binary", "multiclass")
+    results, timings = {}, {}
+    X = frame[run.feature_names]
+    if "overview" in components:
+        started = time.perf_counter()
+        known = rows[rows["truth_label"].notna()]
+        groups = {}
+        for column in dict.fromkeys(sensitive + run.feature_names):
+            groups[column] = _overview.by_feature(known, frame.loc[known.index, column], classification=classification,
+                                                  seed=seed)
+        results["overview"] = {"overall": _overview.group_metrics(known, classification=classification, seed=seed),
+                               "by_feature": groups,
+                               "score_distribution": _overview.score_distribution(known) if run.task == "binary" else [],
+                               "confusion_matrix": _confusion(known, run) if classification else None}
+        timings["overview"] = round(time.perf_counter() - started, 3)
+    shap_frame = None
+    if "explain" in components:
+        started = time.perf_counter()
+        report(progress, 0.15, "Explaining: SHAP values of the model")
+        values, base, positions = _explain.shap_matrix(
+            model, X, task=run.task, classes=run.classes, positive=run.positive, seed=seed,
+            progress=lambda f, m: report(progress, 0.15 + 0.45 * f, m))
+        shap_frame = values.assign(__row_id=frame["__row_id"].to_numpy()[positions])
+        importance = values.abs().mean().sort_values(ascending=False)
+        top = list(importance.index[:PDP_FEATURES])
+        report(progress, 0.62, "Partial dependence and ICE curves")
+        results["explain"] = {
+            "top_features": [{"feature": f, "mean_abs_shap": float(v)} for f, v in importance.items()],
+            "base_value": base, "explained_rows": int(len(positions)), "of_rows": int(len(frame)),
+            "output": "log-odds of the positive class" if run.task == "binary" and run.algorithm != "random_forest"
+            else ("probability of the positive class" if run.task == "binary" else
+                  ("predicted class score" if run.task == "multiclass" else "predicted value")),
+            "partial_dependence": _explain.partial_dependence_curves(
+                model, X, top, categorical=[f["name"] for f in run.features if f["kind"] == "categorical"],
+                task=run.task, classes=run.classes, positive=run.positive, seed=seed)}
+        timings["explain"] = round(time.perf_counter() - started, 3)
+    if "errors" in components:
+        started = time.perf_counter()
+        report(progress, 0.75, f"Error analysis on all {len(frame):,} rows")
+        known = rows["truth_label"].notna().to_numpy()
+        columns = list(dict.fromkeys(run.feature_names + sensitive))
+        tree = _errors.error_tree(frame.loc[known, columns], rows.loc[known, "error"].to_numpy(dtype=float), columns,
+                                  regression=not classification, seed=seed)
+        order = [t["feature"] for t in results.get("explain", {}).get("top_features", [])] or columns
+        pair = [c for c in order if c in columns][:2]
+        heat = _errors.heatmap(frame.loc[known], rows.loc[known, "error"].to_numpy(dtype=float), pair[0],
+                               pair[1] if len(pair) > 1 else None)
+        results["errors"] = {**tree, "cohorts": _errors.top_cohorts(tree), "heatmap_features": pair,
+                             "heatmap": heat.to_dict("records")}
+        timings["errors"] = round(time.perf_counter() - started, 3)
+    review_id = f"{time.strftime('%Y%m%d')}-{uuid.uuid4().hex[:10]}"
+    report(progress, 0.92, "Saving the review in the lake")
+    config = {"seed": seed, "scope": scope, "algorithm": run.algorithm, "task": run.task, "target": run.target}
+
+    def work(cur) -> None:
+        safe = _safe(review_id)
+        cur.register("review_rows_frame", rows)
+        cur.execute(f'CREATE TABLE lake.reviews."r_{safe}_rows" AS SELECT * FROM review_rows_frame')
+        cur.unregister("review_rows_frame")
+        if shap_frame is not None:
+            cur.register("review_shap_frame", shap_frame)
+            cur.execute(f'CREATE TABLE lake.reviews."r_{safe}_shap" AS SELECT * FROM review_shap_frame')
+            cur.unregister("review_shap_frame")
+        cur.execute("INSERT INTO lake.assay.reviews VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())", [
+            review_id, run.usecase, run.run_id, kind, version.name, version.version, version.snapshot, scope,
+            len(frame), json.dumps(sensitive), json.dumps(list(components)), json.dumps(config), json.dumps(timings),
+            actor])
+        for component, result in results.items():
+            cur.execute("INSERT INTO lake.assay.review_results VALUES (?, ?, ?)",
+                        [review_id, component, json.dumps(result, default=_json)])
+
+    lake.write(work, actor=actor, message=f"review {run.run_id}", tag=f"review:{review_id}")
+    report(progress, 1.0, f"Review {review_id} ready")
+    return get(lake, review_id)
+
+
+def _score(model, frame: pd.DataFrame, run: training.Run) -> pd.DataFrame:
+    """One row per evaluated row: truth, prediction, score, error (and for binary, the positive flags)."""
+    X, truth = frame[run.feature_names], frame[run.target]
+    rows = pd.DataFrame({"__row_id": frame["__row_id"].to_numpy()}, index=frame.index)
+    if run.task in ("binary", "multiclass"):
+        classes = run.classes
+        lookup = {str(c): i for i, c in enumerate(classes)}
+        truth_pos = truth.map(lambda v: lookup.get(str(v)) if pd.notna(v) else None)
+        proba = model.predict_proba(X)
+        predicted = proba.argmax(axis=1)
+        rows["truth_label"] = truth.map(lambda v: str(v) if pd.notna(v) and str(v) in lookup else None)
+        if run.task == "binary":
+            index = classes.index(run.positive)
+            rows["score"] = proba[:, index]
+            rows["positive_predicted"] = (rows["score"] >= 0.5).astype(int)
+            predicted = np.where(rows["positive_predicted"] == 1, index, 1 - index)
+            rows["truth_positive"] = (truth_pos == index).astype(int)
+        else:
+            rows["score"] = proba.max(axis=1)
+        rows["predicted_label"] = [str(classes[i]) for i in predicted]
+        rows["error"] = (truth_pos.to_numpy(dtype=float) != predicted).astype(float)
+    else:
+        predicted = model.predict(X)
+        rows["truth_label"] = truth.astype(float)
+        rows["predicted_label"] = predicted
+        rows["score"] = predicted
+        rows["error"] = np.abs(truth.astype(float).to_numpy() - predicted)
+    return rows
+
+
+def _confusion(rows: pd.DataFrame, run: training.Run) -> dict:
+    labels = [str(c) for c in run.classes]
+    from sklearn.metrics import confusion_matrix
+
+    matrix = confusion_matrix(rows["truth_label"].astype(str), rows["predicted_label"].astype(str), labels=labels)
+    return {"labels": labels, "matrix": matrix.tolist()}
+
+
+def _json(value):
+    if hasattr(value, "item"):
+        return value.item()
+    if isinstance(value, (pd.Timestamp, datetime)):
+        return value.isoformat()
+    return str(value)
+
+
+def get(lake: Lake, review_id: str) -> Review:
+    with lake.reading() as cur:
+        result = cur.execute("SELECT * FROM lake.assay.reviews WHERE review_id = ?", [str(review_id).strip()])
+        rows, names = result.fetchall(), [d[0] for d in result.description]
+    if not rows:
+        raise NotFoundError(f"No review {review_id!r}. `python -m core reviews` lists them.")
+    data = dict(zip(names, rows[0]))
+    for key in ("sensitive", "components", "config", "timings"):
+        data[key] = json.loads(data[key])
+    return Review(**data)
+
+
+def list_reviews(lake: Lake, *, usecase: Optional[str] = None, run_id: Optional[str] = None) -> list[Review]:
+    sql, params = "SELECT review_id FROM lake.assay.reviews WHERE true", []
+    if usecase:
+        sql, params = sql + " AND usecase = ?", params + [usecase]
+    if run_id:
+        sql, params = sql + " AND run_id = ?", params + [run_id]
+    return [get(lake, r[0]) for r in lake.query(sql + " ORDER BY created_at DESC", params)]
+
+
+def results(lake: Lake, review_id: str) -> dict:
+    return {c: json.loads(r) for c, r in lake.query(
+        "SELECT component, result FROM lake.assay.review_results WHERE review_id = ?", [review_id])}
+
+
+def delete(lake: Lake, review_id: str, *, actor: str) -> None:
+    review = get(lake, review_id)
+
+    def work(cur) -> None:
+        cur.execute(f"DROP TABLE IF EXISTS {review.rows_table}")
+        cur.execute(f"DROP TABLE IF EXISTS {review.shap_table}")
+        cur.execute("DELETE FROM lake.assay.review_results WHERE review_id = ?", [review_id])
+        cur.execute("DELETE FROM lake.assay.reviews WHERE review_id = ?", [review_id])
+
+    lake.write(work, actor=actor, message=f"delete review {review_id}", tag=f"review-deleted:{review_id}")
+
+
+def recompute(lake: Lake, review_id: str, *, actor: str, progress: Optional[Progress] = None) -> Review:
+    """The same review computed again (a new id); the old one is deleted once the new one is saved."""
+    old = get(lake, review_id)
+    dataset = None if old.dataset_kind == "feature_set" else old.dataset_ref
+    new = create(lake, run_id=old.run_id, actor=actor, dataset=dataset, scope=old.scope, sensitive=old.sensitive,
+                 components=old.components, seed=old.config.get("seed", 0), progress=progress)
+    delete(lake, review_id, actor=actor)
+    return new
+
+
+def evaluation_frame(lake: Lake, review: Review, columns: Sequence[str]) -> pd.DataFrame:
+    """The review's rows (truth, prediction, score, error) with the chosen dataset columns, by SQL join."""
+    version = (features.get(lake, review.dataset_ref) if review.dataset_kind == "feature_set"
+               else datasets.get(lake, review.dataset_ref))
+    picked = ", ".join(f"d.{q(c)}" for c in dict.fromkeys(columns))
+    with lake.reading() as cur:
+        return cur.execute(f"SELECT r.*{', ' + picked if picked else ''} FROM {review.rows_table} r "
+                           f"JOIN (SELECT rowid AS __rid, * FROM {version.table_sql}) d ON d.__rid = r.__row_id "
+                           "ORDER BY r.__row_id").df()
+
+
+def cohort_importance(lake: Lake, review: Review, conditions: Sequence[cohorts.Condition]) -> pd.DataFrame:
+    """Mean |SHAP| per feature over the rows of a cohort (and over all rows), for comparison."""
+    run = training.get(lake, review.run_id)
+    frame = evaluation_frame(lake, review, [c.column for c in conditions])
+    where, params = cohorts.where_sql(conditions, list(frame.columns))
+    with lake.reading() as cur:
+        cur.register("cohort_rows", frame)
+        ids = cur.execute(f"SELECT __row_id FROM cohort_rows WHERE {where}", params).df()["__row_id"]
+        shap = cur.execute(f"SELECT * FROM {review.shap_table}").df()
+        cur.unregister("cohort_rows")
+    inside = shap[shap["__row_id"].isin(ids)]
+    names = [f for f in run.feature_names if f in shap.columns]
+    return pd.DataFrame({"feature": names, "cohort": inside[names].abs().mean().to_numpy(),
+                         "all rows": shap[names].abs().mean().to_numpy(), "cohort_rows": len(inside)})
+
+
+def local_explanation(lake: Lake, review: Review, row_id: int) -> pd.DataFrame:
+    """One row: each feature's value and SHAP contribution, largest first."""
+    run = training.get(lake, review.run_id)
+    with lake.reading() as cur:
+        shap = cur.execute(f"SELECT * FROM {review.shap_table} WHERE __row_id = ?", [int(row_id)]).df()
+    if shap.empty:
+        raise NotFoundError(f"Row {row_id} was not explained in this review.")
+    values = evaluation_frame(lake, review, run.feature_names)
+    values = values[values["__row_id"] == int(row_id)]
+    out = pd.DataFrame({"feature": run.feature_names, "value": [values.iloc[0][f] for f in run.feature_names],
+                        "shap": [float(shap.iloc[0][f]) for f in run.feature_names]})
+    out["value"] = out["value"].astype(str)
+    return out.reindex(out["shap"].abs().sort_values(ascending=False).index).reset_index(drop=True)
+
+
+def dependence(lake: Lake, review: Review, feature: str, *, sample: int = 5_000, seed: int = 0) -> pd.DataFrame:
+    """A feature's value against its SHAP value (a random sample of rows, for plotting)."""
+    frame = evaluation_frame(lake, review, [feature])
+    with lake.reading() as cur:
+        shap = cur.execute(f"SELECT __row_id, {q(feature)} AS shap FROM {review.shap_table}").df()
+    joined = shap.merge(frame[["__row_id", feature]], on="__row_id").rename(columns={feature: "value"})
+    return joined.sample(min(sample, len(joined)), random_state=seed) if len(joined) > sample else joined
+
+
+def cohort_metrics(lake: Lake, review: Review, conditions: Sequence[cohorts.Condition], *, seed: int = 0) -> dict:
+    """Metrics of a cohort's rows against all rows of the review."""
+    frame = evaluation_frame(lake, review, [c.column for c in conditions])
+    known = frame[frame["truth_label"].notna()]
+    where, params = cohorts.where_sql(conditions, list(frame.columns))
+    with lake.reading() as cur:
+        cur.register("cohort_rows", known)
+        inside = cur.execute(f"SELECT * FROM cohort_rows WHERE {where}", params).df()
+        cur.unregister("cohort_rows")
+    classification = review.config.get("task") in ("binary", "multiclass")
+    return {"cohort": _overview.group_metrics(inside, classification=classification, seed=seed),
+            "all": _overview.group_metrics(known, classification=classification, seed=seed)}
