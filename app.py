@@ -17,6 +17,12 @@ navigation = st.navigation({
         st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
         st.Page("pages/compare.py", title="Compare runs", icon=":material/compare_arrows:"),
     ],
+    "Responsible AI": [
+        st.Page("pages/reviews.py", title="Reviews", icon=":material/fact_check:"),
+        st.Page("pages/explainability.py", title="Explainability", icon=":material/lightbulb:"),
+        st.Page("pages/error_analysis.py", title="Error analysis", icon=":material/troubleshoot:"),
+        st.Page("pages/model_overview.py", title="Model overview", icon=":material/monitoring:"),
+    ],
 })
 state.usecase_picker()
 navigation.run()

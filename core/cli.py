@@ -15,7 +15,7 @@ from typing import Any, Callable, Optional, Sequence
 
 import duckdb
 
-from core import cohorts, datasets, demo, features, profile, training, usecases
+from core import cohorts, datasets, demo, features, profile, review, training, usecases
 from core.errors import AssayError, InputError
 from core.lake import Lake
 from core.names import parse_dataset_ref
@@ -161,6 +161,41 @@ def cmd_run_show(lake: Lake, args) -> dict:
     return {**run.to_dict(), "curves": {name: len(group) for name, group in curves.groupby("curve")}}
 
 
+def cmd_review(lake: Lake, args) -> dict:
+    if args.action == "show":
+        if not args.review_id:
+            raise InputError("Name the review: `python -m core review show REVIEW_ID`.")
+        shown = review.get(lake, args.review_id)
+        return {**shown.to_dict(), "components": review.results(lake, shown.review_id)}
+    if args.action or args.review_id:
+        raise InputError(f"Unknown review action {args.action!r}: use `review --run RUN_ID` or `review show REVIEW_ID`.")
+    if not args.run:
+        raise InputError("Name the model to review: --run RUN_ID (`python -m core runs` lists them).")
+    components = [c.strip() for c in args.components.split(",") if c.strip()]
+    made = review.create(lake, run_id=args.run, actor=_actor(), dataset=args.dataset, scope=args.scope,
+                         sensitive=args.sensitive, components=components, progress=_progress)
+    results = review.results(lake, made.review_id)
+    summary: dict = {}
+    if "explain" in results:
+        summary["explain"] = {"top_features": results["explain"]["top_features"],
+                              "explained_rows": results["explain"]["explained_rows"]}
+    if "errors" in results:
+        summary["errors"] = {"overall_error_rate": results["errors"]["overall_error_rate"],
+                             "cohorts": [{k: c[k] for k in ("filter", "error_rate", "coverage", "rows", "conditions")}
+                                         for c in results["errors"]["cohorts"]]}
+    if "overview" in results:
+        summary["overview"] = {"overall": results["overview"]["overall"]}
+    return {"review_id": made.review_id, "run_id": made.run_id, "dataset": made.dataset_ref, "scope": made.scope,
+            "rows": made.rows, "components": summary, "timings": made.timings}
+
+
+def cmd_reviews(lake: Lake, args) -> dict:
+    return {"reviews": [{"review_id": r.review_id, "run_id": r.run_id, "dataset": r.dataset_ref, "scope": r.scope,
+                         "rows": r.rows, "components": r.components, "timings": r.timings,
+                         "created_by": r.created_by, "created_at": r.created_at}
+                        for r in review.list_reviews(lake, usecase=args.usecase, run_id=args.run)]}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m core", description="Assay: responsible-AI review over a DuckDB lake.")
     parser.add_argument("--lake", help="folder of the lake (default: $ASSAY_LAKE or data/lake)")
@@ -171,7 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--sample", choices=["credit", "ihdp"], default="credit")
     p.add_argument("--no-transactions", action="store_true", help="skip the transactions table")
-    p.set_defaults(run=cmd_demo)
+    p.set_defaults(handler=cmd_demo)
 
     p = sub.add_parser("usecase", help="manage use cases")
     usub = p.add_subparsers(dest="action", required=True, parser_class=_Parser)
@@ -182,10 +217,10 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--stakeholder", action="append")
     a.add_argument("--source", action="append", help="a data source the use case needs")
     a.add_argument("--metric", action="append", help="success metric with target, NAME=TARGET")
-    a.set_defaults(run=cmd_usecase_add)
+    a.set_defaults(handler=cmd_usecase_add)
 
     p = sub.add_parser("usecases", help="list use cases")
-    p.set_defaults(run=cmd_usecases)
+    p.set_defaults(handler=cmd_usecases)
 
     p = sub.add_parser("ingest", help="ingest a CSV, Parquet, JSON lines or DuckDB file as a new dataset version")
     p.add_argument("path")
@@ -193,23 +228,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--usecase", default="default")
     p.add_argument("--table", help="table to ingest from a DuckDB file")
     p.add_argument("--description")
-    p.set_defaults(run=cmd_ingest)
+    p.set_defaults(handler=cmd_ingest)
 
     p = sub.add_parser("datasets", help="list datasets (newest versions), or the versions of one")
     p.add_argument("name", nargs="?")
     p.add_argument("--usecase")
-    p.set_defaults(run=cmd_datasets)
+    p.set_defaults(handler=cmd_datasets)
 
     p = sub.add_parser("profile", help="profile a dataset version: rows, types, missing values, statistics")
     p.add_argument("dataset", metavar="NAME[@VERSION]")
     p.add_argument("--cohort", help="profile only the rows of this saved cohort")
     p.add_argument("--usecase")
-    p.set_defaults(run=cmd_profile)
+    p.set_defaults(handler=cmd_profile)
 
     p = sub.add_parser("cohorts", help="list saved cohorts")
     p.add_argument("--usecase")
     p.add_argument("--dataset")
-    p.set_defaults(run=cmd_cohorts)
+    p.set_defaults(handler=cmd_cohorts)
 
     p = sub.add_parser("cohort", help="manage cohorts")
     csub = p.add_subparsers(dest="action", required=True, parser_class=_Parser)
@@ -219,21 +254,21 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--where", required=True, help='JSON list, e.g. [{"column": "age", "op": "<", "value": 30}]')
     a.add_argument("--usecase")
     a.add_argument("--description")
-    a.set_defaults(run=cmd_cohort_add)
+    a.set_defaults(handler=cmd_cohort_add)
 
     p = sub.add_parser("features", help="build, list and show feature sets")
     fsub = p.add_subparsers(dest="action", required=True, parser_class=_Parser)
     a = fsub.add_parser("build", help="build and register a feature set from a YAML or JSON spec")
     a.add_argument("spec", metavar="SPEC_FILE")
     a.add_argument("--usecase", help="use case (default: the spec's, else the base dataset's)")
-    a.set_defaults(run=cmd_features_build)
+    a.set_defaults(handler=cmd_features_build)
     a = fsub.add_parser("list", help="newest version of each feature set")
     a.add_argument("--usecase")
     a.add_argument("--search", help="text to find in names, descriptions, owners and features")
-    a.set_defaults(run=cmd_features_list)
+    a.set_defaults(handler=cmd_features_list)
     a = fsub.add_parser("show", help="spec, lineage, statistics and the first 100 rows")
     a.add_argument("name", metavar="NAME[@VERSION]")
-    a.set_defaults(run=cmd_features_show)
+    a.set_defaults(handler=cmd_features_show)
 
     p = sub.add_parser("train", help="train models on a dataset or feature set; every run is tracked")
     source = p.add_mutually_exclusive_group(required=True)
@@ -251,17 +286,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--search-seconds", type=float, default=0.0,
                    help="time budget for a hyperparameter search, shared by the algorithms (0: defaults)")
     p.add_argument("--usecase")
-    p.set_defaults(run=cmd_train)
+    p.set_defaults(handler=cmd_train)
 
     p = sub.add_parser("runs", help="list training runs")
     p.add_argument("--usecase")
-    p.set_defaults(run=cmd_runs)
+    p.set_defaults(handler=cmd_runs)
 
     p = sub.add_parser("run", help="training runs")
     rsub = p.add_subparsers(dest="action", required=True, parser_class=_Parser)
     a = rsub.add_parser("show", help="everything recorded about one run")
     a.add_argument("run_id")
-    a.set_defaults(run=cmd_run_show)
+    a.set_defaults(handler=cmd_run_show)
+
+    p = sub.add_parser("review", help="review a model (--run RUN_ID), or show a review (show REVIEW_ID)")
+    p.add_argument("action", nargs="?", metavar="show")
+    p.add_argument("review_id", nargs="?")
+    p.add_argument("--run", metavar="RUN_ID")
+    p.add_argument("--dataset", metavar="NAME@V", help="evaluation dataset (default: the run's input)")
+    p.add_argument("--scope", choices=["test", "all"], help="the run's held-out rows (default on its input) or all rows")
+    p.add_argument("--sensitive", nargs="+", metavar="COL", help="default: the run's sensitive columns")
+    p.add_argument("--components", default=",".join(review.COMPONENTS), help="comma-separated: overview,explain,errors")
+    p.set_defaults(handler=cmd_review)
+
+    p = sub.add_parser("reviews", help="list reviews")
+    p.add_argument("--usecase")
+    p.add_argument("--run", metavar="RUN_ID")
+    p.set_defaults(handler=cmd_reviews)
     return parser
 
 
@@ -281,7 +331,7 @@ def main(argv: Optional[Sequence[str]] = None, out=None) -> int:
         args = build_parser().parse_args(argv)
         lake = Lake.open(args.lake)
         try:
-            result = args.run(lake, args)
+            result = args.handler(lake, args)
         finally:
             lake.close()
         code = 0

@@ -180,3 +180,21 @@ def test_train_and_compare_in_the_browser(page, server):
     page.get_by_text("Best by roc_auc").first.wait_for()
     assert_no_exception(page)
     page.screenshot(path=str(ARTIFACTS / "compare.png"), full_page=True)
+
+
+def test_a_persisted_review_opens_quickly_in_the_browser(page, server):
+    runs = json.loads(subprocess.run([sys.executable, "-m", "core", "--lake", str(server["lake"]), "runs"], cwd=ROOT,
+                                     capture_output=True, text=True).stdout)["runs"]
+    made = json.loads(subprocess.run([sys.executable, "-m", "core", "--lake", str(server["lake"]), "review", "--run",
+                                      runs[0]["run_id"]], cwd=ROOT, capture_output=True, text=True).stdout)
+    assert made["components"]["errors"]["cohorts"], made
+    open_page(page, "Model overview")  # warm the page machinery once
+    for label, ready in (("Error analysis", '[data-testid="stGraphVizChart"]'),
+                         ("Explainability", '[data-testid="stVegaLiteChart"]')):
+        started = time.time()
+        page.locator('[data-testid="stSidebarNav"]').get_by_text(label, exact=True).click()
+        page.get_by_role("heading", name=label).wait_for()
+        page.locator(ready).first.wait_for()
+        print(f"{label} page with a persisted review opened in {time.time() - started:.2f}s")
+        assert_no_exception(page)
+        page.screenshot(path=str(ARTIFACTS / f"{label.lower().replace(' ', '_')}.png"), full_page=True)

@@ -224,3 +224,50 @@ def test_train_page_explains_a_bad_target(app):
     at.button(key="train_go").click().run()
     assert not at.exception
     assert "numeric target" in at.error[0].value
+
+
+@pytest.fixture(scope="module")
+def reviewed(page_lake):
+    from core import review, training
+
+    lake = Lake.open(page_lake)
+    run = training.train(lake, dataset="applications", target="defaulted", actor="t", algorithms=["lightgbm"],
+                         sensitive=["sex", "race_ethnicity"]).runs[0]
+    made = review.create(lake, run_id=run.run_id, actor="t")
+    lake.close()
+    return made
+
+
+def test_review_pages_read_the_saved_review(app, reviewed):
+    at = app.run().switch_page("pages/explainability.py").run()
+    no_errors(at)
+    assert at.selectbox(key="_review_picker").value == reviewed.review_id
+    assert len(at.get("vega_lite_chart")) >= 4  # importance, one row, dependence, partial dependence
+    at.switch_page("pages/error_analysis.py").run()
+    no_errors(at)
+    assert at.get("graphviz_chart") and "%" in at.metric[0].value
+    at.slider(key="errors_depth").set_value(2).run()  # recomputed live with other settings
+    no_errors(at)
+    at.text_input(key="errors_cohort_name").input("from_the_tree")
+    at.button(key="errors_save").click().run()
+    no_errors(at)
+    assert "Saved cohort **from_the_tree**" in at.success[0].value
+    at.switch_page("pages/model_overview.py").run()
+    no_errors(at)
+    assert at.metric[0].label == "accuracy"
+    at.switch_page("pages/explorer.py").run()
+    assert "from_the_tree" in at.selectbox(key="explorer_cohort_applications").options  # usable on every page
+
+
+def test_reviews_page_computes_and_deletes(app, reviewed):
+    at = app.run().switch_page("pages/reviews.py").run()
+    no_errors(at)
+    at.multiselect(key="new_review_components").unselect("explain").unselect("overview")
+    at.button(key="new_review_go").click().run()
+    no_errors(at)
+    assert "saved" in at.success[0].value
+    made = at.session_state["review_id"]
+    at.selectbox(key="reviews_current").select(made)
+    at.button(key="reviews_delete").click().run()
+    no_errors(at)
+    assert made not in at.selectbox(key="reviews_current").options

@@ -96,3 +96,103 @@ def confusion_table(matrix: dict, classes: list | None, positive) -> pd.DataFram
         return pd.DataFrame(matrix["matrix"], index=[f"true {l}" for l in labels], columns=[f"predicted {l}" for l in labels])
     return pd.DataFrame([[matrix["tn"], matrix["fp"]], [matrix["fn"], matrix["tp"]]],
                         index=["true negative class", f"true {positive}"], columns=["predicted negative", f"predicted {positive}"])
+
+
+def importance(frame: pd.DataFrame) -> alt.Chart:
+    return alt.Chart(frame).mark_bar(color="#4C78A8").encode(
+        x=alt.X("mean_abs_shap:Q", title="mean |SHAP value|"), y=alt.Y("feature:N", sort="-x", title=None),
+        tooltip=["feature", alt.Tooltip("mean_abs_shap:Q", format=".4f")]).properties(height=28 * len(frame) + 40)
+
+
+def importance_compared(frame: pd.DataFrame) -> alt.Chart:
+    long = frame.melt("feature", var_name="rows", value_name="mean_abs_shap")
+    return alt.Chart(long).mark_bar().encode(
+        x=alt.X("mean_abs_shap:Q", title="mean |SHAP value|"), y=alt.Y("feature:N", sort="-x", title=None),
+        yOffset="rows:N", color=alt.Color("rows:N", title=None),
+        tooltip=["feature", "rows", alt.Tooltip("mean_abs_shap:Q", format=".4f")]).properties(height=40 * len(frame) + 40)
+
+
+def local_explanation(frame: pd.DataFrame, base: float) -> alt.Chart:
+    data = frame.assign(label=frame["feature"] + " = " + frame["value"].astype(str),
+                        direction=frame["shap"].map(lambda v: "raises" if v > 0 else "lowers"))
+    return alt.Chart(data).mark_bar().encode(
+        x=alt.X("shap:Q", title=f"contribution (from base value {base:.3f})"), y=alt.Y("label:N", sort=None, title=None),
+        color=alt.Color("direction:N", scale=alt.Scale(domain=["raises", "lowers"], range=["#d62728", "#1f77b4"]),
+                        title="the prediction"),
+        tooltip=["feature", "value", alt.Tooltip("shap:Q", format=".4f")]).properties(height=26 * len(frame) + 40)
+
+
+def dependence(frame: pd.DataFrame, feature: str) -> alt.Chart:
+    numeric = pd.api.types.is_numeric_dtype(frame["value"])
+    return alt.Chart(frame).mark_circle(size=14, opacity=0.45).encode(
+        x=alt.X(f"value:{'Q' if numeric else 'N'}", title=feature), y=alt.Y("shap:Q", title=f"SHAP value of {feature}"),
+        tooltip=[alt.Tooltip("value", title=feature), alt.Tooltip("shap:Q", format=".4f")]).properties(height=380)
+
+
+def partial_dependence(curve: dict) -> alt.Chart:
+    grid = curve["grid"]
+    ice = pd.DataFrame([{"x": x, "y": y, "line": i} for i, line in enumerate(curve["ice"]) for x, y in zip(grid, line)])
+    average = pd.DataFrame({"x": grid, "y": curve["average"]})
+    kind = "N" if curve.get("categorical") else "Q"
+    lines = alt.Chart(ice).mark_line(opacity=0.18, color="#7f7f7f").encode(x=alt.X(f"x:{kind}", title=curve["feature"]),
+                                                                          y=alt.Y("y:Q", title="prediction"), detail="line:N")
+    mean = alt.Chart(average).mark_line(color="#d62728", strokeWidth=3, point=True).encode(x=f"x:{kind}", y="y:Q")
+    return (lines + mean).properties(title=f"{curve['feature']}: partial dependence (red) and ICE", height=300)
+
+
+def error_tree_dot(tree: dict) -> str:
+    """The error tree as Graphviz: darker red for a higher error rate."""
+    overall = tree["overall_error_rate"] or 1e-9
+    lines = ['digraph errors {', 'node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=11];']
+    for node in tree["nodes"]:
+        ratio = min(node["error_rate"] / (2 * overall), 1.0) if not tree["regression"] else 0.3
+        shade = f"#{255:02x}{int(245 - 160 * ratio):02x}{int(240 - 170 * ratio):02x}"
+        rate = f"{node['error_rate']:.1%}" if not tree["regression"] else f"{node['error_rate']:,.4g}"
+        lines.append(f'n{node["id"]} [fillcolor="{shade}", label="{node["rows"]:,} rows\\nerror {rate}\\n'
+                     f'{node["coverage"]:.0%} of errors"];')
+        if node["parent"] >= 0:
+            last = node["conditions"][-1]
+            text = (f"{last['column']} {last['op']} {last.get('value', '')}".strip() + (" (or missing)" if last.get("or_null") else ""))
+            lines.append(f'n{node["parent"]} -> n{node["id"]} [label="{text.replace(chr(34), chr(39))}", fontsize=10];')
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def error_heatmap(frame: pd.DataFrame, first: str, second: str | None) -> alt.Chart:
+    encode = {"x": alt.X("first:N", title=first, sort=None)}
+    if second:
+        encode["y"] = alt.Y("second:N", title=second, sort=None)
+    base = alt.Chart(frame).encode(**encode)
+    cells = base.mark_rect().encode(color=alt.Color("error_rate:Q", scale=alt.Scale(scheme="reds"), title="error rate"),
+                                    tooltip=["first", *(["second"] if second else []), "rows",
+                                             alt.Tooltip("error_rate:Q", format=".1%")])
+    text = base.mark_text(fontSize=11).encode(text=alt.Text("error_rate:Q", format=".0%"))
+    return (cells + text).properties(height=60 + 40 * (frame["second"].nunique() if second else 1))
+
+
+def group_metric(frame: pd.DataFrame, metric: str, feature: str) -> alt.Chart:
+    bars = alt.Chart(frame).mark_bar(color="#4C78A8").encode(
+        x=alt.X(f"{metric}:Q", title=metric.replace("_", " ")), y=alt.Y("group:N", title=feature, sort=None),
+        tooltip=["group", "rows", alt.Tooltip(f"{metric}:Q", format=".4f")])
+    layers = [bars]
+    if f"{metric}_ci" in frame:
+        ci = frame.dropna(subset=[f"{metric}_ci"]).assign(
+            low=lambda f: f[f"{metric}_ci"].map(lambda v: v[0] if v else None),
+            high=lambda f: f[f"{metric}_ci"].map(lambda v: v[1] if v else None)).dropna(subset=["low", "high"])
+        layers.append(alt.Chart(ci).mark_rule(color="black").encode(x="low:Q", x2="high:Q", y=alt.Y("group:N", sort=None)))
+    return alt.layer(*layers).properties(height=32 * len(frame) + 40)
+
+
+def score_distribution(frame: pd.DataFrame) -> alt.Chart:
+    return alt.Chart(frame).mark_bar(opacity=0.6).encode(
+        x=alt.X("bin_start:Q", bin="binned", title="predicted probability of the positive class"), x2="bin_end",
+        y=alt.Y("rows:Q", stack=None), color=alt.Color("truth:N", title="true class"),
+        tooltip=["truth", "rows"]).properties(height=300)
+
+
+def with_intervals(frame: pd.DataFrame) -> pd.DataFrame:
+    """Interval columns ([low, high]) as readable text, for tables."""
+    out = frame.copy()
+    for column in [c for c in out.columns if str(c).endswith("_ci")]:
+        out[column] = out[column].map(lambda v: f"{v[0]:.4f} – {v[1]:.4f}" if isinstance(v, (list, tuple)) and v[0] is not None else "")
+    return out

@@ -171,7 +171,7 @@ def create(lake: Lake, *, run_id: str, actor: str, dataset: Optional[str] = None
             actor])
         for component, result in results.items():
             cur.execute("INSERT INTO lake.assay.review_results VALUES (?, ?, ?)",
-                        [review_id, component, json.dumps(result, default=_json)])
+                        [review_id, component, json.dumps(_no_nan(result), default=_json, allow_nan=False)])
 
     lake.write(work, actor=actor, message=f"review {run.run_id}", tag=f"review:{review_id}")
     report(progress, 1.0, f"Review {review_id} ready")
@@ -214,6 +214,17 @@ def _confusion(rows: pd.DataFrame, run: training.Run) -> dict:
 
     matrix = confusion_matrix(rows["truth_label"].astype(str), rows["predicted_label"].astype(str), labels=labels)
     return {"labels": labels, "matrix": matrix.tolist()}
+
+
+def _no_nan(value):
+    """NaN and infinities (an interval of a one-row group, say) become None: results are strict JSON."""
+    if isinstance(value, dict):
+        return {k: _no_nan(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_no_nan(v) for v in value]
+    if isinstance(value, (float, np.floating)) and not np.isfinite(value):
+        return None
+    return value
 
 
 def _json(value):
@@ -335,3 +346,23 @@ def cohort_metrics(lake: Lake, review: Review, conditions: Sequence[cohorts.Cond
     classification = review.config.get("task") in ("binary", "multiclass")
     return {"cohort": _overview.group_metrics(inside, classification=classification, seed=seed),
             "all": _overview.group_metrics(known, classification=classification, seed=seed)}
+
+
+def error_tree_live(lake: Lake, review: Review, *, max_depth: int, max_leaf_nodes: int,
+                    min_samples_leaf: Optional[int] = None) -> dict:
+    """The error tree with other settings, fitted now on the review's persisted errors (all rows)."""
+    run = training.get(lake, review.run_id)
+    columns = list(dict.fromkeys(run.feature_names + review.sensitive))
+    frame = evaluation_frame(lake, review, columns)
+    frame = frame[frame["truth_label"].notna()]
+    tree = _errors.error_tree(frame[columns], frame["error"].to_numpy(dtype=float), columns,
+                              regression=run.task not in ("binary", "multiclass"), max_depth=max_depth,
+                              max_leaf_nodes=max_leaf_nodes, min_samples_leaf=min_samples_leaf)
+    return {**tree, "cohorts": _errors.top_cohorts(tree)}
+
+
+def error_heatmap(lake: Lake, review: Review, first: str, second: Optional[str] = None, *, bins: int = 5) -> pd.DataFrame:
+    """Error rate over one or two columns of the evaluation dataset."""
+    frame = evaluation_frame(lake, review, [c for c in (first, second) if c])
+    frame = frame[frame["truth_label"].notna()]
+    return _errors.heatmap(frame, frame["error"].to_numpy(dtype=float), first, second, bins=bins)

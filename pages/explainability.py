@@ -1,0 +1,55 @@
+"""Explainability: SHAP importance of the model's own features, a cohort against all rows, one
+row's explanation, dependence, partial dependence and ICE, all read from the saved review."""
+import pandas as pd
+import streamlit as st
+
+from core import cohorts, review
+from ui import charts, state
+from ui.review_picker import review_picker
+
+state.ensure_app_shell()
+st.title("Explainability")
+lake, usecase = state.lake(), state.usecase()
+current = review_picker(lake, usecase)
+if current is None:
+    st.stop()
+results = review.results(lake, current.review_id)
+if "explain" not in results:
+    st.info("This review has no explanations; compute one with the explain component on the Reviews page.")
+    st.stop()
+explain = results["explain"]
+st.caption(f"SHAP values of the model itself ({explain['output']}), on {explain['explained_rows']:,} of "
+           f"{explain['of_rows']:,} rows; base value {explain['base_value']:.4f}.")
+importance = pd.DataFrame(explain["top_features"])
+global_tab, cohort_tab, row_tab, dependence_tab, pdp_tab = st.tabs(
+    ["Global importance", "Cohort vs all", "One row", "Dependence", "Partial dependence & ICE"])
+with global_tab:
+    st.altair_chart(charts.importance(importance))
+with cohort_tab:
+    saved = {c.name: c for c in cohorts.list_cohorts(lake, usecase=usecase, dataset=current.dataset_name)}
+    if not saved:
+        st.info(f"Save a cohort of {current.dataset_name} (Data explorer or Error analysis) to compare it here.")
+    else:
+        name = st.selectbox("Cohort", list(saved), key="explain_cohort")
+        with state.user_errors():
+            compared = review.cohort_importance(lake, current, saved[name].conditions)
+            st.caption(f"{compared['cohort_rows'].iloc[0]:,} explained rows in {name}: {cohorts.describe(saved[name].conditions)}")
+            st.altair_chart(charts.importance_compared(compared.drop(columns="cohort_rows")))
+with row_tab:
+    ids = review.evaluation_frame(lake, current, [])["__row_id"]
+    row_id = st.number_input("Lake row id", int(ids.min()), int(ids.max()), int(ids.iloc[0]), key="explain_row")
+    with state.user_errors():
+        local = review.local_explanation(lake, current, int(row_id))
+        st.altair_chart(charts.local_explanation(local, explain["base_value"]))
+        st.dataframe(local, hide_index=True)
+with dependence_tab:
+    feature = st.selectbox("Feature", importance["feature"], key="explain_dependence")
+    points = review.dependence(lake, current, feature)
+    st.altair_chart(charts.dependence(points, feature))
+    st.caption(f"{len(points):,} rows shown (a random sample when there are more).")
+with pdp_tab:
+    for curve in explain["partial_dependence"]:
+        if "error" in curve:
+            st.caption(f"{curve['feature']}: {curve['error']}")
+        else:
+            st.altair_chart(charts.partial_dependence(curve))

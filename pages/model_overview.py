@@ -1,0 +1,52 @@
+"""Model overview: metrics with bootstrap intervals, overall, per value of a feature and per
+cohort; the confusion matrix; predicted scores by true class."""
+import pandas as pd
+import streamlit as st
+
+from core import cohorts, review
+from ui import charts, state
+from ui.review_picker import review_picker
+
+state.ensure_app_shell()
+st.title("Model overview")
+lake, usecase = state.lake(), state.usecase()
+current = review_picker(lake, usecase)
+if current is None:
+    st.stop()
+results = review.results(lake, current.review_id)
+if "overview" not in results:
+    st.info("This review has no overview; compute one with the overview component on the Reviews page.")
+    st.stop()
+overview = results["overview"]
+overall = overview["overall"]
+metrics = [m for m in ("accuracy", "roc_auc", "selection_rate", "positive_rate", "mae", "rmse") if m in overall]
+for column, metric in zip(st.columns(len(metrics)), metrics):
+    interval = overall.get(f"{metric}_ci")
+    column.metric(metric.replace("_", " "), f"{overall[metric]:.4f}",
+                  help=f"95% bootstrap interval {interval[0]:.4f} to {interval[1]:.4f}" if interval and interval[0] is not None else None)
+st.caption(f"{overall['rows']:,} rows of {current.dataset_ref} ({current.scope}).")
+by_feature, by_cohort, matrix_tab = st.tabs(["By feature", "By cohort", "Confusion matrix and scores"])
+with by_feature:
+    feature = st.selectbox("Feature", list(overview["by_feature"]), key="overview_feature")
+    groups = pd.DataFrame(overview["by_feature"][feature])
+    metric = st.selectbox("Metric", [m for m in ("accuracy", "selection_rate", "roc_auc", "mae", "rmse") if m in groups],
+                          key="overview_metric")
+    st.altair_chart(charts.group_metric(groups, metric, feature))
+    st.dataframe(charts.with_intervals(groups), hide_index=True)
+with by_cohort:
+    saved = {c.name: c for c in cohorts.list_cohorts(lake, usecase=usecase, dataset=current.dataset_name)}
+    if not saved:
+        st.info(f"Save a cohort of {current.dataset_name} (Data explorer or Error analysis) to see its metrics.")
+    else:
+        name = st.selectbox("Cohort", list(saved), key="overview_cohort")
+        with state.user_errors():
+            compared = review.cohort_metrics(lake, current, saved[name].conditions)
+            st.caption(cohorts.describe(saved[name].conditions))
+            st.dataframe(charts.with_intervals(pd.DataFrame(compared).T.reset_index(names="rows of")), hide_index=True)
+with matrix_tab:
+    if overview.get("confusion_matrix"):
+        labels = overview["confusion_matrix"]["labels"]
+        st.dataframe(pd.DataFrame(overview["confusion_matrix"]["matrix"], index=[f"true {l}" for l in labels],
+                                  columns=[f"predicted {l}" for l in labels]))
+    if overview.get("score_distribution"):
+        st.altair_chart(charts.score_distribution(pd.DataFrame(overview["score_distribution"])))

@@ -1,0 +1,62 @@
+"""Reviews: evaluate a trained model on a dataset version once, persist every component, and
+open, recompute or delete reviews. The review pages read what is stored here."""
+import streamlit as st
+
+from core import datasets, review, training
+from ui import state
+
+state.ensure_app_shell()
+st.title("Reviews")
+lake, usecase = state.lake(), state.usecase()
+runs = training.list_runs(lake, usecase=usecase)
+if not runs:
+    st.info(f"No trained models in **{usecase}** yet.")
+    st.page_link("pages/train.py", label="Train a model", icon=":material/model_training:")
+    st.stop()
+by_id = {r.run_id: r for r in runs}
+with st.expander("New review", expanded=not review.list_reviews(lake, usecase=usecase)):
+    run = by_id[st.selectbox("Model (run)", list(by_id), key="new_review_run",
+                             format_func=lambda r: f"{by_id[r].algorithm} · {by_id[r].input_ref} → {by_id[r].target} · {r}")]
+    names = [v.name for v in datasets.latest(lake, usecase=usecase)]
+    left, right = st.columns(2)
+    choice = left.selectbox("Evaluation data", ["the run's input", *names], key="new_review_data",
+                            help="The run's input is reviewed on its held-out rows by default.")
+    scope = right.selectbox("Rows", ["test", "all"], key="new_review_scope", disabled=choice != "the run's input",
+                            format_func={"test": "held-out rows of the run", "all": "every row"}.get)
+    columns = run.feature_names + run.sensitive
+    sensitive = st.multiselect("Sensitive columns", sorted(set(columns) | set(run.sensitive)), default=run.sensitive,
+                               key=f"new_review_sensitive_{run.run_id}")
+    components = st.multiselect("Components", list(review.COMPONENTS), default=list(review.COMPONENTS),
+                                key="new_review_components")
+    if st.button("Compute review", type="primary", key="new_review_go", disabled=not components):
+        made = state.run_with_status("Reviewing…", lambda progress: review.create(
+            lake, run_id=run.run_id, actor=state.actor(), dataset=None if choice == "the run's input" else choice,
+            scope=scope if choice == "the run's input" else "all", sensitive=sensitive, components=components,
+            progress=progress), lambda r: f"Review {r.review_id}: {r.rows:,} rows in {sum(r.timings.values()):.1f} s")
+        if made:
+            st.session_state["review_id"] = made.review_id
+            st.success(f"Review **{made.review_id}** saved. Open it on the Explainability, Error analysis and "
+                       "Model overview pages.")
+
+reviews = review.list_reviews(lake, usecase=usecase)
+if reviews:
+    st.subheader("Saved reviews")
+    st.dataframe([{"review": r.review_id, "model": f"{r.config.get('algorithm')} · {r.run_id}", "data": r.dataset_ref,
+                   "rows": r.rows, "scope": r.scope, "components": ", ".join(r.components),
+                   "seconds": round(sum(r.timings.values()), 1), "by": r.created_by, "created": r.created_at}
+                  for r in reviews], hide_index=True)
+    current = st.selectbox("Review", [r.review_id for r in reviews], key="reviews_current")
+    a, b, c = st.columns(3)
+    if a.button("Open", key="reviews_open"):
+        st.session_state["review_id"] = current
+        st.switch_page("pages/explainability.py")
+    if b.button("Recompute", key="reviews_recompute"):
+        made = state.run_with_status("Recomputing…", lambda progress: review.recompute(
+            lake, current, actor=state.actor(), progress=progress), lambda r: f"Recomputed as {r.review_id}")
+        if made:
+            st.session_state["review_id"] = made.review_id
+            st.rerun()
+    if c.button("Delete", key="reviews_delete"):
+        with state.user_errors():
+            review.delete(lake, current, actor=state.actor())
+            st.rerun()

@@ -1,0 +1,28 @@
+"""The review every Responsible-AI page shows: picked once, kept across pages."""
+from __future__ import annotations
+
+from typing import Optional
+
+import streamlit as st
+
+from core import review
+from core.lake import Lake
+
+KEY = "review_id"
+
+
+def review_picker(lake: Lake, usecase: str) -> Optional[review.Review]:
+    reviews = review.list_reviews(lake, usecase=usecase)
+    if not reviews:
+        st.info(f"No reviews in **{usecase}** yet: review a trained model first.")
+        st.page_link("pages/reviews.py", label="Create a review", icon=":material/fact_check:")
+        return None
+    by_id = {r.review_id: r for r in reviews}
+    if st.session_state.get(KEY) not in by_id:
+        st.session_state[KEY] = reviews[0].review_id
+    st.session_state["_review_picker"] = st.session_state[KEY]
+    chosen = st.selectbox("Review", list(by_id), key="_review_picker",
+                          format_func=lambda r: f"{by_id[r].config.get('algorithm')} run {by_id[r].run_id} on "
+                                                f"{by_id[r].dataset_ref} ({by_id[r].scope}, {by_id[r].rows:,} rows) · {r}",
+                          on_change=lambda: st.session_state.update({KEY: st.session_state["_review_picker"]}))
+    return by_id[chosen]
