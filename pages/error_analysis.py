@@ -56,4 +56,16 @@ second = h2.selectbox("Second feature", seconds, key="errors_heat_second",
                       index=seconds.index(paired) if paired in seconds else 0, format_func=lambda c: c or "none")
 heat = (pd.DataFrame(stored["heatmap"]) if [first, second] == stored["heatmap_features"][:2]
         else review.error_heatmap(lake, current, first, second))
-st.altair_chart(charts.error_heatmap(heat, first, second))
+st.altair_chart(charts.error_heatmap(heat.drop(columns="conditions"), first, second))
+cells = heat.sort_values("error_rate", ascending=False).reset_index(drop=True)
+describe_cell = lambda i: (f"{cells.loc[i, 'first']}" + (f" · {cells.loc[i, 'second']}" if second else "")
+                           + f": {cells.loc[i, 'error_rate']:.1%} of {cells.loc[i, 'rows']:,} rows")
+left, right = st.columns([1, 2], vertical_alignment="bottom")
+cell = left.selectbox("Cell", list(cells.index), format_func=describe_cell, key="errors_cell")
+cell_name = right.text_input("Save this cell as cohort", key="errors_cell_name", placeholder="high_error_cell")
+if st.button("Save cell cohort", key="errors_cell_save"):
+    with state.user_errors():
+        saved = cohorts.save(lake, cell_name, dataset=current.dataset_name, actor=state.actor(), usecase=usecase,
+                             conditions=cohorts.conditions_from(cells.loc[cell, "conditions"]),
+                             description=f"error heat map of review {current.review_id}")
+        st.success(f"Saved cohort **{saved.name}**: {cohorts.describe(saved.conditions)}.")

@@ -252,6 +252,10 @@ def test_review_pages_read_the_saved_review(app, reviewed):
     at.button(key="errors_save").click().run()
     no_errors(at)
     assert "Saved cohort **from_the_tree**" in at.success[0].value
+    at.text_input(key="errors_cell_name").input("hot_cell")
+    at.button(key="errors_cell_save").click().run()
+    no_errors(at)
+    assert any("Saved cohort **hot_cell**" in m.value for m in at.success)
     at.switch_page("pages/model_overview.py").run()
     no_errors(at)
     assert at.metric[0].label == "accuracy"

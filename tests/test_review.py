@@ -146,3 +146,15 @@ def test_cli_review_and_show(rlake, lgbm):
     out = io.StringIO()
     assert main(["--lake", str(rlake.config.folder), "review", "show", made["review_id"]], out=out) == 0
     assert set(json.loads(out.getvalue())["components"]) == {"explain", "errors"}
+
+
+def test_heat_map_cells_carry_exact_cohort_filters(rlake, made):
+    heat = review.error_heatmap(rlake, made, "income", "employment")
+    frame = review.evaluation_frame(rlake, made, ["income", "employment"])
+    assert heat["rows"].sum() == len(frame)
+    with rlake.reading() as cur:
+        cur.register("f", frame)
+        for _, cell in heat.iterrows():
+            where, params = cohorts.where_sql(cohorts.conditions_from(cell["conditions"]), list(frame.columns))
+            assert cur.execute(f"SELECT count(*) FROM f WHERE {where}", params).fetchall()[0][0] == cell["rows"]
+    assert "(missing)" in set(heat["first"])  # income has gaps

@@ -93,18 +93,42 @@ def top_cohorts(tree: dict, count: int = 10) -> list[dict]:
              "coverage": n["coverage"], "rows": n["rows"]} for n in leaves[:count]]
 
 
+def _cells(values: pd.Series, bins: int) -> tuple[pd.Series, dict]:
+    """A label per row and, per label, the cohort conditions that select exactly those rows."""
+    column = values.name
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values) and values.nunique() > bins:
+        edges = np.unique(np.nanquantile(values.astype(float), np.linspace(0, 1, bins + 1)))
+        labels, conditions = pd.Series("(missing)", index=values.index, dtype=object), {"(missing)": [Condition(column, "is null")]}
+        for i, (low, high) in enumerate(zip(edges[:-1], edges[1:])):
+            inside = (values > low) & (values <= high) if i else (values <= high)
+            label = f"{_num(low)} to {_num(high)}" if i else f"≤ {_num(high)}"
+            labels[inside.fillna(False).to_numpy()] = label
+            conditions[label] = ([Condition(column, ">", float(low))] if i else []) + [Condition(column, "<=", float(high))]
+        return labels, conditions
+    text = values.astype("object")
+    top = [v for v in text.value_counts().index[:12]]
+    labels = text.map(lambda v: "(missing)" if pd.isna(v) else (str(v) if v in top else "(other)"))
+    conditions = {str(v): [Condition(column, "==", v.item() if hasattr(v, "item") else v)] for v in top}
+    conditions["(missing)"] = [Condition(column, "is null")]
+    if len(top) < text.nunique():
+        conditions["(other)"] = [Condition(column, "not in", [v.item() if hasattr(v, "item") else v for v in top])]
+    return labels, conditions
+
+
+def _num(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 1000 or float(value).is_integer() else f"{value:.4g}"
+
+
 def heatmap(frame: pd.DataFrame, errors: np.ndarray, first: str, second: Optional[str] = None, *, bins: int = 5) -> pd.DataFrame:
-    """Error rate over one or two features: numbers in quantile bins, categories by their top values."""
-    keys = {}
-    for column in [c for c in (first, second) if c]:
-        values = frame[column]
-        if (pd.api.types.is_numeric_dtype(values) and values.nunique() > bins) and not pd.api.types.is_bool_dtype(values):
-            binned = pd.qcut(values, q=bins, duplicates="drop")
-            keys[column] = binned.astype(str).where(values.notna(), "(missing)")
-        else:
-            text = values.astype("object").astype(str).where(values.notna(), "(missing)")
-            top = text.value_counts().index[:12]
-            keys[column] = text.where(text.isin(top), "(other)")
-    grouped = pd.DataFrame({**keys, "error": errors}).groupby(list(keys), observed=True)["error"]
+    """Error rate over one or two features (numbers in quantile bins, categories by their top values);
+    each cell carries the cohort conditions that select its rows."""
+    labels, conditions = {}, {}
+    for key, column in (("first", first), ("second", second)):
+        if column:
+            labels[key], conditions[key] = _cells(frame[column], bins)
+    grouped = pd.DataFrame({**{k: v.to_numpy() for k, v in labels.items()}, "error": errors}).groupby(list(labels))["error"]
     out = grouped.agg(rows="size", errors="sum", error_rate="mean").reset_index()
-    return out.rename(columns={first: "first", **({second: "second"} if second else {})})
+    out["conditions"] = [[c.to_dict() for key in labels for c in conditions[key][row[key]]] for _, row in out.iterrows()]
+    order = {key: list(conditions[key]) for key in labels}
+    out = out.sort_values(list(labels), key=lambda s: s.map(lambda v: order[s.name].index(v) if v in order[s.name] else 99))
+    return out.reset_index(drop=True)
