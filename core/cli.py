@@ -173,7 +173,8 @@ def cmd_review(lake: Lake, args) -> dict:
         raise InputError("Name the model to review: --run RUN_ID (`python -m core runs` lists them).")
     components = [c.strip() for c in args.components.split(",") if c.strip()]
     made = review.create(lake, run_id=args.run, actor=_actor(), dataset=args.dataset, scope=args.scope,
-                         sensitive=args.sensitive, components=components, progress=_progress)
+                         sensitive=args.sensitive, components=components, explain_rows=args.explain_rows,
+                         progress=_progress)
     results = review.results(lake, made.review_id)
     summary: dict = {}
     if "explain" in results:
@@ -306,6 +307,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scope", choices=["test", "all"], help="the run's held-out rows (default on its input) or all rows")
     p.add_argument("--sensitive", nargs="+", metavar="COL", help="default: the run's sensitive columns")
     p.add_argument("--components", default=",".join(review.COMPONENTS), help="comma-separated: overview,explain,errors")
+    p.add_argument("--explain-rows", type=int, default=100_000,
+                   help="explain at most this many rows (a seeded sample above it); errors use every row")
     p.set_defaults(handler=cmd_review)
 
     p = sub.add_parser("reviews", help="list reviews")

@@ -28,11 +28,13 @@ with st.expander("New review", expanded=not review.list_reviews(lake, usecase=us
                                key=f"new_review_sensitive_{run.run_id}")
     components = st.multiselect("Components", list(review.COMPONENTS), default=list(review.COMPONENTS),
                                 key="new_review_components")
+    explain_rows = st.number_input("Explain at most this many rows (a seeded sample above it; error analysis uses all)",
+                                   100, 10_000_000, 100_000, step=10_000, key="new_review_explain_rows")
     if st.button("Compute review", type="primary", key="new_review_go", disabled=not components):
         made = state.run_with_status("Reviewing…", lambda progress: review.create(
             lake, run_id=run.run_id, actor=state.actor(), dataset=None if choice == "the run's input" else choice,
             scope=scope if choice == "the run's input" else "all", sensitive=sensitive, components=components,
-            progress=progress), lambda r: f"Review {r.review_id}: {r.rows:,} rows in {sum(r.timings.values()):.1f} s")
+            explain_rows=int(explain_rows), progress=progress), lambda r: f"Review {r.review_id}: {r.rows:,} rows in {sum(r.timings.values()):.1f} s")
         if made:
             st.session_state["review_id"] = made.review_id
             st.success(f"Review **{made.review_id}** saved. Open it on the Explainability, Error analysis and "

@@ -96,6 +96,8 @@ def test_shap_values_add_up_to_the_models_output(rlake, lgbm, index):
     tolerance = 1e-6 if run.algorithm == "lightgbm" else 0.05  # linear SHAP is exact up to the background's mean
     assert np.allclose(total, logit, atol=tolerance) or np.corrcoef(total, logit)[0, 1] > 0.999
     assert explain["explained_rows"] == made.rows
+    sampled = review.create(rlake, run_id=run.run_id, actor="t", components=["explain"], explain_rows=1_000)
+    assert review.results(rlake, sampled.review_id)["explain"]["explained_rows"] == 1_000
     assert {c["feature"] for c in explain["partial_dependence"]} <= set(run.feature_names)
 
 
@@ -120,7 +122,8 @@ def test_other_dataset_recompute_delete_and_bad_input(rlake, lgbm, made):
     before = lake_state(rlake)
     for kwargs, message in [({"run_id": "nope"}, "No run"), ({"run_id": run_id, "components": ["magic"]}, "Unknown component"),
                             ({"run_id": run_id, "dataset": "applications_batch2", "scope": "test"}, "held-out rows"),
-                            ({"run_id": run_id, "scope": "some"}, "Scope")]:
+                            ({"run_id": run_id, "scope": "some"}, "Scope"),
+                            ({"run_id": run_id, "explain_rows": 5}, "at least 100 rows")]:
         with pytest.raises(AssayError, match=message):
             review.create(rlake, actor="t", **kwargs)
     datasets.ingest_frame(rlake, pd.DataFrame({"x": [1, 2]}), name="unrelated", actor="t", usecase=demo.USECASE)

@@ -79,8 +79,10 @@ def _evaluation_source(lake: Lake, run: training.Run, dataset: Optional[str]):
 
 def create(lake: Lake, *, run_id: str, actor: str, dataset: Optional[str] = None, scope: Optional[str] = None,
            sensitive: Optional[Sequence[str]] = None, components: Sequence[str] = COMPONENTS, seed: int = 0,
-           progress: Optional[Progress] = None) -> Review:
+           explain_rows: int = _explain.EXPLAIN_ROWS, progress: Optional[Progress] = None) -> Review:
     """Compute a review's components and persist them, in one transaction."""
+    if not isinstance(explain_rows, int) or explain_rows < 100:
+        raise InputError(f"Explain at least 100 rows, not {explain_rows!r}.")
     unknown = [c for c in components if c not in COMPONENTS]
     if unknown or not components:
         raise InputError(f"Unknown component(s) {unknown}; choose from {', '.join(COMPONENTS)}.")
@@ -122,7 +124,7 @@ def create(lake: Lake, *, run_id: str, actor: str, dataset: Optional[str] = None
         started = time.perf_counter()
         report(progress, 0.15, "Explaining: SHAP values of the model")
         values, base, positions = _explain.shap_matrix(
-            model, X, task=run.task, classes=run.classes, positive=run.positive, seed=seed,
+            model, X, task=run.task, classes=run.classes, positive=run.positive, seed=seed, explain_rows=explain_rows,
             progress=lambda f, m: report(progress, 0.15 + 0.45 * f, m))
         shap_frame = values.assign(__row_id=frame["__row_id"].to_numpy()[positions])
         importance = values.abs().mean().sort_values(ascending=False)
@@ -154,7 +156,8 @@ def create(lake: Lake, *, run_id: str, actor: str, dataset: Optional[str] = None
         timings["errors"] = round(time.perf_counter() - started, 3)
     review_id = f"{time.strftime('%Y%m%d')}-{uuid.uuid4().hex[:10]}"
     report(progress, 0.92, "Saving the review in the lake")
-    config = {"seed": seed, "scope": scope, "algorithm": run.algorithm, "task": run.task, "target": run.target}
+    config = {"seed": seed, "scope": scope, "algorithm": run.algorithm, "task": run.task, "target": run.target,
+              "explain_rows": explain_rows}
 
     def work(cur) -> None:
         safe = _safe(review_id)
@@ -278,7 +281,8 @@ def recompute(lake: Lake, review_id: str, *, actor: str, progress: Optional[Prog
     old = get(lake, review_id)
     dataset = None if old.dataset_kind == "feature_set" else old.dataset_ref
     new = create(lake, run_id=old.run_id, actor=actor, dataset=dataset, scope=old.scope, sensitive=old.sensitive,
-                 components=old.components, seed=old.config.get("seed", 0), progress=progress)
+                 components=old.components, seed=old.config.get("seed", 0),
+                 explain_rows=old.config.get("explain_rows", _explain.EXPLAIN_ROWS), progress=progress)
     delete(lake, review_id, actor=actor)
     return new
 
