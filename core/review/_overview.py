@@ -11,10 +11,15 @@ MAX_GROUPS = 20
 
 
 def _bootstrap(values: np.ndarray, seed: int) -> tuple[float, float]:
-    """95% interval of a mean by bootstrap (Poisson weights, in chunks so memory stays small)."""
+    """95% interval of a mean by bootstrap. For 0/1 values (accuracy, selection rate) the count in a
+    resample of n rows is exactly Binomial(n, mean), so it is drawn directly; otherwise Poisson
+    weights, in chunks so memory stays small."""
     if len(values) < 2:
         return float("nan"), float("nan")
     rng = np.random.default_rng(seed)
+    if np.isin(values, (0.0, 1.0)).all():
+        low, high = np.percentile(rng.binomial(len(values), values.mean(), size=BOOTSTRAP) / len(values), [2.5, 97.5])
+        return float(low), float(high)
     means = []
     for _ in range(BOOTSTRAP // 20):
         weights = rng.poisson(1.0, size=(20, len(values)))
