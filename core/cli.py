@@ -11,7 +11,7 @@ import json
 import sys
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import duckdb
 

@@ -229,18 +229,23 @@ def _from_row(row: tuple) -> DatasetVersion:
                           created_by=row[9], created_at=row[10], snapshot=row[11])
 
 
+def pick_version(rows: list[tuple], ref: DatasetRef, *, what: str, listing: str):
+    """From rows (name, version, ...) newest first: the version `ref` names, or its newest."""
+    if not rows:
+        raise NotFoundError(f"No {what} named {ref.name!r}. `python -m core {listing}` lists them.")
+    if ref.version is None:
+        return rows[0]
+    for row in rows:
+        if row[1] == ref.version:
+            return row
+    raise NotFoundError(f"{what.capitalize()} {ref.name!r} has no version {ref.version}; it has versions 1 to {rows[0][1]}.")
+
+
 def get(lake: Lake, ref: DatasetRef | str) -> DatasetVersion:
     """The version named by `ref` (NAME means the newest version)."""
     ref = parse_dataset_ref(ref) if isinstance(ref, str) else ref
     rows = lake.query(_SELECT_VERSIONS + " WHERE v.name = ? ORDER BY v.version DESC", [ref.name])
-    if not rows:
-        raise NotFoundError(f"No dataset named {ref.name!r}. `python -m core datasets` lists the datasets.")
-    if ref.version is None:
-        return _from_row(rows[0])
-    for row in rows:
-        if row[1] == ref.version:
-            return _from_row(row)
-    raise NotFoundError(f"Dataset {ref.name!r} has no version {ref.version}; it has versions 1 to {rows[0][1]}.")
+    return _from_row(pick_version(rows, ref, what="dataset", listing="datasets"))
 
 
 def versions(lake: Lake, name: str) -> list[DatasetVersion]:

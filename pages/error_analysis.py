@@ -5,18 +5,12 @@ import streamlit as st
 
 from core import cohorts, datasets, review, training
 from ui import charts, state
-from ui.review_picker import review_picker
+from ui.review_picker import review_component
 
 state.ensure_app_shell()
 st.title("Error analysis")
 lake, usecase = state.lake(), state.usecase()
-current = review_picker(lake, usecase)
-if current is None:
-    st.stop()
-results = review.results(lake, current.review_id)
-if "errors" not in results:
-    st.info("This review has no error analysis; compute one with the errors component on the Reviews page.")
-    st.stop()
+current, results = review_component(lake, usecase, "errors")
 stored = results["errors"]
 a, b, c = st.columns(3)
 depth = a.slider("Depth", 1, 6, stored["max_depth"], key="errors_depth")

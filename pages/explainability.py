@@ -5,18 +5,12 @@ import streamlit as st
 
 from core import cohorts, review
 from ui import charts, state
-from ui.review_picker import review_picker
+from ui.review_picker import review_component
 
 state.ensure_app_shell()
 st.title("Explainability")
 lake, usecase = state.lake(), state.usecase()
-current = review_picker(lake, usecase)
-if current is None:
-    st.stop()
-results = review.results(lake, current.review_id)
-if "explain" not in results:
-    st.info("This review has no explanations; compute one with the explain component on the Reviews page.")
-    st.stop()
+current, results = review_component(lake, usecase, "explain")
 explain = results["explain"]
 st.caption(f"SHAP values of the model itself ({explain['output']}), on {explain['explained_rows']:,} of "
            f"{explain['of_rows']:,} rows; base value {explain['base_value']:.4f}.")

@@ -5,18 +5,12 @@ import streamlit as st
 
 from core import cohorts, review
 from ui import charts, state
-from ui.review_picker import review_picker
+from ui.review_picker import review_component
 
 state.ensure_app_shell()
 st.title("Model overview")
 lake, usecase = state.lake(), state.usecase()
-current = review_picker(lake, usecase)
-if current is None:
-    st.stop()
-results = review.results(lake, current.review_id)
-if "overview" not in results:
-    st.info("This review has no overview; compute one with the overview component on the Reviews page.")
-    st.stop()
+current, results = review_component(lake, usecase, "overview")
 overview = results["overview"]
 overall = overview["overall"]
 metrics = [m for m in ("accuracy", "roc_auc", "selection_rate", "positive_rate", "mae", "rmse") if m in overall]

@@ -1,7 +1,6 @@
 """Shared fixtures: an empty lake per test, and one small demo lake per session."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,7 +17,6 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from core import datasets, demo, features, training
-from core.training import _runs, _search  # noqa: F401  (TRUSTED_TYPES, SPACES)
 from core.cli import main
 from core.errors import InputError
 from core.lake import Lake

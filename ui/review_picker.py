@@ -26,3 +26,15 @@ def review_picker(lake: Lake, usecase: str) -> Optional[review.Review]:
                                                 f"{by_id[r].dataset_ref} ({by_id[r].scope}, {by_id[r].rows:,} rows) · {r}",
                           on_change=lambda: st.session_state.update({KEY: st.session_state["_review_picker"]}))
     return by_id[chosen]
+
+
+def review_component(lake: Lake, usecase: str, component: str) -> tuple[review.Review, dict]:
+    """The picked review and its results; stops the page with a hint when it lacks `component`."""
+    current = review_picker(lake, usecase)
+    if current is None:
+        st.stop()
+    results = review.results(lake, current.review_id)
+    if component not in results:
+        st.info(f"This review has no {component} component; compute a review with it on the Reviews page.")
+        st.stop()
+    return current, results

@@ -14,8 +14,8 @@ from typing import ClassVar, Optional
 import duckdb
 
 from core import usecases
-from core.datasets import Column, VersionedTable
-from core.errors import InputError, NotFoundError
+from core.datasets import Column, VersionedTable, pick_version
+from core.errors import InputError
 from core.features._build import _query_error, compile_spec
 from core.features._spec import FeatureSpec, spec_from_dict
 from core.lake import Lake
@@ -129,14 +129,7 @@ def _from_row(row: tuple) -> FeatureSetVersion:
 def get(lake: Lake, ref: str) -> FeatureSetVersion:
     parsed = parse_dataset_ref(ref)
     rows = lake.query(_SELECT + " WHERE f.name = ? ORDER BY f.version DESC", [parsed.name])
-    if not rows:
-        raise NotFoundError(f"No feature set named {parsed.name!r}. `python -m core features list` lists them.")
-    if parsed.version is None:
-        return _from_row(rows[0])
-    for row in rows:
-        if row[1] == parsed.version:
-            return _from_row(row)
-    raise NotFoundError(f"Feature set {parsed.name!r} has no version {parsed.version}; it has 1 to {rows[0][1]}.")
+    return _from_row(pick_version(rows, parsed, what="feature set", listing="features list"))
 
 
 def versions(lake: Lake, name: str) -> list[FeatureSetVersion]:

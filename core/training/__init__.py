@@ -1,7 +1,6 @@
 """Training, experiment tracking and model comparison."""
 from core.training._data import MAX_CLASSES, Problem, define_problem, split, suggest_sensitive
 from core.training._pipelines import ALGORITHMS, FrameCleaner, build_pipeline
-from core.training import _search
 from core.training._runs import ArtifactError, Run, curves, get, list_runs, load_model
 from core.training._train import PRIMARY, TrainResult, best_of, resolve_input, train
 

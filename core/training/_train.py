@@ -5,14 +5,13 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 import pandas as pd
 
 from core import datasets, features, usecases
-from core.errors import InputError, NotFoundError
+from core.errors import InputError
 from core.lake import Lake
 from core.names import parse_dataset_ref
 from core.progress import Progress, report
