@@ -48,7 +48,8 @@ seconds = [None, *[o for o in options if o != first]]
 paired = stored["heatmap_features"][1] if len(stored["heatmap_features"]) > 1 else None
 second = h2.selectbox("Second feature", seconds, key="errors_heat_second",
                       index=seconds.index(paired) if paired in seconds else 0, format_func=lambda c: c or "none")
-heat = (pd.DataFrame(stored["heatmap"]) if [first, second] == stored["heatmap_features"][:2]
+persisted = pd.DataFrame(stored["heatmap"])
+heat = (persisted if [first, second] == stored["heatmap_features"][:2] and "conditions" in persisted
         else review.error_heatmap(lake, current, first, second))
 st.altair_chart(charts.error_heatmap(heat.drop(columns="conditions"), first, second))
 cells = heat.sort_values("error_rate", ascending=False).reset_index(drop=True)
