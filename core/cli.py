@@ -143,7 +143,7 @@ def cmd_train(lake: Lake, args) -> dict:
                             task=args.task, algorithms=algorithms, test_size=args.test_size, split_method=split_method,
                             time_column=time_column, sensitive=args.sensitive or (), exclude=args.exclude or (),
                             positive=args.positive, seed=args.seed, usecase=args.usecase, progress=_progress,
-                            search_seconds=args.search_seconds)
+                            search_seconds=args.search_seconds, threshold=args.threshold)
     return result.to_dict()
 
 
@@ -284,6 +284,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--exclude", nargs="+", metavar="COL")
     p.add_argument("--positive", help="the positive class of a binary target")
     p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--threshold", type=float, default=0.5,
+                   help="binary: score at or above which the positive class is predicted (confusion matrix, F1...)")
     p.add_argument("--search-seconds", type=float, default=0.0,
                    help="time budget for a hyperparameter search, shared by the algorithms (0: defaults)")
     p.add_argument("--usecase")

@@ -40,8 +40,9 @@ if method == "time-ordered":
     time_column = e.selectbox("Time column", times, key=f"train_time_{name}") if times else None
 algorithms = st.multiselect("Algorithms", list(training.ALGORITHMS), default=["logistic", "lightgbm"],
                             format_func=training.ALGORITHMS.get, key="train_algorithms")
-g, h = st.columns(2)
+g, h, k = st.columns(3)
 seed = g.number_input("Seed", 0, 2**31 - 1, 42, key="train_seed")
+threshold = k.number_input("Decision threshold (binary)", 0.01, 0.99, 0.5, step=0.05, key="train_threshold")
 budget = h.number_input("Hyperparameter search budget, seconds (0: defaults)", 0, 3600, 0, step=10, key="train_budget",
                         help="Shared by the algorithms; candidates are scored on the validation fold.")
 
@@ -59,7 +60,7 @@ if st.button("Train", type="primary", key="train_go", disabled=not algorithms):
             lake, target=target, actor=state.actor(), task=None if task == "auto" else task,
             algorithms=algorithms, test_size=test_size, split_method="time" if time_column else "random",
             time_column=time_column, sensitive=sensitive, exclude=exclude, positive=positive or None, seed=int(seed),
-            usecase=usecase, progress=progress, on_run=show, search_seconds=float(budget),
+            usecase=usecase, progress=progress, on_run=show, search_seconds=float(budget), threshold=float(threshold),
             **({"dataset": chosen.ref} if kind == "Dataset" else {"feature_set": chosen.ref})),
         lambda r: f"Trained {len(r.runs)} model(s); best by {r.primary_metric}: {r.best_run_id}")
     if result:

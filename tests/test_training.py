@@ -221,3 +221,15 @@ def test_a_bounded_hyperparameter_search_is_recorded_and_never_worse_on_validati
     assert "alpha" not in result.runs[1].params["search"]["best_params"]
     with pytest.raises(InputError, match="search budget"):
         training.train(tlake, dataset="applications", target="defaulted", actor="t", search_seconds=-1)
+
+
+def test_metrics_at_a_chosen_threshold(tlake):
+    low = training.train(tlake, dataset="applications", target="defaulted", actor="t", algorithms=["logistic"],
+                         threshold=0.2).runs[0]
+    high = training.train(tlake, dataset="applications", target="defaulted", actor="t", algorithms=["logistic"],
+                          threshold=0.8).runs[0]
+    assert low.metrics["threshold"] == 0.2 and high.metrics["threshold"] == 0.8
+    assert low.metrics["recall"] > high.metrics["recall"] and low.metrics["roc_auc"] == pytest.approx(high.metrics["roc_auc"])
+    assert sum(low.metrics["confusion_matrix"].values()) == low.test_rows
+    with pytest.raises(InputError, match="threshold"):
+        training.train(tlake, dataset="applications", target="defaulted", actor="t", threshold=1.5)

@@ -61,6 +61,7 @@ def train(lake: Lake, *, target: str, actor: str, dataset: Optional[str] = None,
           task: Optional[Task] = None, algorithms: Sequence[str] = ("logistic", "lightgbm"), test_size: float = 0.3,
           split_method: str = "random", time_column: Optional[str] = None, sensitive: Sequence[str] = (),
           exclude: Sequence[str] = (), positive: Any = None, seed: int = 42, params: Optional[dict] = None,
+          threshold: float = 0.5,
           usecase: Optional[str] = None, progress: Optional[Progress] = None, search_seconds: float = 0.0,
           on_run: Optional[Callable[[_runs.Run], None]] = None) -> TrainResult:
     """Train each algorithm; every finished run is recorded (and passed to `on_run`) before the next starts.
@@ -70,6 +71,8 @@ def train(lake: Lake, *, target: str, actor: str, dataset: Optional[str] = None,
     unknown = [a for a in algorithms if a not in ALGORITHMS]
     if unknown or not algorithms:
         raise InputError(f"Unknown algorithm(s) {unknown}; choose from {', '.join(ALGORITHMS)}.")
+    if not 0 < threshold < 1:
+        raise InputError(f"The decision threshold must be between 0 and 1, not {threshold}.")
     if not 0 <= search_seconds <= 24 * 3600:
         raise InputError(f"The search budget must be between 0 and 86400 seconds, not {search_seconds}.")
     if split_method not in ("random", "time"):
@@ -117,7 +120,7 @@ def train(lake: Lake, *, target: str, actor: str, dataset: Optional[str] = None,
                                   params=chosen)
         fitted = fit_pipeline(pipeline, X.iloc[train_idx], _labels(y.iloc[train_idx], problem),
                               validation=(X.iloc[valid_idx], _labels(y.iloc[valid_idx], problem)))
-        metrics, curves = _evaluate(pipeline, X.iloc[test_idx], y.iloc[test_idx], problem, seed)
+        metrics, curves = _evaluate(pipeline, X.iloc[test_idx], y.iloc[test_idx], problem, seed, threshold)
         if problem.task == "timeseries":
             metrics["backtest"] = _backtest(frame, problem, algorithm, seed, test_size)
         duration = time.perf_counter() - started
@@ -158,11 +161,13 @@ def _labels(y: pd.Series, problem: Problem) -> pd.Series:
     return y.astype(float)
 
 
-def _evaluate(pipeline, X: pd.DataFrame, y: pd.Series, problem: Problem, seed: int) -> tuple[dict, pd.DataFrame]:
+def _evaluate(pipeline, X: pd.DataFrame, y: pd.Series, problem: Problem, seed: int,
+              threshold: float) -> tuple[dict, pd.DataFrame]:
     if problem.is_classification:
         proba = pipeline.predict_proba(X)
         truth = y.to_numpy(dtype=object)
-        metrics = _metrics.classification_metrics(truth, proba, problem.classes, positive=problem.positive)
+        metrics = _metrics.classification_metrics(truth, proba, problem.classes, positive=problem.positive,
+                                                  threshold=threshold)
         return metrics, _metrics.classification_curves(truth, proba, problem.classes, positive=problem.positive)
     predicted = pipeline.predict(X)
     return _metrics.regression_metrics(y.to_numpy(), predicted), _metrics.regression_curves(y.to_numpy(), predicted, seed=seed)
