@@ -15,7 +15,7 @@ from typing import Any, Optional, Sequence
 
 import duckdb
 
-from core import cohorts, datasets, demo, features, profile, review, training, usecases
+from core import cohorts, datasets, demo, fairness, features, profile, review, training, usecases
 from core.errors import AssayError, InputError
 from core.lake import Lake
 from core.names import parse_dataset_ref
@@ -197,6 +197,30 @@ def cmd_reviews(lake: Lake, args) -> dict:
                         for r in review.list_reviews(lake, usecase=args.usecase, run_id=args.run)]}
 
 
+def cmd_fairness(lake: Lake, args) -> dict:
+    reference = None
+    if args.reference:
+        try:
+            reference = json.loads(args.reference)
+        except json.JSONDecodeError:
+            reference = None
+        if not isinstance(reference, dict):
+            raise InputError('--reference takes a JSON object, such as \'{"race_ethnicity": "Group A"}\'.')
+    if args.run:
+        if args.label or args.prediction or args.score:
+            raise InputError("With --run the model makes the predictions: drop --label, --prediction and --score.")
+        result = fairness.for_run(lake, args.run, sensitive=args.sensitive, dataset=args.dataset,
+                                  threshold=0.5 if args.threshold is None else args.threshold, reference=reference,
+                                  n_boot=args.bootstrap)
+    else:
+        if not args.dataset or not args.label:
+            raise InputError("Audit mode needs --dataset NAME[@V] and --label COL (or --run RUN_ID for a model).")
+        result = fairness.audit(lake, args.dataset, label=args.label, sensitive=args.sensitive,
+                                prediction=args.prediction, score=args.score, threshold=args.threshold,
+                                positive=args.positive, reference=reference, n_boot=args.bootstrap)
+    return result.to_dict()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m core", description="Assay: responsible-AI review over a DuckDB lake.")
     parser.add_argument("--lake", help="folder of the lake (default: $ASSAY_LAKE or data/lake)")
@@ -312,6 +336,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--explain-rows", type=int, default=100_000,
                    help="explain at most this many rows (a seeded sample above it); errors use every row")
     p.set_defaults(handler=cmd_review)
+
+    p = sub.add_parser("fairness", help="group metrics, disparities and the four-fifths rule (a model, or stored predictions)")
+    p.add_argument("--run", metavar="RUN_ID", help="a binary model; default rows: its held-out rows")
+    p.add_argument("--dataset", metavar="NAME[@V]")
+    p.add_argument("--label", help="audit mode: the true outcome column")
+    p.add_argument("--prediction", help="audit mode: the predicted class column")
+    p.add_argument("--score", help="audit mode: a score column, with --threshold")
+    p.add_argument("--threshold", type=float, help="a score at or above it is a positive prediction")
+    p.add_argument("--positive", help="the positive label value (audit mode)")
+    p.add_argument("--sensitive", nargs="+", required=True, metavar="COL")
+    p.add_argument("--reference", help='reference group for the four-fifths rule, JSON: {"col": "value"}')
+    p.add_argument("--bootstrap", type=int, default=100, help="bootstrap resamples for intervals (0: none)")
+    p.set_defaults(handler=cmd_fairness)
 
     p = sub.add_parser("reviews", help="list reviews")
     p.add_argument("--usecase")

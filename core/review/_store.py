@@ -86,24 +86,12 @@ def create(lake: Lake, *, run_id: str, actor: str, dataset: Optional[str] = None
     unknown = [c for c in components if c not in COMPONENTS]
     if unknown or not components:
         raise InputError(f"Unknown component(s) {unknown}; choose from {', '.join(COMPONENTS)}.")
-    run = training.get(lake, run_id)
-    model = training.load_model(lake, run)
-    version, kind = _evaluation_source(lake, run, dataset)
-    same_input = (kind, version.name, version.version) == (run.input_kind, run.input_name, run.input_version)
-    scope = scope or ("test" if same_input else "all")
-    if scope not in ("test", "all"):
-        raise InputError("Scope is 'test' (the run's held-out rows) or 'all' (every row of the dataset).")
-    if scope == "test" and not same_input:
-        raise InputError(f"Only {run.input_ref}, the run's input, has held-out rows; review {version.ref} with scope 'all'.")
+    report(progress, 0.02, "Reading and scoring the evaluation rows")
+    scored = score_run(lake, run_id, dataset=dataset, scope=scope,
+                       extra_columns=list(sensitive) if sensitive is not None else None)
+    run, model, version, kind, scope, frame, rows = (scored.run, scored.model, scored.version, scored.kind,
+                                                     scored.scope, scored.frame, scored.rows)
     sensitive = list(run.sensitive if sensitive is None else sensitive)
-    report(progress, 0.02, f"Reading {version.ref}")
-    where = "rowid IN (SELECT row_id FROM lake.assay.run_test_rows WHERE run_id = ?)" if scope == "test" else ""
-    frame = datasets.read_frame(lake, version, where=where, params=[run.run_id] if where else [], with_row_ids=True)
-    needed = [c for c in run.feature_names + sensitive + [run.target] if c not in frame.columns]
-    if needed:
-        raise InputError(f"{version.ref} lacks column(s) {needed} that the model or the review needs.")
-    report(progress, 0.08, f"Scoring {len(frame):,} rows with {run.algorithm}")
-    rows = _score(model, frame, run)
     classification = run.task in ("binary", "multiclass")
     results, timings = {}, {}
     X = frame[run.feature_names]
@@ -179,6 +167,41 @@ def create(lake: Lake, *, run_id: str, actor: str, dataset: Optional[str] = None
     lake.write(work, actor=actor, message=f"review {run.run_id}", tag=f"review:{review_id}")
     report(progress, 1.0, f"Review {review_id} ready")
     return get(lake, review_id)
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A run's model applied to its evaluation rows."""
+    run: training.Run
+    model: object
+    version: object
+    kind: str
+    scope: str
+    frame: pd.DataFrame
+    rows: pd.DataFrame
+
+
+def score_run(lake: Lake, run_id: str, *, dataset: Optional[str] = None, scope: Optional[str] = None,
+              extra_columns: Optional[Sequence[str]] = None) -> Scored:
+    """Load the run's model (hash and types checked) and score the evaluation rows: the run's held-out
+    rows of its input by default, or every row of another dataset version."""
+    run = training.get(lake, run_id)
+    model = training.load_model(lake, run)
+    version, kind = _evaluation_source(lake, run, dataset)
+    same_input = (kind, version.name, version.version) == (run.input_kind, run.input_name, run.input_version)
+    scope = scope or ("test" if same_input else "all")
+    if scope not in ("test", "all"):
+        raise InputError("Scope is 'test' (the run's held-out rows) or 'all' (every row of the dataset).")
+    if scope == "test" and not same_input:
+        raise InputError(f"Only {run.input_ref}, the run's input, has held-out rows; review {version.ref} with scope 'all'.")
+    where = "rowid IN (SELECT row_id FROM lake.assay.run_test_rows WHERE run_id = ?)" if scope == "test" else ""
+    frame = datasets.read_frame(lake, version, where=where, params=[run.run_id] if where else [], with_row_ids=True)
+    extra = list(run.sensitive if extra_columns is None else extra_columns)
+    needed = [c for c in run.feature_names + extra + [run.target] if c not in frame.columns]
+    if needed:
+        raise InputError(f"{version.ref} lacks column(s) {needed} that the model or the review needs.")
+    return Scored(run=run, model=model, version=version, kind=kind, scope=scope, frame=frame,
+                  rows=_score(model, frame, run))
 
 
 def _score(model, frame: pd.DataFrame, run: training.Run) -> pd.DataFrame:

@@ -1,0 +1,219 @@
+"""Fairness assessment with fairlearn's MetricFrame: group metrics over one or more sensitive
+columns and their intersections, disparities (difference and ratio, between groups and to
+overall), the four-fifths rule against a reference group, bootstrap intervals, and a summary in
+plain words. Works on a model's predictions or, in audit mode, on stored labels and predictions.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional, Sequence
+
+import numpy as np
+import pandas as pd
+from fairlearn.metrics import (MetricFrame, count, false_negative_rate, false_positive_rate, selection_rate,
+                               true_positive_rate)
+from sklearn.metrics import accuracy_score, precision_score, roc_auc_score
+
+from core import datasets
+from core.errors import InputError
+from core.lake import Lake
+
+FAVOURABLE_IF_HIGH = ("selection_rate", "accuracy", "tpr", "precision")
+METRICS = ("selection_rate", "accuracy", "tpr", "fpr", "fnr", "precision")
+SMALL_GROUP = 30
+
+
+def _precision(y_true, y_pred) -> float:
+    return precision_score(y_true, y_pred, zero_division=0)
+
+
+@dataclass(frozen=True)
+class FairnessReport:
+    sensitive: list[str]
+    positive: Any
+    overall: dict
+    groups: list[dict]
+    disparities: dict
+    four_fifths: dict
+    summary: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"sensitive": self.sensitive, "positive": self.positive, "overall": self.overall, "groups": self.groups,
+                "disparities": self.disparities, "four_fifths": self.four_fifths, "summary": self.summary,
+                "warnings": self.warnings}
+
+
+def assess(y_true: np.ndarray, y_pred: np.ndarray, sensitive: pd.DataFrame, *, score: Optional[np.ndarray] = None,
+           positive: Any = 1, reference: Optional[dict] = None, n_boot: int = 100, seed: int = 0) -> FairnessReport:
+    """Group metrics for 0/1 truth and predictions (1 = the positive value) over the sensitive columns."""
+    if len(sensitive.columns) == 0:
+        raise InputError("Name at least one sensitive column.")
+    y_true, y_pred = np.asarray(y_true, dtype=int), np.asarray(y_pred, dtype=int)
+    features = sensitive.astype("object").where(sensitive.notna(), "(missing)").astype(str)
+    metrics = {"count": count, "selection_rate": selection_rate, "accuracy": accuracy_score, "tpr": true_positive_rate,
+               "fpr": false_positive_rate, "fnr": false_negative_rate, "precision": _precision}
+    frame = MetricFrame(metrics=metrics, y_true=y_true, y_pred=y_pred, sensitive_features=features,
+                        n_boot=n_boot if n_boot else None, ci_quantiles=[0.025, 0.975] if n_boot else None,
+                        random_state=seed)
+    by_group = frame.by_group
+    low, high = (frame.by_group_ci[0], frame.by_group_ci[1]) if n_boot else (None, None)
+    names = list(features.columns)
+    groups, warnings = [], []
+    for key, row in by_group.iterrows():
+        values = key if isinstance(key, tuple) else (key,)
+        group = dict(zip(names, values))
+        entry = {"group": group, **{m: _num(row[m]) for m in ("count", *METRICS)}}
+        entry["count"] = int(row["count"])
+        mask = np.logical_and.reduce([features[c].to_numpy() == v for c, v in group.items()])
+        entry["positives"] = int(y_true[mask].sum())
+        if score is not None and 0 < y_true[mask].sum() < mask.sum():
+            entry["roc_auc"] = float(roc_auc_score(y_true[mask], np.asarray(score)[mask]))
+        if low is not None:
+            for metric in METRICS:
+                entry[f"{metric}_ci"] = [_num(low.loc[key, metric]), _num(high.loc[key, metric])]
+        entry["small"] = entry["count"] < SMALL_GROUP
+        if entry["small"]:
+            warnings.append(f"Group {_label(group)} has only {entry['count']} rows: too few to judge its metrics.")
+        groups.append(entry)
+    overall = {m: _num(frame.overall[m]) for m in ("count", *METRICS)}
+    overall["count"] = int(frame.overall["count"])
+    if score is not None and 0 < y_true.sum() < len(y_true):
+        overall["roc_auc"] = float(roc_auc_score(y_true, score))
+    disparities = {m: {"difference": _num(frame.difference()[m]), "ratio": _num(frame.ratio()[m]),
+                       "difference_to_overall": _num(frame.difference(method="to_overall")[m]),
+                       "ratio_to_overall": _num(frame.ratio(method="to_overall")[m])} for m in METRICS}
+    judged = [g for g in groups if not g["small"]] or groups
+    reference_group = _reference(judged, reference)
+    rule = four_fifths(judged, reference_group)
+    report = FairnessReport(sensitive=names, positive=positive, overall=overall, groups=groups,
+                            disparities=disparities, four_fifths=rule, warnings=warnings)
+    return FairnessReport(**{**report.__dict__, "summary": summarize(report)})
+
+
+def four_fifths(groups: list[dict], reference: dict, threshold: float = 0.8) -> dict:
+    """Each metric of each group against the reference group: the smaller over the larger must be at
+    least 0.8 (for rates where lower is better, such as fpr, the same ratio applies)."""
+    results, passed = {}, True
+    for metric in METRICS:
+        worst, worst_group = 1.0, None
+        for group in groups:
+            a, b = group.get(metric), reference.get(metric)
+            if a is None or b is None or group is reference:
+                continue
+            ratio = 1.0 if max(a, b) == 0 else min(a, b) / max(a, b)
+            if ratio < worst:
+                worst, worst_group = ratio, group["group"]
+        results[metric] = {"worst_ratio": worst, "worst_group": worst_group, "passed": worst >= threshold}
+        passed &= worst >= threshold
+    return {"reference": reference["group"], "threshold": threshold, "metrics": results, "passed": passed}
+
+
+def summarize(report: FairnessReport) -> list[str]:
+    """Plain-language sentences a stakeholder can read aloud."""
+    groups = [g for g in report.groups if not g["small"] and g["count"]]
+    if len(groups) < 2:
+        return ["There are not enough groups with enough rows to compare."]
+    positive = report.positive
+    lines = []
+    for metric, who in (("fpr", f"whose true outcome was not {positive!r}"), ("fnr", f"whose true outcome was {positive!r}")):
+        rated = [g for g in groups if g.get(metric)]
+        if len(rated) >= 2:
+            high, low = max(rated, key=lambda g: g[metric]), min(rated, key=lambda g: g[metric])
+            if low[metric] > 0:
+                verb = f"predicted {positive!r}" if metric == "fpr" else f"missed (not predicted {positive!r})"
+                lines.append(f"Among people {who}, {_label(high['group'])} were {verb} "
+                             f"{high[metric] / low[metric]:.1f} times as often as {_label(low['group'])} "
+                             f"({high[metric]:.1%} against {low[metric]:.1%}).")
+    high = max(groups, key=lambda g: g["selection_rate"] or 0)
+    low = min(groups, key=lambda g: g["selection_rate"] or 0)
+    lines.append(f"{_label(high['group'])} were predicted {positive!r} in {high['selection_rate']:.1%} of cases, "
+                 f"{_label(low['group'])} in {low['selection_rate']:.1%}.")
+    failed = [m for m, r in report.four_fifths["metrics"].items() if not r["passed"]]
+    lines.append("Every metric passes the four-fifths rule against the reference group." if not failed else
+                 f"The four-fifths rule fails for {', '.join(failed)} (reference: {_label(report.four_fifths['reference'])}).")
+    return lines
+
+
+def audit(lake: Lake, dataset: str, *, label: str, sensitive: Sequence[str], prediction: Optional[str] = None,
+          score: Optional[str] = None, threshold: Optional[float] = None, positive: Any = None,
+          reference: Optional[dict] = None, n_boot: int = 100) -> FairnessReport:
+    """Audit stored predictions (a vendor's or a legacy system's): label and prediction columns, or a
+    score column with a threshold (a score at or above it counts as the positive prediction)."""
+    if bool(prediction) == bool(score):
+        raise InputError("Give the predictions: --prediction COL, or --score COL with --threshold T.")
+    if score and threshold is None:
+        raise InputError("A score needs --threshold: a score at or above it counts as the positive prediction.")
+    version = datasets.get(lake, dataset)
+    needed = [label, *(c for c in (prediction, score) if c), *sensitive]
+    missing = [c for c in needed if c not in version.column_names]
+    if missing:
+        raise InputError(f"{version.ref} has no column(s) {missing}; it has {', '.join(version.column_names[:30])}.")
+    frame = datasets.read_frame(lake, version)[list(dict.fromkeys(needed))]
+    warnings = []
+    known = frame[label].notna() & frame[prediction or score].notna()
+    if (~known).any():
+        warnings.append(f"{int((~known).sum()):,} row(s) without a label or prediction were left out.")
+        frame = frame[known]
+    positive = _positive_value(frame[label], positive)
+    y_true = (frame[label].astype(str) == str(positive)).to_numpy()
+    if prediction:
+        y_pred = (frame[prediction].astype(str) == str(positive)).to_numpy()
+        scores = None
+    else:
+        if not pd.api.types.is_numeric_dtype(frame[score]):
+            raise InputError(f"The score column {score!r} must hold numbers.")
+        scores = frame[score].astype(float).to_numpy()
+        y_pred = scores >= float(threshold)
+    report = assess(y_true, y_pred, frame[list(sensitive)], score=scores, positive=positive, reference=reference,
+                    n_boot=n_boot)
+    return FairnessReport(**{**report.__dict__, "warnings": warnings + report.warnings})
+
+
+def for_run(lake: Lake, run_id: str, *, sensitive: Sequence[str], dataset: Optional[str] = None,
+            scope: Optional[str] = None, threshold: float = 0.5, reference: Optional[dict] = None,
+            n_boot: int = 100) -> FairnessReport:
+    """A binary model's fairness on its held-out rows (or every row of another dataset version)."""
+    from core.review import score_run
+
+    scored = score_run(lake, run_id, dataset=dataset, scope=scope, extra_columns=sensitive)
+    if scored.run.task != "binary":
+        raise InputError(f"Fairness by group needs a binary classifier; run {run_id} is {scored.run.task}.")
+    rows = scored.rows[scored.rows["truth_label"].notna()]
+    frame = scored.frame.loc[rows.index]
+    return assess(rows["truth_positive"].to_numpy(), (rows["score"] >= threshold).to_numpy(), frame[list(sensitive)],
+                  score=rows["score"].to_numpy(), positive=scored.run.positive, reference=reference, n_boot=n_boot)
+
+
+def _positive_value(values: pd.Series, positive: Any) -> Any:
+    seen = set(values.astype(str))
+    if positive is not None:
+        if str(positive) not in seen:
+            raise InputError(f"--positive {positive!r} does not occur in the label; it has {sorted(seen)[:10]}.")
+        return positive
+    for candidate in ("1", "True", "true", "yes", "1.0"):
+        if candidate in seen and len(seen) == 2:
+            return candidate
+    raise InputError(f"Name the positive label value with --positive; the label has {sorted(seen)[:10]}.")
+
+
+def _reference(groups: list[dict], reference: Optional[dict]) -> dict:
+    if reference:
+        wanted = {k: str(v) for k, v in reference.items()}
+        for group in groups:
+            if group["group"] == wanted:
+                return group
+        raise InputError(f"No group {wanted}; the groups are {[g['group'] for g in groups][:12]}.")
+    return max(groups, key=lambda g: g["count"])  # the largest group, unless one is named
+
+
+def _label(group: dict) -> str:
+    return ", ".join(f"{k} = {v}" for k, v in group.items())
+
+
+def _num(value: Any) -> Optional[float]:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if np.isnan(number) else number

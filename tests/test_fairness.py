@@ -1,0 +1,117 @@
+"""Fairness: group metrics equal a hand computation from each group's confusion matrix on real
+data (audit mode), intersections, the four-fifths rule, plain words, and a model's own groups."""
+from __future__ import annotations
+
+import io
+import json
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels
+
+from core import datasets, demo, fairness, training
+from core.cli import main
+from core.errors import InputError
+from core.lake import Lake
+
+from conftest import lake_state
+
+
+@pytest.fixture(scope="module")
+def audited(tmp_path_factory):
+    """The Fair affairs survey (shipped with statsmodels) with a legacy rule's predictions stored."""
+    frame = pd.read_csv(os.path.join(os.path.dirname(statsmodels.__file__), "datasets", "fair", "fair.csv"))
+    frame["had_affair"] = np.where(frame["affairs"] > 0, "yes", "no")
+    frame["rule_says"] = np.where(frame["rate_marriage"] <= 3, "yes", "no")
+    frame["risk_score"] = 5 - frame["rate_marriage"]
+    frame["religious"] = frame["religious"].map({1: "not", 2: "mildly", 3: "fairly", 4: "strongly"})
+    lake = Lake.open(tmp_path_factory.mktemp("fair") / "lake")
+    datasets.ingest_frame(lake, frame, name="fair", actor="t")
+    yield lake, frame
+    lake.close()
+
+
+def by_hand(frame: pd.DataFrame) -> dict:
+    truth, predicted = frame["had_affair"] == "yes", frame["rule_says"] == "yes"
+    tp, fp = int((truth & predicted).sum()), int((~truth & predicted).sum())
+    fn, tn = int((truth & ~predicted).sum()), int((~truth & ~predicted).sum())
+    return {"count": len(frame), "selection_rate": (tp + fp) / len(frame), "accuracy": (tp + tn) / len(frame),
+            "tpr": tp / (tp + fn), "fpr": fp / (fp + tn), "fnr": fn / (tp + fn), "precision": tp / (tp + fp) if tp + fp else 0.0}
+
+
+def test_group_metrics_equal_a_hand_computation(audited):
+    lake, frame = audited
+    report = fairness.audit(lake, "fair", label="had_affair", prediction="rule_says", positive="yes",
+                            sensitive=["religious"], n_boot=50)
+    assert len(report.groups) == 4
+    for group in report.groups:
+        expected = by_hand(frame[frame["religious"] == group["group"]["religious"]])
+        for metric, value in expected.items():
+            assert group[metric] == pytest.approx(value, abs=1e-12), (group["group"], metric)
+        low, high = group["tpr_ci"]
+        assert low <= group["tpr"] <= high
+    assert report.overall["tpr"] == pytest.approx(by_hand(frame)["tpr"])
+    rates = [g["selection_rate"] for g in report.groups]
+    assert report.disparities["selection_rate"]["difference"] == pytest.approx(max(rates) - min(rates))
+    assert report.disparities["selection_rate"]["ratio"] == pytest.approx(min(rates) / max(rates))
+
+
+def test_scores_with_a_threshold_intersections_and_the_four_fifths_rule(audited):
+    lake, frame = audited
+    by_score = fairness.audit(lake, "fair", label="had_affair", score="risk_score", threshold=2, positive="yes",
+                              sensitive=["religious"], n_boot=0)
+    by_label = fairness.audit(lake, "fair", label="had_affair", prediction="rule_says", positive="yes",
+                              sensitive=["religious"], n_boot=0)
+    assert [g["tpr"] for g in by_score.groups] == [g["tpr"] for g in by_label.groups]
+    assert all("roc_auc" in g for g in by_score.groups)
+    both = fairness.audit(lake, "fair", label="had_affair", prediction="rule_says", positive="yes",
+                          sensitive=["religious", "occupation"], n_boot=0,
+                          reference={"religious": "fairly", "occupation": 3})
+    assert len(both.groups) == frame.groupby(["religious", "occupation"]).ngroups
+    assert both.four_fifths["reference"] == {"religious": "fairly", "occupation": "3"}
+    assert any("too few to judge" in w for w in both.warnings)  # occupation 1 is tiny
+    rule = both.four_fifths["metrics"]["selection_rate"]
+    assert rule["passed"] == (rule["worst_ratio"] >= 0.8)
+    assert any("times as often" in line for line in both.summary)
+
+
+def test_bad_audits_fail_clearly_and_change_nothing(audited):
+    lake, _ = audited
+    before = lake_state(lake)
+    for kwargs, message in [
+        ({"label": "had_affair", "sensitive": ["religious"]}, "Give the predictions"),
+        ({"label": "had_affair", "score": "risk_score", "sensitive": ["religious"]}, "needs --threshold"),
+        ({"label": "had_affair", "prediction": "rule_says", "sensitive": ["nope"]}, "no column"),
+        ({"label": "religious", "prediction": "rule_says", "sensitive": ["occupation"]}, "Name the positive"),
+        ({"label": "had_affair", "prediction": "rule_says", "sensitive": ["religious"], "positive": "maybe"}, "does not occur"),
+        ({"label": "had_affair", "score": "religious", "threshold": 1, "sensitive": ["occupation"], "positive": "yes"},
+         "must hold numbers"),
+        ({"label": "had_affair", "prediction": "rule_says", "sensitive": ["religious"], "positive": "yes",
+          "reference": {"religious": "devout"}}, "No group"),
+    ]:
+        with pytest.raises(InputError, match=message):
+            fairness.audit(lake, "fair", n_boot=0, **kwargs)
+    assert lake_state(lake) == before
+
+
+def test_a_models_groups_on_its_held_out_rows_and_the_cli(tmp_path):
+    lake = Lake.open(tmp_path / "lake")
+    demo.build(lake, rows=8_000, with_transactions=False)
+    run = training.train(lake, dataset="applications", target="defaulted", actor="t", algorithms=["lightgbm"],
+                         sensitive=["sex", "race_ethnicity"]).runs[0]
+    report = fairness.for_run(lake, run.run_id, sensitive=["race_ethnicity"], n_boot=0)
+    assert sum(g["count"] for g in report.groups) == run.test_rows
+    assert {g["group"]["race_ethnicity"] for g in report.groups} == {"Group A", "Group B", "Group C", "Group D", "Group E"}
+    assert report.positive == 1
+    out = io.StringIO()
+    assert main(["--lake", str(lake.config.folder), "fairness", "--run", run.run_id, "--sensitive", "sex",
+                 "--bootstrap", "0"], out=out) == 0
+    result = json.loads(out.getvalue())
+    assert {"groups", "disparities", "four_fifths", "summary"} <= set(result)
+    assert {"count", "selection_rate", "accuracy", "tpr", "fpr", "fnr", "precision"} <= set(result["groups"][0])
+    out = io.StringIO()
+    assert main(["--lake", str(lake.config.folder), "fairness", "--sensitive", "sex"], out=out) == 2
+    assert "Audit mode needs" in json.loads(out.getvalue())["error"]
+    lake.close()
