@@ -124,7 +124,7 @@ def test_upload_a_csv_and_see_its_profile(page, server, tmp_path):
     assert_no_exception(page)
     open_page(page, "Data explorer")
     choose(page, "Dataset", "branch_sales")
-    page.get_by_text("200", exact=True).first.wait_for()
+    page.locator('[data-testid="stMetricValue"]').filter(has_text="200").first.wait_for()
     table = page.locator('[data-testid="stDataFrame"]').first
     table.wait_for()
     page.screenshot(path=str(ARTIFACTS / "uploaded_profile.png"), full_page=True)
