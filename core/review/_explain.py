@@ -3,8 +3,8 @@ encoded columns to the raw features a person knows, plus partial dependence and 
 
 LightGBM: its own TreeSHAP (`pred_contrib`), exact and multi-threaded. Other trees: shap's
 TreeExplainer. Linear models: shap's LinearExplainer with a background sample. Exact TreeSHAP
-costs time per row (about 1 ms for a 300-tree LightGBM, 0.1 s for a deep random forest, here),
-so explanations use a seeded sample above `explain_rows` (100,000 by default; 2,000 for forests)
+costs time per row (about 1 ms for a 300-tree LightGBM, up to 0.2 s for a random forest, here),
+so explanations use a seeded sample above `explain_rows` (100,000 by default; 1,000 for forests)
 and the result says how many rows were explained. Error analysis always uses every row.
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ from sklearn.pipeline import Pipeline
 
 from core.progress import Progress, report
 
-FOREST_SAMPLE = 2_000
+FOREST_SAMPLE = 1_000
 EXPLAIN_ROWS = 100_000  # default cap: exact TreeSHAP costs ~1 ms a row for a 300-tree LightGBM here
 BATCH = 50_000
 

@@ -14,7 +14,7 @@ from core.training._pipelines import Task, build_pipeline, fit_pipeline
 
 SPACES: dict[str, dict[str, list]] = {
     "logistic": {"C": [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0], "alpha": [0.01, 0.1, 1.0, 10.0, 100.0]},
-    "random_forest": {"n_estimators": [100, 200, 400], "min_samples_leaf": [1, 2, 5, 10, 20],
+    "random_forest": {"n_estimators": [100, 200], "min_samples_leaf": [1, 2, 5, 10, 20], "max_depth": [8, 12, 16],
                       "max_features": ["sqrt", 0.5, 1.0]},
     "hist_gb": {"learning_rate": [0.03, 0.05, 0.1, 0.2], "max_leaf_nodes": [15, 31, 63]},
     "lightgbm": {"learning_rate": [0.02, 0.05, 0.1], "num_leaves": [15, 31, 63, 127],

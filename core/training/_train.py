@@ -195,6 +195,7 @@ def _backtest(frame: pd.DataFrame, problem: Problem, algorithm: str, seed: int, 
 def _params_of(pipeline) -> dict:
     model = pipeline.named_steps["model"]
     keep = ("C", "alpha", "n_estimators", "learning_rate", "num_leaves", "max_leaf_nodes", "max_iter", "min_samples_leaf",
+            "max_depth",
             "min_child_samples", "max_features", "subsample", "colsample_bytree")
     values = model.get_params()
     return {"estimator": type(model).__name__, **{k: values[k] for k in keep if k in values}}
