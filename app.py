@@ -22,6 +22,7 @@ navigation = st.navigation({
         st.Page("pages/explainability.py", title="Explainability", icon=":material/lightbulb:"),
         st.Page("pages/error_analysis.py", title="Error analysis", icon=":material/troubleshoot:"),
         st.Page("pages/model_overview.py", title="Model overview", icon=":material/monitoring:"),
+        st.Page("pages/fairness.py", title="Fairness", icon=":material/balance:"),
     ],
 })
 state.usecase_picker()

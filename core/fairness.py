@@ -1,7 +1,8 @@
 """Fairness assessment with fairlearn's MetricFrame: group metrics over one or more sensitive
 columns and their intersections, disparities (difference and ratio, between groups and to
-overall), the four-fifths rule against a reference group, bootstrap intervals, and a summary in
-plain words. Works on a model's predictions or, in audit mode, on stored labels and predictions.
+overall), the four-fifths rule against a reference group, bootstrap intervals (every group
+metric is a proportion, so its resamples are binomial draws: exact and instant), and a summary
+in plain words. Works on a model's predictions or, in audit mode, on stored labels and predictions.
 """
 from __future__ import annotations
 
@@ -53,11 +54,9 @@ def assess(y_true: np.ndarray, y_pred: np.ndarray, sensitive: pd.DataFrame, *, s
     features = sensitive.astype("object").where(sensitive.notna(), "(missing)").astype(str)
     metrics = {"count": count, "selection_rate": selection_rate, "accuracy": accuracy_score, "tpr": true_positive_rate,
                "fpr": false_positive_rate, "fnr": false_negative_rate, "precision": _precision}
-    frame = MetricFrame(metrics=metrics, y_true=y_true, y_pred=y_pred, sensitive_features=features,
-                        n_boot=n_boot if n_boot else None, ci_quantiles=[0.025, 0.975] if n_boot else None,
-                        random_state=seed)
+    frame = MetricFrame(metrics=metrics, y_true=y_true, y_pred=y_pred, sensitive_features=features)
     by_group = frame.by_group
-    low, high = (frame.by_group_ci[0], frame.by_group_ci[1]) if n_boot else (None, None)
+    rng = np.random.default_rng(seed)
     names = list(features.columns)
     groups, warnings = [], []
     for key, row in by_group.iterrows():
@@ -69,9 +68,9 @@ def assess(y_true: np.ndarray, y_pred: np.ndarray, sensitive: pd.DataFrame, *, s
         entry["positives"] = int(y_true[mask].sum())
         if score is not None and 0 < y_true[mask].sum() < mask.sum():
             entry["roc_auc"] = float(roc_auc_score(y_true[mask], np.asarray(score)[mask]))
-        if low is not None:
-            for metric in METRICS:
-                entry[f"{metric}_ci"] = [_num(low.loc[key, metric]), _num(high.loc[key, metric])]
+        if n_boot:
+            for metric, (hits, total) in _proportions(y_true[mask], y_pred[mask]).items():
+                entry[f"{metric}_ci"] = _interval(hits, total, n_boot, rng)
         entry["small"] = entry["count"] < SMALL_GROUP
         if entry["small"]:
             warnings.append(f"Group {_label(group)} has only {entry['count']} rows: too few to judge its metrics.")
@@ -89,6 +88,27 @@ def assess(y_true: np.ndarray, y_pred: np.ndarray, sensitive: pd.DataFrame, *, s
     report = FairnessReport(sensitive=names, positive=positive, overall=overall, groups=groups,
                             disparities=disparities, four_fifths=rule, warnings=warnings)
     return FairnessReport(**{**report.__dict__, "summary": summarize(report)})
+
+
+def _proportions(truth: np.ndarray, predicted: np.ndarray) -> dict:
+    """Each metric as hits out of a total: every group metric here is a proportion."""
+    tp = int((truth & predicted).sum())
+    fp = int((~truth.astype(bool) & predicted.astype(bool)).sum())
+    positives, predicted_positive = int(truth.sum()), int(predicted.sum())
+    n = len(truth)
+    correct = int((truth == predicted).sum())
+    return {"selection_rate": (predicted_positive, n), "accuracy": (correct, n), "tpr": (tp, positives),
+            "fnr": (positives - tp, positives), "fpr": (fp, n - positives), "precision": (tp, predicted_positive)}
+
+
+def _interval(hits: int, total: int, n_boot: int, rng: np.random.Generator) -> list:
+    """95% bootstrap interval of a proportion: resampling its `total` rows gives Binomial(total, hits/total)
+    hits, drawn directly (conditional on the group's denominator), so it costs nothing per row."""
+    if total < 2:
+        return [None, None]
+    draws = rng.binomial(total, hits / total, size=n_boot) / total
+    low, high = np.percentile(draws, [2.5, 97.5])
+    return [float(low), float(high)]
 
 
 def four_fifths(groups: list[dict], reference: dict, threshold: float = 0.8) -> dict:
@@ -171,18 +191,18 @@ def audit(lake: Lake, dataset: str, *, label: str, sensitive: Sequence[str], pre
 
 
 def for_run(lake: Lake, run_id: str, *, sensitive: Sequence[str], dataset: Optional[str] = None,
-            scope: Optional[str] = None, threshold: float = 0.5, reference: Optional[dict] = None,
-            n_boot: int = 100) -> FairnessReport:
+            threshold: float = 0.5, reference: Optional[dict] = None, n_boot: int = 100) -> FairnessReport:
     """A binary model's fairness on its held-out rows (or every row of another dataset version)."""
-    from core.review import score_run
+    scores = scores_for_run(lake, run_id, sensitive=sensitive, dataset=dataset)
+    return assess_scores(scores, threshold=threshold, reference=reference, n_boot=n_boot)
 
-    scored = score_run(lake, run_id, dataset=dataset, scope=scope, extra_columns=sensitive)
-    if scored.run.task != "binary":
-        raise InputError(f"Fairness by group needs a binary classifier; run {run_id} is {scored.run.task}.")
-    rows = scored.rows[scored.rows["truth_label"].notna()]
-    frame = scored.frame.loc[rows.index]
-    return assess(rows["truth_positive"].to_numpy(), (rows["score"] >= threshold).to_numpy(), frame[list(sensitive)],
-                  score=rows["score"].to_numpy(), positive=scored.run.positive, reference=reference, n_boot=n_boot)
+
+def assess_scores(scores: "Scores", *, threshold: float = 0.5, reference: Optional[dict] = None,
+                  n_boot: int = 100) -> FairnessReport:
+    if not 0 < threshold < 1:
+        raise InputError(f"The threshold must be between 0 and 1, not {threshold}.")
+    return assess(scores.y_true, scores.score >= threshold, scores.sensitive, score=scores.score,
+                  positive=scores.positive, reference=reference, n_boot=n_boot)
 
 
 def _positive_value(values: pd.Series, positive: Any) -> Any:
@@ -217,3 +237,69 @@ def _num(value: Any) -> Optional[float]:
     except (TypeError, ValueError):
         return None
     return None if np.isnan(number) else number
+
+
+@dataclass(frozen=True)
+class Scores:
+    """A binary model's scores on its evaluation rows, with the truth and the sensitive columns."""
+    y_true: np.ndarray
+    score: np.ndarray
+    sensitive: pd.DataFrame
+    positive: Any
+
+
+def scores_for_run(lake: Lake, run_id: str, *, sensitive: Sequence[str], dataset: Optional[str] = None) -> Scores:
+    from core.review import score_run
+
+    scored = score_run(lake, run_id, dataset=dataset, extra_columns=sensitive)
+    if scored.run.task != "binary":
+        raise InputError(f"Fairness by group needs a binary classifier; run {run_id} is {scored.run.task}.")
+    rows = scored.rows[scored.rows["truth_label"].notna()]
+    return Scores(y_true=rows["truth_positive"].to_numpy(), score=rows["score"].to_numpy(),
+                  sensitive=scored.frame.loc[rows.index, list(sensitive)].reset_index(drop=True),
+                  positive=scored.run.positive)
+
+
+def threshold_sweep(scores: Scores, thresholds: Sequence[float] = tuple(np.round(np.arange(0.05, 0.96, 0.05), 2))) -> pd.DataFrame:
+    """Per threshold: overall accuracy and the spread of each rate across groups (min/max ratio)."""
+    features = scores.sensitive.astype("object").where(scores.sensitive.notna(), "(missing)").astype(str)
+    metrics = {"selection_rate": selection_rate, "tpr": true_positive_rate, "fpr": false_positive_rate,
+               "accuracy": accuracy_score}
+    rows = []
+    for threshold in thresholds:
+        predicted = (scores.score >= threshold).astype(int)
+        frame = MetricFrame(metrics=metrics, y_true=scores.y_true.astype(int), y_pred=predicted, sensitive_features=features)
+        ratios = frame.ratio()
+        rows.append({"threshold": float(threshold), "accuracy": float(frame.overall["accuracy"]),
+                     "selection_rate": float(frame.overall["selection_rate"]),
+                     **{f"{m}_ratio": _num(ratios[m]) for m in ("selection_rate", "tpr", "fpr")}})
+    return pd.DataFrame(rows)
+
+
+def cheapest_thresholds(scores: Scores, *, fp_cost: float, fn_cost: float,
+                        thresholds: Sequence[float] = tuple(np.round(np.arange(0.01, 1.0, 0.01), 2))) -> dict:
+    """The threshold with the lowest total cost (false positives x fp_cost + false negatives x fn_cost),
+    overall and for each group on its own."""
+    if fp_cost < 0 or fn_cost < 0 or fp_cost + fn_cost == 0:
+        raise InputError("Costs must be zero or more, and not both zero.")
+    truth = scores.y_true.astype(bool)
+
+    def best(mask: np.ndarray) -> dict:
+        costs = []
+        for threshold in thresholds:
+            predicted = scores.score[mask] >= threshold
+            fp = int((predicted & ~truth[mask]).sum())
+            fn = int((~predicted & truth[mask]).sum())
+            costs.append((fp * fp_cost + fn * fn_cost, threshold, fp, fn))
+        cost, threshold, fp, fn = min(costs)
+        return {"threshold": float(threshold), "cost": float(cost), "false_positives": fp, "false_negatives": fn,
+                "rows": int(mask.sum())}
+
+    features = scores.sensitive.astype("object").where(scores.sensitive.notna(), "(missing)").astype(str)
+    groups = []
+    for key, part in features.groupby(list(features.columns)):
+        values = key if isinstance(key, tuple) else (key,)
+        mask = np.zeros(len(features), dtype=bool)
+        mask[features.index.get_indexer(part.index)] = True
+        groups.append({"group": dict(zip(features.columns, values)), **best(mask)})
+    return {"overall": best(np.ones(len(features), dtype=bool)), "groups": groups, "fp_cost": fp_cost, "fn_cost": fn_cost}

@@ -115,3 +115,23 @@ def test_a_models_groups_on_its_held_out_rows_and_the_cli(tmp_path):
     assert main(["--lake", str(lake.config.folder), "fairness", "--sensitive", "sex"], out=out) == 2
     assert "Audit mode needs" in json.loads(out.getvalue())["error"]
     lake.close()
+
+
+def test_threshold_sweep_and_cheapest_thresholds():
+    rng = np.random.default_rng(0)
+    groups = pd.DataFrame({"g": rng.choice(["a", "b"], 4_000)})
+    truth = rng.random(4_000) < np.where(groups["g"] == "a", 0.3, 0.5)
+    score = np.clip(truth * 0.3 + rng.random(4_000) * 0.7, 0, 1)
+    scores = fairness.Scores(y_true=truth.astype(int), score=score, sensitive=groups, positive=1)
+    sweep = fairness.threshold_sweep(scores, thresholds=[0.3, 0.5, 0.7])
+    at_half = fairness.assess_scores(scores, threshold=0.5, n_boot=0)
+    row = sweep.set_index("threshold").loc[0.5]
+    assert row["accuracy"] == pytest.approx(at_half.overall["accuracy"])
+    assert row["selection_rate_ratio"] == pytest.approx(at_half.disparities["selection_rate"]["ratio"])
+    cheapest = fairness.cheapest_thresholds(scores, fp_cost=1, fn_cost=5)
+    costs = {t: int(((score >= t) & ~truth).sum()) + 5 * int(((score < t) & truth).sum()) for t in np.arange(0.01, 1.0, 0.01)}
+    assert cheapest["overall"]["cost"] == pytest.approx(min(costs.values()))
+    assert {tuple(g["group"].values()) for g in cheapest["groups"]} == {("a",), ("b",)}
+    assert sum(g["rows"] for g in cheapest["groups"]) == 4_000
+    with pytest.raises(InputError, match="Costs"):
+        fairness.cheapest_thresholds(scores, fp_cost=0, fn_cost=0)

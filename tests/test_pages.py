@@ -275,3 +275,26 @@ def test_reviews_page_computes_and_deletes(app, reviewed):
     at.button(key="reviews_delete").click().run()
     no_errors(at)
     assert made not in at.selectbox(key="reviews_current").options
+
+
+def test_fairness_page_for_a_model_and_for_stored_predictions(app, reviewed):
+    at = app.run().switch_page("pages/fairness.py").run()
+    no_errors(at)
+    assert any("times as often" in m.value for m in at.markdown) or any("predicted" in m.value for m in at.markdown)
+    assert any("Four-fifths rule" in m.value for m in at.markdown)
+    assert len(at.get("vega_lite_chart")) == 2  # group rates, accuracy-disparity trade-off
+    at.slider(key="fairness_threshold").set_value(0.3).run()
+    no_errors(at)
+    assert any("Cheapest threshold overall" in m.value for m in at.markdown)
+    at.segmented_control(key="fairness_mode").set_value("Stored predictions (audit)").run()
+    no_errors(at)
+    at.selectbox(key="audit_label_applications").select("defaulted")
+    at.selectbox(key="audit_pred_applications").select("counselling")
+    at.text_input(key="audit_positive").input("1")
+    at.multiselect(key="audit_sensitive_applications").select("sex").run()
+    at.button(key="audit_go").click().run()
+    no_errors(at)
+    assert any("Four-fifths rule" in m.value for m in at.markdown)
+    at.text_input(key="audit_positive").input("maybe").run()
+    at.button(key="audit_go").click().run()
+    assert not at.exception and "does not occur" in at.error[0].value

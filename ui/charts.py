@@ -196,3 +196,24 @@ def with_intervals(frame: pd.DataFrame) -> pd.DataFrame:
     for column in [c for c in out.columns if str(c).endswith("_ci")]:
         out[column] = out[column].map(lambda v: f"{v[0]:.4f} – {v[1]:.4f}" if isinstance(v, (list, tuple)) and v[0] is not None else "")
     return out
+
+
+def group_rates(groups: pd.DataFrame) -> alt.Chart:
+    long = groups.melt("group", value_vars=[m for m in ("selection_rate", "tpr", "fpr", "fnr") if m in groups],
+                       var_name="metric", value_name="rate")
+    return alt.Chart(long).mark_bar().encode(
+        x=alt.X("rate:Q", axis=alt.Axis(format="%")), y=alt.Y("group:N", title=None), yOffset="metric:N",
+        color=alt.Color("metric:N", title=None), tooltip=["group", "metric", alt.Tooltip("rate:Q", format=".1%")],
+    ).properties(height=max(120, 70 * groups["group"].nunique()))
+
+
+def fairness_tradeoff(sweep: pd.DataFrame) -> alt.Chart:
+    """Accuracy against the selection-rate ratio (min/max across groups), one point per threshold."""
+    base = alt.Chart(sweep).encode(x=alt.X("selection_rate_ratio:Q", title="selection-rate ratio across groups (1 = equal)"),
+                                   y=alt.Y("accuracy:Q", title="accuracy", scale=alt.Scale(zero=False)),
+                                   tooltip=["threshold", alt.Tooltip("accuracy:Q", format=".3f"),
+                                            alt.Tooltip("selection_rate_ratio:Q", format=".3f"),
+                                            alt.Tooltip("tpr_ratio:Q", format=".3f")])
+    rule = alt.Chart(pd.DataFrame({"x": [0.8]})).mark_rule(color="gray", strokeDash=[4, 4]).encode(x="x:Q")
+    return (base.mark_line(point=True) + base.mark_text(dy=-8, fontSize=9).encode(text="threshold:Q") + rule
+            ).properties(height=360, title="Accuracy and disparity across thresholds (dashed: four-fifths)")
