@@ -5,7 +5,7 @@ import streamlit as st
 
 from core import cohorts, review
 from ui import charts, state
-from ui.review_picker import review_component
+from ui.review_picker import cohort_of, review_component
 
 state.ensure_app_shell()
 st.title("Explainability")
@@ -20,14 +20,11 @@ global_tab, cohort_tab, row_tab, dependence_tab, pdp_tab = st.tabs(
 with global_tab:
     st.altair_chart(charts.importance(importance))
 with cohort_tab:
-    saved = {c.name: c for c in cohorts.list_cohorts(lake, usecase=usecase, dataset=current.dataset_name)}
-    if not saved:
-        st.info(f"Save a cohort of {current.dataset_name} (Data explorer or Error analysis) to compare it here.")
-    else:
-        name = st.selectbox("Cohort", list(saved), key="explain_cohort")
+    cohort = cohort_of(lake, usecase, current.dataset_name, key="explain_cohort", purpose="compare it here")
+    if cohort:
         with state.user_errors():
-            compared = review.cohort_importance(lake, current, saved[name].conditions)
-            st.caption(f"{compared['cohort_rows'].iloc[0]:,} explained rows in {name}: {cohorts.describe(saved[name].conditions)}")
+            compared = review.cohort_importance(lake, current, cohort.conditions)
+            st.caption(f"{compared['cohort_rows'].iloc[0]:,} explained rows in {cohort.name}: {cohorts.describe(cohort.conditions)}")
             st.altair_chart(charts.importance_compared(compared.drop(columns="cohort_rows")))
 with row_tab:
     ids = review.evaluation_frame(lake, current, [])["__row_id"]

@@ -5,7 +5,7 @@ import streamlit as st
 
 from core import cohorts, review
 from ui import charts, state
-from ui.review_picker import review_component
+from ui.review_picker import cohort_of, review_component
 
 state.ensure_app_shell()
 st.title("Model overview")
@@ -28,14 +28,11 @@ with by_feature:
     st.altair_chart(charts.group_metric(groups, metric, feature))
     st.dataframe(charts.with_intervals(groups), hide_index=True)
 with by_cohort:
-    saved = {c.name: c for c in cohorts.list_cohorts(lake, usecase=usecase, dataset=current.dataset_name)}
-    if not saved:
-        st.info(f"Save a cohort of {current.dataset_name} (Data explorer or Error analysis) to see its metrics.")
-    else:
-        name = st.selectbox("Cohort", list(saved), key="overview_cohort")
+    cohort = cohort_of(lake, usecase, current.dataset_name, key="overview_cohort", purpose="see its metrics")
+    if cohort:
         with state.user_errors():
-            compared = review.cohort_metrics(lake, current, saved[name].conditions)
-            st.caption(cohorts.describe(saved[name].conditions))
+            compared = review.cohort_metrics(lake, current, cohort.conditions)
+            st.caption(cohorts.describe(cohort.conditions))
             st.dataframe(charts.with_intervals(pd.DataFrame(compared).T.reset_index(names="rows of")), hide_index=True)
 with matrix_tab:
     if overview.get("confusion_matrix"):

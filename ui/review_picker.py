@@ -38,3 +38,14 @@ def review_component(lake: Lake, usecase: str, component: str) -> tuple[review.R
         st.info(f"This review has no {component} component; compute a review with it on the Reviews page.")
         st.stop()
     return current, results
+
+
+def cohort_of(lake: Lake, usecase: str, dataset: str, *, key: str, purpose: str):
+    """A saved cohort of `dataset` to look at (None, with a hint, when there is none yet)."""
+    from core import cohorts
+
+    saved = {c.name: c for c in cohorts.list_cohorts(lake, usecase=usecase, dataset=dataset)}
+    if not saved:
+        st.info(f"Save a cohort of {dataset} (Data explorer or Error analysis) to {purpose}.")
+        return None
+    return saved[st.selectbox("Cohort", list(saved), key=key)]
