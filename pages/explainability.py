@@ -27,8 +27,8 @@ with cohort_tab:
             st.caption(f"{compared['cohort_rows'].iloc[0]:,} explained rows in {cohort.name}: {cohorts.describe(cohort.conditions)}")
             st.altair_chart(charts.importance_compared(compared.drop(columns="cohort_rows")))
 with row_tab:
-    ids = review.evaluation_frame(lake, current, [])["__row_id"]
-    row_id = st.number_input("Lake row id", int(ids.min()), int(ids.max()), int(ids.iloc[0]), key="explain_row")
+    low, high = review.explained_row_ids(lake, current)
+    row_id = st.number_input("Lake row id (of an explained row)", low, high, low, key="explain_row")
     with state.user_errors():
         local = review.local_explanation(lake, current, int(row_id))
         st.altair_chart(charts.local_explanation(local, explain["base_value"]))

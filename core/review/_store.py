@@ -310,15 +310,24 @@ def recompute(lake: Lake, review_id: str, *, actor: str, progress: Optional[Prog
     return new
 
 
-def evaluation_frame(lake: Lake, review: Review, columns: Sequence[str]) -> pd.DataFrame:
-    """The review's rows (truth, prediction, score, error) with the chosen dataset columns, by SQL join."""
+def evaluation_frame(lake: Lake, review: Review, columns: Sequence[str],
+                     row_id: Optional[int] = None) -> pd.DataFrame:
+    """The review's rows (truth, prediction, score, error) with the chosen dataset columns, by SQL join
+    (only the row `row_id`, when given)."""
     version = (features.get(lake, review.dataset_ref) if review.dataset_kind == "feature_set"
                else datasets.get(lake, review.dataset_ref))
     picked = ", ".join(f"d.{q(c)}" for c in dict.fromkeys(columns))
+    where, params = ("WHERE r.__row_id = ?", [int(row_id)]) if row_id is not None else ("", [])
     with lake.reading() as cur:
         return cur.execute(f"SELECT r.*{', ' + picked if picked else ''} FROM {review.rows_table} r "
                            f"JOIN (SELECT rowid AS __rid, * FROM {version.table_sql}) d ON d.__rid = r.__row_id "
-                           "ORDER BY r.__row_id").df()
+                           f"{where} ORDER BY r.__row_id", params).df()
+
+
+def explained_row_ids(lake: Lake, review: Review) -> tuple[int, int]:
+    """Smallest and largest explained lake row id (for picking one row to explain), in SQL."""
+    low, high = lake.query(f"SELECT min(__row_id), max(__row_id) FROM {review.shap_table}")[0]
+    return int(low), int(high)
 
 
 def cohort_importance(lake: Lake, review: Review, conditions: Sequence[cohorts.Condition]) -> pd.DataFrame:
@@ -344,8 +353,7 @@ def local_explanation(lake: Lake, review: Review, row_id: int) -> pd.DataFrame:
         shap = cur.execute(f"SELECT * FROM {review.shap_table} WHERE __row_id = ?", [int(row_id)]).df()
     if shap.empty:
         raise NotFoundError(f"Row {row_id} was not explained in this review.")
-    values = evaluation_frame(lake, review, run.feature_names)
-    values = values[values["__row_id"] == int(row_id)]
+    values = evaluation_frame(lake, review, run.feature_names, row_id=int(row_id))
     out = pd.DataFrame({"feature": run.feature_names, "value": [values.iloc[0][f] for f in run.feature_names],
                         "shap": [float(shap.iloc[0][f]) for f in run.feature_names]})
     out["value"] = out["value"].astype(str)
