@@ -15,7 +15,7 @@ from typing import Any, Optional, Sequence
 
 import duckdb
 
-from core import cohorts, datasets, demo, fairness, features, profile, review, training, usecases
+from core import cohorts, datasets, demo, fairness, features, mitigation, profile, review, training, usecases
 from core.errors import AssayError, InputError
 from core.lake import Lake
 from core.names import parse_dataset_ref
@@ -221,6 +221,12 @@ def cmd_fairness(lake: Lake, args) -> dict:
     return result.to_dict()
 
 
+def cmd_mitigate(lake: Lake, args) -> dict:
+    result = mitigation.mitigate(lake, args.run, sensitive=args.sensitive, method=args.method,
+                                 constraint=args.constraint, eps=args.eps, actor=_actor(), progress=_progress)
+    return result.to_dict()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m core", description="Assay: responsible-AI review over a DuckDB lake.")
     parser.add_argument("--lake", help="folder of the lake (default: $ASSAY_LAKE or data/lake)")
@@ -349,6 +355,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reference", help='reference group for the four-fifths rule, JSON: {"col": "value"}')
     p.add_argument("--bootstrap", type=int, default=100, help="bootstrap resamples for intervals (0: none)")
     p.set_defaults(handler=cmd_fairness)
+
+    p = sub.add_parser("mitigate", help="a fairness-mitigated copy of a binary run, saved as a new run")
+    p.add_argument("--run", metavar="RUN_ID", required=True)
+    p.add_argument("--sensitive", nargs="+", required=True, metavar="COL")
+    p.add_argument("--method", required=True, choices=list(mitigation.METHODS),
+                   help="threshold: ThresholdOptimizer (per-group thresholds); expgrad: ExponentiatedGradient (retraining)")
+    p.add_argument("--constraint", required=True, choices=list(mitigation.CONSTRAINTS))
+    p.add_argument("--eps", type=float, default=0.01, help="expgrad: allowed constraint violation on the training rows")
+    p.set_defaults(handler=cmd_mitigate)
 
     p = sub.add_parser("reviews", help="list reviews")
     p.add_argument("--usecase")

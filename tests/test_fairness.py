@@ -135,3 +135,87 @@ def test_threshold_sweep_and_cheapest_thresholds():
     assert sum(g["rows"] for g in cheapest["groups"]) == 4_000
     with pytest.raises(InputError, match="Costs"):
         fairness.cheapest_thresholds(scores, fp_cost=0, fn_cost=0)
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    """The demo (30,000 applications) and a LightGBM run that does not read race_ethnicity."""
+    lake = Lake.open(tmp_path_factory.mktemp("mitigate") / "lake")
+    demo.build(lake, rows=30_000, with_transactions=False)
+    run = training.train(lake, dataset="applications", target="defaulted", actor="t", algorithms=["lightgbm"],
+                         sensitive=["sex", "race_ethnicity"], exclude=["applicant_id", "applied_at", "counselling"]).runs[0]
+    yield lake, run
+    lake.close()
+
+
+def _tpr(measured: dict, group: str) -> float:
+    return next(g["tpr"] for g in measured["groups"] if g["group"]["race_ethnicity"] == group)
+
+
+def test_the_planted_disparity_is_detected(demo_run):
+    """Group B defaults more than its features justify (+0.8 log-odds), so a model that does not read
+    race misses more of Group B's defaults than of the largest group's."""
+    lake, run = demo_run
+    report = fairness.for_run(lake, run.run_id, sensitive=["race_ethnicity"], n_boot=0)
+    by_group = {g["group"]["race_ethnicity"]: g for g in report.groups}
+    assert max(by_group, key=lambda g: by_group[g]["positives"] / by_group[g]["count"]) == "Group B"
+    assert by_group["Group B"]["fnr"] > by_group["Group A"]["fnr"] + 0.02
+    assert any("Group B" in line and "missed" in line for line in report.summary)
+
+
+def test_threshold_mitigation_closes_the_gap_and_is_a_run_like_any_other(demo_run):
+    from core import mitigation, review
+
+    lake, run = demo_run
+    result = mitigation.mitigate(lake, run.run_id, sensitive=["race_ethnicity"], method="threshold",
+                                 constraint="true_positive_rate_parity", actor="t")
+    gap = lambda side: abs(_tpr(side, "Group B") - _tpr(side, "Group A"))
+    assert gap(result.after) < gap(result.before) / 2
+    assert result.after["accuracy"] > result.before["accuracy"] - 0.02
+    rates = result.run.params["rates_on_training_rows"]
+    tprs = [r["deterministic"]["tpr"] for r in rates.values()]
+    assert max(tprs) - min(tprs) < 0.02  # equalized where the thresholds were chosen
+    mitigated = result.run
+    assert mitigated.params["base_run"] == run.run_id and mitigated.algorithm == "threshold_optimizer"
+    assert "race_ethnicity" in mitigated.feature_names and mitigated.test_rows == run.test_rows
+    assert any("lawful" in w for w in mitigated.warnings)
+    again = fairness.for_run(lake, mitigated.run_id, sensitive=["race_ethnicity"], n_boot=0)
+    assert again.overall["accuracy"] == pytest.approx(result.after["accuracy"])  # the stored model is the measured one
+    reviewed = review.create(lake, run_id=mitigated.run_id, actor="t", components=["overview", "explain"])
+    explained = review.results(lake, reviewed.review_id)["explain"]
+    assert explained["explained_rows"] == 2_000 and explained["top_features"][0]["mean_abs_shap"] > 0
+    assert explained["output"] == "probability of the positive class"
+
+
+def test_reduction_mitigation_lowers_demographic_disparity_through_the_cli(demo_run):
+    lake, run = demo_run
+    out = io.StringIO()
+    assert main(["--lake", str(lake.config.folder), "mitigate", "--run", run.run_id, "--sensitive", "race_ethnicity",
+                 "--method", "expgrad", "--constraint", "demographic_parity"], out=out) == 0
+    result = json.loads(out.getvalue())
+    assert {"run_id", "before", "after"} <= set(result)
+    assert result["after"]["disparity"] < result["before"]["disparity"]
+    mitigated = training.get(lake, result["run_id"])
+    assert mitigated.algorithm == "exponentiated_gradient" and "race_ethnicity" not in mitigated.feature_names
+    assert len(mitigated.params["mixture_weights"]) >= 1
+    assert training.load_model(lake, mitigated).predict_proba(
+        datasets.read_frame(lake, datasets.get(lake, "applications"), limit=5)).shape == (5, 2)
+
+
+def test_bad_mitigations_fail_clearly_and_change_nothing(demo_run):
+    from core import mitigation
+
+    lake, run = demo_run
+    before = lake_state(lake)
+    cases = [({"sensitive": ["race_ethnicity"], "method": "magic", "constraint": "demographic_parity"}, "Unknown method"),
+             ({"sensitive": ["race_ethnicity"], "method": "threshold", "constraint": "luck"}, "Unknown constraint"),
+             ({"sensitive": [], "method": "threshold", "constraint": "demographic_parity"}, "Name the sensitive"),
+             ({"sensitive": ["shoe_size"], "method": "threshold", "constraint": "demographic_parity"}, "shoe_size")]
+    for kwargs, message in cases:
+        with pytest.raises(InputError, match=message):
+            mitigation.mitigate(lake, run.run_id, actor="t", **kwargs)
+    out = io.StringIO()
+    assert main(["--lake", str(lake.config.folder), "mitigate", "--run", "nope", "--sensitive", "sex",
+                 "--method", "threshold", "--constraint", "demographic_parity"], out=out) != 0
+    assert "No run" in json.loads(out.getvalue())["error"]
+    assert lake_state(lake) == before

@@ -121,7 +121,7 @@ def create(lake: Lake, *, run_id: str, actor: str, dataset: Optional[str] = None
         results["explain"] = {
             "top_features": [{"feature": f, "mean_abs_shap": float(v)} for f, v in importance.items()],
             "base_value": base, "explained_rows": int(len(positions)), "of_rows": int(len(frame)),
-            "output": "log-odds of the positive class" if run.task == "binary" and run.algorithm != "random_forest"
+            "output": "log-odds of the positive class" if run.task == "binary" and run.algorithm in ("logistic", "lightgbm", "hist_gb")
             else ("probability of the positive class" if run.task == "binary" else
                   ("predicted class score" if run.task == "multiclass" else "predicted value")),
             "partial_dependence": _explain.partial_dependence_curves(

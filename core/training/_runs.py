@@ -25,6 +25,7 @@ TRUSTED_TYPES = frozenset({
     "collections.OrderedDict", "numpy.dtype", "lightgbm.basic.Booster", "lightgbm.sklearn.LGBMClassifier",
     "lightgbm.sklearn.LGBMRegressor", "core.training._pipelines.FrameCleaner", "sklearn.tree._tree.Tree",
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "core.training._mitigated.GroupThresholdModel", "core.training._mitigated.MixtureModel",
 })
 
 
