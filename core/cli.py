@@ -186,6 +186,10 @@ def cmd_review(lake: Lake, args) -> dict:
                                          for c in results["errors"]["cohorts"]]}
     if "overview" in results:
         summary["overview"] = {"overall": results["overview"]["overall"]}
+    if "fairness" in results:
+        summary["fairness"] = {"reports": [{k: r.get(k) for k in ("sensitive", "disparities", "four_fifths", "summary")}
+                                           for r in results["fairness"]["reports"]],
+                               **({"note": results["fairness"]["note"]} if "note" in results["fairness"] else {})}
     return {"review_id": made.review_id, "run_id": made.run_id, "dataset": made.dataset_ref, "scope": made.scope,
             "rows": made.rows, "components": summary, "timings": made.timings}
 
@@ -338,7 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", metavar="NAME@V", help="evaluation dataset (default: the run's input)")
     p.add_argument("--scope", choices=["test", "all"], help="the run's held-out rows (default on its input) or all rows")
     p.add_argument("--sensitive", nargs="+", metavar="COL", help="default: the run's sensitive columns")
-    p.add_argument("--components", default=",".join(review.COMPONENTS), help="comma-separated: overview,explain,errors")
+    p.add_argument("--components", default=",".join(review.COMPONENTS), help="comma-separated: " + ",".join(review.COMPONENTS))
     p.add_argument("--explain-rows", type=int, default=100_000,
                    help="explain at most this many rows (a seeded sample above it); errors use every row")
     p.set_defaults(handler=cmd_review)

@@ -205,6 +205,34 @@ def assess_scores(scores: "Scores", *, threshold: float = 0.5, reference: Option
                   positive=scores.positive, reference=reference, n_boot=n_boot)
 
 
+def assess_regression(y_true: np.ndarray, y_pred: np.ndarray, sensitive: pd.DataFrame) -> dict:
+    """Regression by group: count, MAE, RMSE, mean prediction and mean truth, with their spreads."""
+    from sklearn.metrics import mean_absolute_error, root_mean_squared_error
+
+    features = sensitive.astype("object").where(sensitive.notna(), "(missing)").astype(str)
+    metrics = {"count": count, "mae": mean_absolute_error, "rmse": root_mean_squared_error,
+               "mean_prediction": lambda t, p: float(np.mean(p)), "mean_truth": lambda t, p: float(np.mean(t))}
+    frame = MetricFrame(metrics=metrics, y_true=np.asarray(y_true, dtype=float), y_pred=np.asarray(y_pred, dtype=float),
+                        sensitive_features=features)
+    names, groups = list(features.columns), []
+    for key, row in frame.by_group.iterrows():
+        values = key if isinstance(key, tuple) else (key,)
+        entry = {"group": dict(zip(names, values)), **{m: _num(row[m]) for m in metrics}}
+        entry["count"] = int(row["count"])
+        entry["small"] = entry["count"] < SMALL_GROUP
+        groups.append(entry)
+    disparities = {m: {"difference": _num(frame.difference()[m]), "ratio": _num(frame.ratio()[m])}
+                   for m in ("mae", "rmse", "mean_prediction")}
+    judged = [g for g in groups if not g["small"]] or groups
+    worst, best = max(judged, key=lambda g: g["mae"]), min(judged, key=lambda g: g["mae"])
+    summary = [f"The model's typical error (MAE) is {worst['mae']:.3g} for {_label(worst['group'])} and "
+               f"{best['mae']:.3g} for {_label(best['group'])}."] if len(judged) > 1 else []
+    return {"sensitive": names, "overall": {m: _num(frame.overall[m]) for m in metrics}, "groups": groups,
+            "disparities": disparities, "summary": summary,
+            "warnings": [f"Group {_label(g['group'])} has only {g['count']} rows: too few to judge its metrics."
+                         for g in groups if g["small"]]}
+
+
 def _positive_value(values: pd.Series, positive: Any) -> Any:
     seen = set(values.astype(str))
     if positive is not None:

@@ -1,10 +1,12 @@
 """Fairness: group metrics, disparities and the four-fifths rule in plain words, for a model at
-any threshold (with the cheapest threshold for given error costs), or for stored predictions."""
+any threshold (with the cheapest threshold for given error costs), mitigation saved as new runs,
+a saved review's fairness component, or stored predictions (audit)."""
 import pandas as pd
 import streamlit as st
 
-from core import datasets, fairness, training
+from core import datasets, fairness, mitigation, training
 from ui import charts, state
+from ui.review_picker import review_component
 
 state.ensure_app_shell()
 st.title("Fairness")
@@ -21,23 +23,94 @@ def sweep_for(folder: str, run_id: str, sensitive: tuple):
     return fairness.threshold_sweep(model_scores(folder, run_id, sensitive))
 
 
-def show(report: fairness.FairnessReport) -> None:
-    for line in report.summary:
+def group_table(groups: list[dict]) -> pd.DataFrame:
+    return pd.DataFrame([{"group": ", ".join(f"{k} = {v}" for k, v in g["group"].items()),
+                          **{k: v for k, v in g.items() if k != "group"}} for g in groups])
+
+
+def show(report) -> None:
+    """A fairness report (live, or as stored in a review)."""
+    report = report if isinstance(report, dict) else report.to_dict()
+    for line in report["summary"]:
         st.markdown(f"- {line}")
-    for warning in report.warnings:
+    for warning in report["warnings"]:
         st.warning(warning)
-    groups = pd.DataFrame([{"group": ", ".join(f"{k} = {v}" for k, v in g["group"].items()),
-                            **{k: v for k, v in g.items() if k != "group"}} for g in report.groups])
+    groups = group_table(report["groups"])
+    if "four_fifths" not in report:  # regression: errors by group
+        st.dataframe(groups, hide_index=True)
+        return
     st.altair_chart(charts.group_rates(groups))
     st.dataframe(charts.with_intervals(groups), hide_index=True)
-    rule = report.four_fifths
+    rule = report["four_fifths"]
     st.markdown(f"**Four-fifths rule** against {', '.join(f'{k} = {v}' for k, v in rule['reference'].items())}: "
                 + ("passed" if rule["passed"] else "failed"))
     st.dataframe([{"metric": m, "worst ratio": r["worst_ratio"], "worst group": str(r["worst_group"] or ""),
                    "passes": r["passed"]} for m, r in rule["metrics"].items()], hide_index=True)
 
 
-mode = st.segmented_control("Predictions from", ["A trained model", "Stored predictions (audit)"],
+def mitigate_tab(run: training.Run) -> None:
+    if run.params.get("base_run"):
+        st.info(f"This run is a mitigated version of run {run.params['base_run']} ({run.params['method']}, "
+                f"{run.params['constraint'].replace('_', ' ')}). Pick the base run to try other settings; "
+                "its mitigated versions are compared below.")
+        run = training.get(lake, run.params["base_run"])
+        show_mitigations(run)
+        return
+    st.markdown("A mitigated model is saved as a **new run**: review, compare and register it like any other. "
+                "Both are measured on the run's held-out rows, which mitigation never sees.")
+    a, b, c = st.columns(3)
+    method = a.selectbox("Method", list(mitigation.METHODS), format_func=mitigation.METHODS.get, key="mitigate_method")
+    constraint = b.selectbox("Constraint", list(mitigation.CONSTRAINTS), key="mitigate_constraint",
+                             format_func=lambda x: x.replace("_", " "))
+    over = c.multiselect("Over the groups of", list(dict.fromkeys(run.sensitive + run.feature_names)),
+                         default=run.sensitive[:1], key=f"mitigate_over_{run.run_id}")
+    if method == "threshold":
+        st.caption("Per-group thresholds: the model reads the group at prediction time. Check that this is lawful "
+                   "where the model will be used; the reduction method does not need it.")
+    if st.button("Mitigate", type="primary", key="mitigate_go", disabled=not over):
+        made = state.run_with_status(
+            "Mitigating…", lambda progress: mitigation.mitigate(lake, run.run_id, sensitive=over, method=method,
+                                                                constraint=constraint, actor=state.actor(),
+                                                                progress=progress),
+            lambda result: f"Saved mitigated run {result.run.run_id}")
+        if made is not None:
+            st.session_state["mitigated_last"] = made.to_dict()
+    show_mitigations(run)
+
+
+def show_mitigations(run: training.Run) -> None:
+    mitigated = [r for r in training.list_runs(lake, usecase=run.usecase) if r.params.get("base_run") == run.run_id]
+    if not mitigated:
+        st.info("No mitigated version of this run yet.")
+        return
+    points, table = [], []
+    for other in mitigated:
+        label = f"{other.algorithm} · {other.params['constraint'].replace('_', ' ')} · {other.run_id[-6:]}"
+        for side in ("before", "after"):
+            measured = other.metrics["mitigation"][side]
+            points.append({"label": label, "constraint": other.params["constraint"], "side": side,
+                           "accuracy": measured["accuracy"], "disparity": measured["disparity"]})
+        before, after = other.metrics["mitigation"]["before"], other.metrics["mitigation"]["after"]
+        table.append({"mitigated run": other.run_id, "method": other.params["method"],
+                      "constraint": other.params["constraint"], "over": ", ".join(other.params["mitigated_over"]),
+                      "accuracy before": before["accuracy"], "accuracy after": after["accuracy"],
+                      "disparity before": before["disparity"], "disparity after": after["disparity"]})
+    st.altair_chart(charts.mitigation_tradeoff(pd.DataFrame(points)))
+    st.dataframe(pd.DataFrame(table), hide_index=True)
+    last = st.session_state.get("mitigated_last")
+    if last and last["base_run_id"] == run.run_id:
+        st.markdown(f"**Run {last['run_id']}** ({last['method']}, {last['constraint'].replace('_', ' ')}): "
+                    f"disparity {last['before']['disparity']:.3f} → {last['after']['disparity']:.3f}, "
+                    f"accuracy {last['before']['accuracy']:.3f} → {last['after']['accuracy']:.3f}.")
+        left, right = st.columns(2)
+        for column, side in ((left, "before"), (right, "after")):
+            column.markdown(f"**{side.title()}**")
+            for line in last[side]["summary"]:
+                column.markdown(f"- {line}")
+            column.dataframe(group_table(last[side]["groups"]), hide_index=True)
+
+
+mode = st.segmented_control("Predictions from", ["A trained model", "A saved review", "Stored predictions (audit)"],
                             default="A trained model", key="fairness_mode", required=True)
 if mode == "A trained model":
     runs = [r for r in training.list_runs(lake, usecase=usecase) if r.task == "binary"]
@@ -56,7 +129,7 @@ if mode == "A trained model":
                           key="fairness_threshold")
     with state.user_errors():
         scores = model_scores(str(lake.config.folder), run.run_id, tuple(sensitive))
-        assessed, explore = st.tabs(["At this threshold", "Across thresholds and costs"])
+        assessed, explore, mitigate = st.tabs(["At this threshold", "Across thresholds and costs", "Mitigate"])
         with assessed:
             show(fairness.assess_scores(scores, threshold=threshold, n_boot=200))
         with explore:
@@ -70,6 +143,19 @@ if mode == "A trained model":
                         f"(cost {cheapest['overall']['cost']:,.0f} on {cheapest['overall']['rows']:,} rows).")
             st.dataframe([{"group": ", ".join(f"{k} = {v}" for k, v in g["group"].items()),
                            **{k: v for k, v in g.items() if k != "group"}} for g in cheapest["groups"]], hide_index=True)
+        with mitigate:
+            mitigate_tab(run)
+elif mode == "A saved review":
+    current, results = review_component(lake, usecase, "fairness")
+    stored = results["fairness"]
+    if stored.get("note"):
+        st.info(stored["note"])
+    for report in stored["reports"]:
+        with st.expander(" × ".join(report["sensitive"]), expanded=len(report["sensitive"]) == 1):
+            show(report)
+    if stored.get("sweep"):
+        st.altair_chart(charts.fairness_tradeoff(pd.DataFrame(stored["sweep"])))
+        st.caption(f"Across thresholds, groups of {stored['sweep_by']}.")
 else:
     available = datasets.latest(lake, usecase=usecase)
     if not available:

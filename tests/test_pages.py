@@ -286,6 +286,15 @@ def test_fairness_page_for_a_model_and_for_stored_predictions(app, reviewed):
     at.slider(key="fairness_threshold").set_value(0.3).run()
     no_errors(at)
     assert any("Cheapest threshold overall" in m.value for m in at.markdown)
+    at.selectbox(key="mitigate_method").select("threshold")
+    at.selectbox(key="mitigate_constraint").select("demographic_parity")
+    at.button(key="mitigate_go").click().run()
+    no_errors(at)
+    assert any("disparity" in m.value and "→" in m.value for m in at.markdown)  # before → after in words
+    assert len(at.get("vega_lite_chart")) == 3  # plus the original-and-mitigated trade-off
+    at.segmented_control(key="fairness_mode").set_value("A saved review").run()
+    no_errors(at)
+    assert any("Four-fifths rule" in m.value for m in at.markdown)  # the stored fairness component
     at.segmented_control(key="fairness_mode").set_value("Stored predictions (audit)").run()
     no_errors(at)
     at.selectbox(key="audit_label_applications").select("defaulted")

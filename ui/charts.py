@@ -217,3 +217,18 @@ def fairness_tradeoff(sweep: pd.DataFrame) -> alt.Chart:
     rule = alt.Chart(pd.DataFrame({"x": [0.8]})).mark_rule(color="gray", strokeDash=[4, 4]).encode(x="x:Q")
     return (base.mark_line(point=True) + base.mark_text(dy=-8, fontSize=9).encode(text="threshold:Q") + rule
             ).properties(height=360, title="Accuracy and disparity across thresholds (dashed: four-fifths)")
+
+
+def mitigation_tradeoff(points: pd.DataFrame) -> alt.Chart:
+    """Accuracy against the constrained disparity, an arrow from the original model to each mitigated one.
+    `points`: label, constraint, side (before/after), accuracy, disparity."""
+    base = alt.Chart(points).encode(
+        x=alt.X("disparity:Q", title="disparity (largest group difference of the constrained rate)"),
+        y=alt.Y("accuracy:Q", scale=alt.Scale(zero=False)), detail="label:N",
+        tooltip=["label", "constraint", "side", alt.Tooltip("accuracy:Q", format=".4f"),
+                 alt.Tooltip("disparity:Q", format=".4f")])
+    return (base.mark_line(color="gray", strokeDash=[3, 3])
+            + base.mark_point(size=90, filled=True).encode(color=alt.Color("label:N", title=None, legend=alt.Legend(
+                orient="bottom", columns=1, labelLimit=600)),
+                                                           shape=alt.Shape("side:N", title=None))
+            ).properties(height=320, title="Original and mitigated: accuracy against disparity, on the held-out rows")

@@ -25,7 +25,8 @@ from core.names import quote_identifier as q
 from core.progress import Progress, report
 from core.review import _errors, _explain, _overview
 
-COMPONENTS = ("overview", "explain", "errors")
+COMPONENTS = ("overview", "explain", "errors", "fairness")
+INTERSECTION_LIMIT = 3  # sensitive columns crossed into intersections at most
 PDP_FEATURES = 6
 
 
@@ -142,6 +143,11 @@ def create(lake: Lake, *, run_id: str, actor: str, dataset: Optional[str] = None
         results["errors"] = {**tree, "cohorts": _errors.top_cohorts(tree), "heatmap_features": pair,
                              "heatmap": heat.to_dict("records")}
         timings["errors"] = round(time.perf_counter() - started, 3)
+    if "fairness" in components:
+        started = time.perf_counter()
+        report(progress, 0.85, "Fairness by group")
+        results["fairness"] = _fairness(frame, rows, run, sensitive, seed)
+        timings["fairness"] = round(time.perf_counter() - started, 3)
     review_id = f"{time.strftime('%Y%m%d')}-{uuid.uuid4().hex[:10]}"
     report(progress, 0.92, "Saving the review in the lake")
     config = {"seed": seed, "scope": scope, "algorithm": run.algorithm, "task": run.task, "target": run.target,
@@ -167,6 +173,30 @@ def create(lake: Lake, *, run_id: str, actor: str, dataset: Optional[str] = None
     lake.write(work, actor=actor, message=f"review {run.run_id}", tag=f"review:{review_id}")
     report(progress, 1.0, f"Review {review_id} ready")
     return get(lake, review_id)
+
+
+def _fairness(frame: pd.DataFrame, rows: pd.DataFrame, run: training.Run, sensitive: list[str], seed: int) -> dict:
+    """Each sensitive column alone and, for two or three, their intersection: group metrics, disparities,
+    the four-fifths rule and the summary at the run's 0.5 decision (binary), or errors by group
+    (regression); plus the accuracy-disparity sweep across thresholds (binary)."""
+    from core import fairness
+
+    if not sensitive:
+        return {"reports": [], "note": "No sensitive columns were named for this review."}
+    if run.task == "multiclass":
+        return {"reports": [], "note": "Fairness by group is computed for binary classifiers and regressions."}
+    known = rows["truth_label"].notna().to_numpy()
+    part, scored = frame.loc[known, sensitive].reset_index(drop=True), rows.loc[known]
+    sets = [[c] for c in sensitive] + ([list(sensitive)] if 1 < len(sensitive) <= INTERSECTION_LIMIT else [])
+    if run.task != "binary":
+        return {"reports": [fairness.assess_regression(scored["truth_label"].to_numpy(), scored["score"].to_numpy(),
+                                                       part[columns]) for columns in sets]}
+    truth, score = scored["truth_positive"].to_numpy(), scored["score"].to_numpy()
+    reports = [fairness.assess(truth, score >= 0.5, part[columns], score=score, positive=run.positive, seed=seed).to_dict()
+               for columns in sets]
+    scores = fairness.Scores(y_true=truth, score=score, sensitive=part[sensitive[:1]], positive=run.positive)
+    return {"reports": reports, "threshold": 0.5, "sweep_by": sensitive[0],
+            "sweep": fairness.threshold_sweep(scores).to_dict("records")}
 
 
 @dataclass(frozen=True)
