@@ -219,3 +219,17 @@ def test_bad_mitigations_fail_clearly_and_change_nothing(demo_run):
                  "--method", "threshold", "--constraint", "demographic_parity"], out=out) != 0
     assert "No run" in json.loads(out.getvalue())["error"]
     assert lake_state(lake) == before
+
+
+def test_regression_errors_by_group_equal_a_hand_computation():
+    rng = np.random.default_rng(1)
+    groups = pd.DataFrame({"g": rng.choice(["a", "b", "c"], 500)})
+    truth = rng.normal(10, 3, 500)
+    predicted = truth + np.where(groups["g"] == "a", rng.normal(0, 2, 500), rng.normal(0, 1, 500))
+    report = fairness.assess_regression(truth, predicted, groups)
+    for group in report["groups"]:
+        mask = (groups["g"] == group["group"]["g"]).to_numpy()
+        assert group["mae"] == pytest.approx(np.abs(truth[mask] - predicted[mask]).mean())
+        assert group["rmse"] == pytest.approx(np.sqrt(((truth[mask] - predicted[mask]) ** 2).mean()))
+        assert group["mean_prediction"] == pytest.approx(predicted[mask].mean())
+    assert "g = a" in report["summary"][0]  # the group with the largest typical error is named first

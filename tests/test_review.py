@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import cohorts, datasets, demo, review, training
+from core import cohorts, datasets, demo, fairness, review, training
 from core.cli import main
 from core.errors import AssayError, InputError
 from core.lake import Lake
@@ -37,10 +37,15 @@ def made(rlake, lgbm):
 
 def test_review_is_persisted_with_timings(rlake, lgbm, made):
     assert made.scope == "test" and made.rows == lgbm.runs[0].test_rows == 9_000
-    assert set(made.timings) == {"overview", "explain", "errors"} and made.created_by == "reviewer"
+    assert set(made.timings) == {"overview", "explain", "errors", "fairness"} and made.created_by == "reviewer"
     assert made.review_id in [r.review_id for r in review.list_reviews(rlake, run_id=lgbm.runs[0].run_id)]
     results = review.results(rlake, made.review_id)
-    assert set(results) == {"overview", "explain", "errors"}
+    assert set(results) == {"overview", "explain", "errors", "fairness"}
+    stored = results["fairness"]
+    assert [r["sensitive"] for r in stored["reports"]] == [["sex"], ["race_ethnicity"], ["sex", "race_ethnicity"]]
+    assert len(stored["reports"][2]["groups"]) == 10 and stored["sweep_by"] == "sex" and len(stored["sweep"]) == 19
+    direct = fairness.for_run(rlake, lgbm.runs[0].run_id, sensitive=["race_ethnicity"], n_boot=0)
+    assert [g["tpr"] for g in stored["reports"][1]["groups"]] == pytest.approx([g["tpr"] for g in direct.groups])
     assert results["overview"]["overall"]["accuracy"] == pytest.approx(lgbm.runs[0].metrics["accuracy"])
     assert results["overview"]["overall"]["roc_auc"] == pytest.approx(lgbm.runs[0].metrics["roc_auc"])
     low, high = results["overview"]["overall"]["accuracy_ci"]
