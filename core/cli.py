@@ -15,7 +15,8 @@ from typing import Any, Optional, Sequence
 
 import duckdb
 
-from core import cohorts, datasets, demo, fairness, features, mitigation, profile, review, training, usecases
+from core import (causal, cohorts, counterfactuals, datasets, demo, fairness, features, mitigation, privacy, profile,
+                  review, training, usecases)
 from core.errors import AssayError, InputError
 from core.lake import Lake
 from core.names import parse_dataset_ref
@@ -174,7 +175,8 @@ def cmd_review(lake: Lake, args) -> dict:
     components = [c.strip() for c in args.components.split(",") if c.strip()]
     made = review.create(lake, run_id=args.run, actor=_actor(), dataset=args.dataset, scope=args.scope,
                          sensitive=args.sensitive, components=components, explain_rows=args.explain_rows,
-                         progress=_progress)
+                         cf_rows=args.cf_rows, cf_count=args.cf_count, treatments=args.treatments or (),
+                         quasi=args.quasi or (), progress=_progress)
     results = review.results(lake, made.review_id)
     summary: dict = {}
     if "explain" in results:
@@ -190,6 +192,19 @@ def cmd_review(lake: Lake, args) -> dict:
         summary["fairness"] = {"reports": [{k: r.get(k) for k in ("sensitive", "disparities", "four_fifths", "summary")}
                                            for r in results["fairness"]["reports"]],
                                **({"note": results["fairness"]["note"]} if "note" in results["fairness"] else {})}
+    if "counterfactuals" in results:
+        found = results["counterfactuals"]
+        summary["counterfactuals"] = {k: found.get(k) for k in ("counterfactuals", "rows_without", "feature_changes",
+                                                                 "rows_per_second", "note") if k in found}
+        summary["counterfactuals"]["rows"] = len(found["rows"])
+    if "causal" in results:
+        summary["causal"] = [{k: e[k] for k in ("treatment", "outcome", "method", "ate", "ci_low", "ci_high", "p_value",
+                                                "naive_difference", "overlap", "placebo", "warnings")}
+                             for e in results["causal"]["effects"]]
+        for entry in summary["causal"]:
+            entry["overlap"] = {k: v for k, v in entry["overlap"].items() if k != "histogram"}
+    if "privacy" in results:
+        summary["privacy"] = {k: v for k, v in results["privacy"].items() if k not in ("dataset",)}
     return {"review_id": made.review_id, "run_id": made.run_id, "dataset": made.dataset_ref, "scope": made.scope,
             "rows": made.rows, "components": summary, "timings": made.timings}
 
@@ -223,6 +238,42 @@ def cmd_fairness(lake: Lake, args) -> dict:
                                 prediction=args.prediction, score=args.score, threshold=args.threshold,
                                 positive=args.positive, reference=reference, n_boot=args.bootstrap)
     return result.to_dict()
+
+
+def cmd_counterfactuals(lake: Lake, args) -> dict:
+    permitted = None
+    if args.ranges:
+        try:
+            permitted = json.loads(args.ranges)
+        except json.JSONDecodeError:
+            permitted = None
+        if not isinstance(permitted, dict):
+            raise InputError('--ranges takes a JSON object, such as \'{"income": [20000, 90000]}\'.')
+    return counterfactuals.for_run(
+        lake, args.run, row_ids=_split(args.rows) if args.rows else None, cohort=args.cohort, rows=args.first,
+        count=args.count, vary=_split(args.vary) if args.vary else None, permitted=permitted,
+        desired_class=args.desired_class or "opposite", desired_range=args.range, method=args.method,
+        seed=args.seed, progress=_progress)
+
+
+def _split(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def cmd_causal(lake: Lake, args) -> dict:
+    result = causal.analyse(lake, args.dataset, treatment=args.treatment, outcome=args.outcome,
+                            confounders=args.confounders, heterogeneity=args.heterogeneity, method=args.method,
+                            outcome_class=args.outcome_class, treated_value=args.treated, exclude=args.exclude or (),
+                            treatment_cost=args.cost, higher_is_better=not args.lower_is_better, seed=args.seed,
+                            progress=_progress)
+    result["overlap"] = {k: v for k, v in result["overlap"].items() if k != "histogram"}
+    result["individual"] = {k: v for k, v in result["individual"].items() if k != "sample"}
+    return result
+
+
+def cmd_privacy(lake: Lake, args) -> dict:
+    return privacy.assess(lake, args.dataset, quasi=args.quasi or (), sensitive=args.sensitive, k=args.k,
+                          run_id=args.run)
 
 
 def cmd_mitigate(lake: Lake, args) -> dict:
@@ -342,7 +393,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", metavar="NAME@V", help="evaluation dataset (default: the run's input)")
     p.add_argument("--scope", choices=["test", "all"], help="the run's held-out rows (default on its input) or all rows")
     p.add_argument("--sensitive", nargs="+", metavar="COL", help="default: the run's sensitive columns")
-    p.add_argument("--components", default=",".join(review.COMPONENTS), help="comma-separated: " + ",".join(review.COMPONENTS))
+    p.add_argument("--components", default=",".join(review.DEFAULT_COMPONENTS),
+                   help="comma-separated, from: " + ",".join(review.COMPONENTS))
+    p.add_argument("--cf-rows", type=int, default=100, help="counterfactuals: held-out rows (a seeded sample)")
+    p.add_argument("--cf-count", type=int, default=5, help="counterfactuals per row")
+    p.add_argument("--treatments", nargs="+", metavar="COL", help="causal: treatment column(s); outcome: the target")
+    p.add_argument("--quasi", nargs="+", metavar="COL", help="privacy: quasi-identifiers for k-anonymity")
     p.add_argument("--explain-rows", type=int, default=100_000,
                    help="explain at most this many rows (a seeded sample above it); errors use every row")
     p.set_defaults(handler=cmd_review)
@@ -368,6 +424,43 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--constraint", required=True, choices=list(mitigation.CONSTRAINTS))
     p.add_argument("--eps", type=float, default=0.01, help="expgrad: allowed constraint violation on the training rows")
     p.set_defaults(handler=cmd_mitigate)
+
+    p = sub.add_parser("counterfactuals", help="the smallest changes that flip a model's decision, for chosen rows")
+    p.add_argument("--run", metavar="RUN_ID", required=True)
+    p.add_argument("--rows", metavar="ID,ID,...", help="lake row ids of the run's input (default: held-out rows)")
+    p.add_argument("--cohort", help="a saved cohort's rows instead")
+    p.add_argument("--first", type=int, default=20, help="how many rows without --rows (default 20)")
+    p.add_argument("--count", type=int, default=5, help="counterfactuals per row")
+    p.add_argument("--vary", metavar="COL,...", help="features allowed to change (default: all but age-, sex-, race-like)")
+    p.add_argument("--ranges", help='permitted ranges, JSON: {"income": [20000, 90000], "region": ["north"]}')
+    p.add_argument("--desired-class", help="default: the opposite class (binary)")
+    p.add_argument("--range", nargs=2, type=float, metavar=("LOW", "HIGH"), help="regression: desired prediction range")
+    p.add_argument("--method", default="random", choices=list(counterfactuals.METHODS))
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(handler=cmd_counterfactuals)
+
+    p = sub.add_parser("causal", help="the effect of a treatment column on an outcome, with overlap and placebo checks")
+    p.add_argument("--dataset", metavar="NAME[@V]", required=True)
+    p.add_argument("--treatment", required=True, metavar="COL")
+    p.add_argument("--outcome", required=True, metavar="COL")
+    p.add_argument("--confounders", nargs="+", metavar="COL", help="default: every other usable column")
+    p.add_argument("--heterogeneity", nargs="+", metavar="COL", help="default: up to 6 numeric confounders")
+    p.add_argument("--exclude", nargs="+", metavar="COL", help="columns never to adjust for (ids, later outcomes)")
+    p.add_argument("--method", default="linear", choices=list(causal.METHODS))
+    p.add_argument("--outcome-class", help="a multiclass outcome: the class to analyse")
+    p.add_argument("--treated", help="the treated value of a binary treatment (default: 1/yes/true or the second)")
+    p.add_argument("--cost", type=float, default=0.0, help="treatment cost per row, in outcome units (policy)")
+    p.add_argument("--lower-is-better", action="store_true", help="a lower outcome is the good one (e.g. default)")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(handler=cmd_causal)
+
+    p = sub.add_parser("privacy", help="personal data, k-anonymity and l-diversity, membership inference")
+    p.add_argument("--dataset", metavar="NAME[@V]", required=True)
+    p.add_argument("--quasi", nargs="+", metavar="COL", help="quasi-identifiers for k-anonymity")
+    p.add_argument("--sensitive", metavar="COL", help="for l-diversity (with --quasi)")
+    p.add_argument("-k", type=int, default=5)
+    p.add_argument("--run", metavar="RUN_ID", help="a model trained on it: membership-inference risk")
+    p.set_defaults(handler=cmd_privacy)
 
     p = sub.add_parser("reviews", help="list reviews")
     p.add_argument("--usecase")

@@ -319,8 +319,8 @@ def for_run(lake: Lake, run_id: str, *, row_ids: Optional[Sequence[int]] = None,
             raise InputError(f"{version.ref} has no row(s) with id {absent[:10]}; row ids run from 0 to {version.rows - 1:,}.")
     elif cohort:
         chosen = cohorts.get(lake, cohort, usecase=run.usecase)
-        query = datasets.read_frame(lake, version, where=cohorts.where_sql(chosen.conditions), limit=rows,
-                                    with_row_ids=True)
+        where, params = cohorts.where_sql(chosen.conditions, version.column_names)
+        query = datasets.read_frame(lake, version, where=where, params=params, limit=rows, with_row_ids=True)
         if query.empty:
             raise InputError(f"Cohort {cohort!r} has no rows in {version.ref}.")
     else:
@@ -350,7 +350,8 @@ def for_run(lake: Lake, run_id: str, *, row_ids: Optional[Sequence[int]] = None,
             changed = _changed(base, cf, run.feature_names)
             for c in changed:
                 changes[c] += 1
-            entries.append({"values": {k: _plain(v) for k, v in cf.items()}, "prediction": label, "changed": changed})
+            entries.append({"values": {k: _typed(v, space.precision.get(k)) for k, v in cf.items()}, "prediction": label,
+                            "changed": changed})
         out_rows.append({"row": int(query["__row_id"].iloc[i]), "original": {k: _plain(v) for k, v in base.items()},
                          "prediction": labels[i], "counterfactuals": entries})
     total = sum(len(r["counterfactuals"]) for r in out_rows)
@@ -436,6 +437,14 @@ def _with_dice(model, X: pd.DataFrame, reference: pd.DataFrame, run: training.Ru
         found.append([] if frame is None else frame[run.feature_names].to_dict("records"))
         report(progress, (i + 1) / len(X), f"dice-ml {method}: {i + 1} of {len(X)} rows")
     return found
+
+
+def _typed(value: Any, decimals: Optional[int]) -> Any:
+    """A counterfactual value as the data holds it: whole numbers stay whole."""
+    value = _plain(value)
+    if decimals == 0 and isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 def _plain(value: Any) -> Any:

@@ -20,7 +20,8 @@ Planted truths (also `PLANTED` below and, with figures measured on the generated
     0.08 + 0.003 * (45 - age) (clipped to probabilities in [0.005, 0.995]): a stronger effect
     for younger applicants. It is given more often to applicants with high debt-to-income
     (confounding), so the naive difference in means is biased. The exact average effect on
-    the generated rows is stored as `true_ate`.
+    the generated rows (on the recorded label, so none in the coin-toss cohort of (c)) is stored
+    as `true_ate`.
 (c) Label noise: in the cohort employment = 'self_employed' and age < 40, half the labels are
     flipped (so they are coin tosses there); elsewhere the label follows the features closely.
 (d) Drift in `applications_batch2`: income x0.7, loan_amount x1.5, and renters 40% -> 65%
@@ -131,7 +132,9 @@ def applications(n: int, *, seed: int, start_id: int = 1, shifted: bool = False,
         "late_payments_12m": late, "loan_amount": loan, "loan_term_months": term.astype(np.int64),
         "home_ownership": home, "counselling": treated, "defaulted": defaulted,
     })
-    effect = p1 - p0
+    # The effect on the recorded label: where labels are coin tosses (the noisy cohort, flipped with
+    # probability r), the treatment moves the recorded outcome by (1 - 2r) of its effect on the true one.
+    effect = (p1 - p0) * np.where(noisy, 1 - 2 * PLANTED.noise_flip_rate, 1.0)
     young = age < 35
     sums = {"n": n, "effect": float(effect.sum()), "young_n": int(young.sum()), "young_effect": float(effect[young].sum()),
             "old_n": int((~young).sum()), "old_effect": float(effect[~young].sum()), "noisy_n": int(noisy.sum()),

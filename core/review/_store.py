@@ -25,7 +25,8 @@ from core.names import quote_identifier as q
 from core.progress import Progress, report
 from core.review import _errors, _explain, _overview
 
-COMPONENTS = ("overview", "explain", "errors", "fairness")
+COMPONENTS = ("overview", "explain", "errors", "fairness", "counterfactuals", "causal", "privacy")
+DEFAULT_COMPONENTS = ("overview", "explain", "errors", "fairness")
 INTERSECTION_LIMIT = 3  # sensitive columns crossed into intersections at most
 PDP_FEATURES = 6
 
@@ -79,14 +80,25 @@ def _evaluation_source(lake: Lake, run: training.Run, dataset: Optional[str]):
 
 
 def create(lake: Lake, *, run_id: str, actor: str, dataset: Optional[str] = None, scope: Optional[str] = None,
-           sensitive: Optional[Sequence[str]] = None, components: Sequence[str] = COMPONENTS, seed: int = 0,
-           explain_rows: int = _explain.EXPLAIN_ROWS, progress: Optional[Progress] = None) -> Review:
-    """Compute a review's components and persist them, in one transaction."""
+           sensitive: Optional[Sequence[str]] = None, components: Sequence[str] = DEFAULT_COMPONENTS, seed: int = 0,
+           explain_rows: int = _explain.EXPLAIN_ROWS, cf_rows: int = 100, cf_count: int = 5,
+           treatments: Sequence[str] = (), quasi: Sequence[str] = (), progress: Optional[Progress] = None) -> Review:
+    """Compute a review's components and persist them, in one transaction.
+
+    counterfactuals: `cf_count` for each of `cf_rows` held-out rows (a seeded sample); causal: the
+    effect of each of `treatments` on the run's target in the evaluated dataset; privacy: the
+    personal-data scan, k-anonymity over `quasi` (l-diversity of the first sensitive column) and
+    membership inference against the model."""
     if not isinstance(explain_rows, int) or explain_rows < 100:
         raise InputError(f"Explain at least 100 rows, not {explain_rows!r}.")
     unknown = [c for c in components if c not in COMPONENTS]
     if unknown or not components:
         raise InputError(f"Unknown component(s) {unknown}; choose from {', '.join(COMPONENTS)}.")
+    if "causal" in components and not treatments:
+        raise InputError("The causal component needs the treatment column(s): --treatments COL ...")
+    if "counterfactuals" in components and not (isinstance(cf_rows, int) and 1 <= cf_rows <= 10_000
+                                                 and isinstance(cf_count, int) and 1 <= cf_count <= 50):
+        raise InputError(f"Counterfactuals take 1 to 10,000 rows and 1 to 50 per row, not {cf_rows!r} and {cf_count!r}.")
     report(progress, 0.02, "Reading and scoring the evaluation rows")
     scored = score_run(lake, run_id, dataset=dataset, scope=scope,
                        extra_columns=list(sensitive) if sensitive is not None else None)
@@ -148,10 +160,33 @@ def create(lake: Lake, *, run_id: str, actor: str, dataset: Optional[str] = None
         report(progress, 0.85, "Fairness by group")
         results["fairness"] = _fairness(frame, rows, run, sensitive, seed)
         timings["fairness"] = round(time.perf_counter() - started, 3)
+    if "counterfactuals" in components:
+        started = time.perf_counter()
+        results["counterfactuals"] = _counterfactuals(lake, run, cf_rows, cf_count, seed,
+                                                      lambda f, m: report(progress, 0.86 + 0.02 * f, m))
+        timings["counterfactuals"] = round(time.perf_counter() - started, 3)
+    if "causal" in components:
+        from core import causal
+
+        started = time.perf_counter()
+        results["causal"] = {"effects": [
+            causal.analyse(lake, _dataset_ref(version, kind), treatment=t, outcome=run.target, exclude=run.excluded, seed=seed,
+                           progress=lambda f, m: report(progress, 0.88 + 0.02 * f, m)) for t in treatments]}
+        timings["causal"] = round(time.perf_counter() - started, 3)
+    if "privacy" in components:
+        from core import privacy
+
+        started = time.perf_counter()
+        report(progress, 0.9, "Privacy: personal data, k-anonymity, membership inference")
+        results["privacy"] = privacy.assess(lake, _dataset_ref(version, kind), quasi=list(quasi),
+                                            sensitive=sensitive[0] if quasi and sensitive else None,
+                                            run_id=run.run_id, seed=seed)
+        timings["privacy"] = round(time.perf_counter() - started, 3)
     review_id = f"{time.strftime('%Y%m%d')}-{uuid.uuid4().hex[:10]}"
     report(progress, 0.92, "Saving the review in the lake")
     config = {"seed": seed, "scope": scope, "algorithm": run.algorithm, "task": run.task, "target": run.target,
-              "explain_rows": explain_rows}
+              "explain_rows": explain_rows, "cf_rows": cf_rows, "cf_count": cf_count, "treatments": list(treatments),
+              "quasi": list(quasi)}
 
     def work(cur) -> None:
         safe = _safe(review_id)
@@ -173,6 +208,29 @@ def create(lake: Lake, *, run_id: str, actor: str, dataset: Optional[str] = None
     lake.write(work, actor=actor, message=f"review {run.run_id}", tag=f"review:{review_id}")
     report(progress, 1.0, f"Review {review_id} ready")
     return get(lake, review_id)
+
+
+def _dataset_ref(version, kind: str) -> str:
+    if kind != "dataset":
+        raise InputError("Causal and privacy components read a dataset; this run was trained on a feature set. "
+                         "Review it on a dataset version (--dataset NAME@V) or use the Causal and Privacy pages.")
+    return version.ref
+
+
+def _counterfactuals(lake: Lake, run: training.Run, rows: int, count: int, seed: int, progress) -> dict:
+    from core import counterfactuals
+
+    if run.task == "multiclass":
+        return {"rows": [], "note": "Counterfactuals in a review need a binary or regression model (a desired class "
+                                    "must be named for a multiclass one: use the Counterfactuals page)."}
+    if run.task in ("regression", "timeseries"):
+        return {"rows": [], "note": "Counterfactuals of a regression need a desired range: use the Counterfactuals page."}
+    with lake.reading() as cur:
+        held = cur.execute("SELECT row_id FROM lake.assay.run_test_rows WHERE run_id = ? ORDER BY row_id",
+                           [run.run_id]).fetchnumpy()["row_id"]
+    chosen = np.sort(np.random.default_rng(seed).choice(held, min(rows, len(held)), replace=False))
+    return counterfactuals.for_run(lake, run.run_id, row_ids=[int(v) for v in chosen], count=count, seed=seed,
+                                   progress=progress)
 
 
 def _fairness(frame: pd.DataFrame, rows: pd.DataFrame, run: training.Run, sensitive: list[str], seed: int) -> dict:
@@ -335,7 +393,9 @@ def recompute(lake: Lake, review_id: str, *, actor: str, progress: Optional[Prog
     dataset = None if old.dataset_kind == "feature_set" else old.dataset_ref
     new = create(lake, run_id=old.run_id, actor=actor, dataset=dataset, scope=old.scope, sensitive=old.sensitive,
                  components=old.components, seed=old.config.get("seed", 0),
-                 explain_rows=old.config.get("explain_rows", _explain.EXPLAIN_ROWS), progress=progress)
+                 explain_rows=old.config.get("explain_rows", _explain.EXPLAIN_ROWS),
+                 cf_rows=old.config.get("cf_rows", 100), cf_count=old.config.get("cf_count", 5),
+                 treatments=old.config.get("treatments", []), quasi=old.config.get("quasi", []), progress=progress)
     delete(lake, review_id, actor=actor)
     return new
 
