@@ -23,7 +23,10 @@ navigation = st.navigation({
         st.Page("pages/error_analysis.py", title="Error analysis", icon=":material/troubleshoot:"),
         st.Page("pages/model_overview.py", title="Model overview", icon=":material/monitoring:"),
         st.Page("pages/fairness.py", title="Fairness", icon=":material/balance:"),
+        st.Page("pages/counterfactuals.py", title="Counterfactuals & what-if", icon=":material/alt_route:"),
+        st.Page("pages/causal.py", title="Causal analysis", icon=":material/account_tree:"),
+        st.Page("pages/privacy.py", title="Privacy", icon=":material/shield_person:"),
     ],
-})
+}, expanded=True)  # every page in sight: reviewers move between them all the time
 state.usecase_picker()
 navigation.run()

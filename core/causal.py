@@ -247,7 +247,8 @@ def _by_feature(estimator, data: Prepared, effects: np.ndarray) -> list[dict]:
         values = data.raw[feature]
         if pd.api.types.is_numeric_dtype(values) and values.nunique() > BINS:
             bins = pd.qcut(values, BINS, duplicates="drop")
-            labels = bins.astype(str).where(values.notna(), "(missing)")
+            names = {b: f"{_short(b.left)} to {_short(b.right)}" for b in bins.cat.categories}
+            labels = bins.map(names).astype(object).where(values.notna(), "(missing)")
         else:
             labels = values.astype(object).where(values.notna(), "(missing)").astype(str)
         rows = []
@@ -263,6 +264,10 @@ def _by_feature(estimator, data: Prepared, effects: np.ndarray) -> list[dict]:
         rows.sort(key=lambda r: (r["order"] is None, r["order"] if r["order"] is not None else 0, r["bin"]))
         out.append({"feature": feature, "bins": rows})
     return out
+
+
+def _short(number: float) -> str:
+    return f"{number:,.0f}" if abs(number) >= 1000 else f"{number:.4g}"
 
 
 def _interval(estimator, X: np.ndarray) -> tuple[Optional[float], Optional[float]]:
@@ -324,8 +329,15 @@ def _tree_rules(interpreter, names: list[str]) -> list[dict]:
                           "treat": bool(np.argmax(value) == 1) if len(value) > 1 else bool(value[0] > 0)})
             return
         name, threshold = names[tree.feature[node]], tree.threshold[node]
-        walk(tree.children_left[node], path + [f"{name} <= {threshold:.4g}"])
-        walk(tree.children_right[node], path + [f"{name} > {threshold:.4g}"])
+        if name.endswith("__missing"):
+            left, right = f"{name[:-9]} is known", f"{name[:-9]} is missing"
+        elif "=" in name:  # a one-hot column: 0 or 1
+            column, level = name.split("=", 1)
+            left, right = f"{column} is not {level}", f"{column} is {level}"
+        else:
+            left, right = f"{name} <= {threshold:.4g}", f"{name} > {threshold:.4g}"
+        walk(tree.children_left[node], path + [left])
+        walk(tree.children_right[node], path + [right])
 
     walk(0, [])
     return rules

@@ -307,3 +307,50 @@ def test_fairness_page_for_a_model_and_for_stored_predictions(app, reviewed):
     at.text_input(key="audit_positive").input("maybe").run()
     at.button(key="audit_go").click().run()
     assert not at.exception and "does not occur" in at.error[0].value
+
+
+def test_counterfactuals_and_what_if_page(app, reviewed):
+    at = app.run().switch_page("pages/counterfactuals.py").run()
+    no_errors(at)
+    at.number_input(key="cf_rows").set_value(3)
+    at.button(key="cf_go").click().run()
+    no_errors(at)
+    assert len(at.expander) >= 3  # one per row, with its difference table
+    assert any(c for c in at.get("vega_lite_chart"))  # which features change most often, the what-if charts
+    assert any(m.value.startswith("Prediction:") for m in at.markdown)
+    run_id = at.selectbox(key="cf_run").value
+    feature = "late_payments_12m"
+    at.number_input(key=f"whatif_{run_id}_0_{feature}").set_value(6).run()
+    no_errors(at)
+    assert any("changed: late_payments_12m" in m.value for m in at.markdown)
+    at.selectbox(key="cf_source").select("row ids").run()
+    at.text_input(key="cf_ids").input("0, x").run()
+    at.button(key="cf_go").click().run()
+    assert not at.exception and "whole numbers" in at.error[0].value
+
+
+def test_causal_page_estimates_with_its_checks(app):
+    at = app.run().switch_page("pages/causal.py").run()
+    no_errors(at)
+    at.button(key="causal_go").click().run()
+    no_errors(at)
+    assert [m.label for m in at.metric][:4] == ["Average effect", "95% interval", "p-value", "Naive difference"]
+    assert any("Placebo" in m.value for m in at.markdown)
+    assert len(at.get("vega_lite_chart")) >= 3  # overlap, effect by feature, individual effects
+    assert any("policy tree treats" in m.value for m in at.markdown)
+    at.selectbox(key="causal_method").select("dr")
+    at.selectbox(key="causal_treatment_applications").select("income").run()
+    at.button(key="causal_go").click().run()
+    assert not at.exception and "binary treatment" in at.error[0].value
+
+
+def test_privacy_page(app, reviewed):
+    at = app.run().switch_page("pages/privacy.py").run()
+    no_errors(at)
+    at.selectbox(key="privacy_sensitive_applications").select("race_ethnicity")
+    at.selectbox(key="privacy_run_applications").select(reviewed.run_id)
+    at.button(key="privacy_go").click().run()
+    no_errors(at)
+    assert any("applicant_id" in m.value for m in at.markdown)  # an identifier to keep out
+    assert [m.label for m in at.metric][0] == "Attack AUC"
+    assert any("l-diversity" in m.value for m in at.markdown)

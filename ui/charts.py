@@ -232,3 +232,55 @@ def mitigation_tradeoff(points: pd.DataFrame) -> alt.Chart:
                 orient="bottom", columns=1, labelLimit=600)),
                                                            shape=alt.Shape("side:N", title=None))
             ).properties(height=320, title="Original and mitigated: accuracy against disparity, on the held-out rows")
+
+
+def feature_changes(changes: dict) -> alt.Chart:
+    frame = pd.DataFrame({"feature": list(changes), "counterfactuals": list(changes.values())})
+    return alt.Chart(frame).mark_bar(color="#72B7B2").encode(
+        x=alt.X("counterfactuals:Q", title="counterfactuals that change it"),
+        y=alt.Y("feature:N", sort="-x", title=None, axis=alt.Axis(labelLimit=300, labelOverlap=False)),
+        tooltip=["feature", "counterfactuals"]).properties(height=alt.Step(26), title="Which features change most often")
+
+
+def highlight_changes(table: pd.DataFrame, changed: list[set]) -> "pd.io.formats.style.Styler":
+    """The original row first, then counterfactuals; only changed cells are coloured."""
+    def style(frame: pd.DataFrame) -> pd.DataFrame:
+        colours = pd.DataFrame("", index=frame.index, columns=frame.columns)
+        for i, columns in enumerate(changed, start=1):
+            for column in columns:
+                colours.iloc[i, frame.columns.get_loc(column)] = "background-color: #fde2b4; font-weight: 600"
+        return colours
+    return table.style.apply(style, axis=None)
+
+
+def effect_by_bin(bins: pd.DataFrame, feature: str, ate: float) -> alt.Chart:
+    base = alt.Chart(bins).encode(x=alt.X("bin:N", sort=None, title=feature, axis=alt.Axis(labelAngle=0, labelLimit=160)))
+    bars = base.mark_bar(color="#4C78A8", opacity=0.8).encode(
+        y=alt.Y("effect:Q", title="average effect (95% interval)"),
+        tooltip=["bin", "rows", alt.Tooltip("effect:Q", format=".4f"), alt.Tooltip("ci_low:Q", format=".4f"),
+                 alt.Tooltip("ci_high:Q", format=".4f")])
+    layers = [bars]
+    if bins["ci_low"].notna().any():
+        layers.append(base.mark_rule(color="black").encode(y="ci_low:Q", y2="ci_high:Q"))
+    rule = alt.Chart(pd.DataFrame({"ate": [ate]})).mark_rule(color="gray", strokeDash=[4, 4]).encode(y="ate:Q")
+    return alt.layer(*layers, rule).properties(height=260, title=f"Effect by {feature} (dashed: the average effect)")
+
+
+def propensity_overlap(histogram: pd.DataFrame) -> alt.Chart:
+    return alt.Chart(histogram).mark_bar(opacity=0.6).encode(
+        x=alt.X("low:Q", bin="binned", title="propensity (probability of treatment)"), x2="high:Q",
+        y=alt.Y("rows:Q", stack=None), color=alt.Color("group:N", title=None),
+        tooltip=["group", "low", "high", "rows"]).properties(height=240, title="Overlap: propensities by group")
+
+
+def effect_distribution(sample: list) -> alt.Chart:
+    return alt.Chart(pd.DataFrame({"effect": sample})).mark_bar(color="#B279A2").encode(
+        x=alt.X("effect:Q", bin=alt.Bin(maxbins=40), title="individual effect"), y=alt.Y("count():Q", title="rows"),
+    ).properties(height=240, title="Individual effects")
+
+
+def whatif_probabilities(probabilities: dict) -> alt.Chart:
+    frame = pd.DataFrame({"class": list(probabilities), "probability": list(probabilities.values())})
+    return alt.Chart(frame).mark_bar().encode(x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
+                                              y=alt.Y("class:N", title=None), tooltip=["class", alt.Tooltip("probability:Q", format=".1%")]
+                                              ).properties(height=40 * len(frame) + 30)

@@ -44,20 +44,23 @@ def encoded_groups(pipeline: Pipeline) -> list[str]:
 
 
 def shap_matrix(pipeline: Pipeline, X: pd.DataFrame, *, task: str, classes: Optional[list], positive: Any,
-                seed: int = 0, explain_rows: int = EXPLAIN_ROWS,
-                progress: Optional[Progress] = None) -> tuple[pd.DataFrame, float, np.ndarray]:
+                seed: int = 0, explain_rows: int = EXPLAIN_ROWS, progress: Optional[Progress] = None,
+                only_first: bool = False) -> tuple[pd.DataFrame, float, np.ndarray]:
     """SHAP values per raw feature (rows of X in order, or of the sample for forests), the base value,
     and the positions of the explained rows. Classification: toward the positive class (binary, in
-    log-odds for boosted trees and linear models) or toward each row's predicted class (multiclass)."""
+    log-odds for boosted trees and linear models) or toward each row's predicted class (multiclass).
+    With `only_first`, only X's first row is explained (the others are the background)."""
     if not hasattr(pipeline, "named_steps"):
         return _permutation_shap(pipeline, X, task=task, classes=classes, positive=positive, seed=seed,
-                                 explain_rows=explain_rows, progress=progress)
+                                 explain_rows=explain_rows, progress=progress, only_first=only_first)
     model = pipeline.named_steps["model"]
     prepare = Pipeline(pipeline.steps[:-1])
     kind = type(model).__name__
     positions = np.arange(len(X))
     limit = min(explain_rows, FOREST_SAMPLE) if kind.startswith("RandomForest") else explain_rows
-    if len(X) > limit:
+    if only_first:
+        positions = np.arange(1)
+    elif len(X) > limit:
         positions = np.sort(np.random.default_rng(seed).choice(len(X), limit, replace=False))
     groups = encoded_groups(pipeline)
     parts, base = [], 0.0
@@ -73,7 +76,8 @@ def shap_matrix(pipeline: Pipeline, X: pd.DataFrame, *, task: str, classes: Opti
 
 
 def _permutation_shap(model, X: pd.DataFrame, *, task: str, classes: Optional[list], positive: Any, seed: int,
-                      explain_rows: int, progress: Optional[Progress]) -> tuple[pd.DataFrame, float, np.ndarray]:
+                      explain_rows: int, progress: Optional[Progress],
+                      only_first: bool = False) -> tuple[pd.DataFrame, float, np.ndarray]:
     """Models that are not one Pipeline (fairness-mitigated ones): Shapley values of the model's own
     positive-class probability by permutation sampling (interventional, like shap's permutation
     explainer), batched across rows so each draw is one predict call. Each of DRAWS draws pairs a
@@ -84,7 +88,9 @@ def _permutation_shap(model, X: pd.DataFrame, *, task: str, classes: Optional[li
     rng = np.random.default_rng(seed)
     positions = np.arange(len(X))
     limit = min(explain_rows, AGNOSTIC_SAMPLE)
-    if len(X) > limit:
+    if only_first:
+        positions = np.arange(1)
+    elif len(X) > limit:
         positions = np.sort(rng.choice(len(X), limit, replace=False))
     columns, index = list(X.columns), classes.index(positive)
     rows, n_features = X.iloc[positions].reset_index(drop=True), len(X.columns)
