@@ -6,10 +6,64 @@ import streamlit as st
 
 from core import causal, datasets
 from ui import charts, state
+from ui.review_picker import review_component
+
+
+def show(result: dict) -> None:
+    """One estimate with its checks, effects by feature and policy (live, or as stored in a review)."""
+    for warning in result["warnings"]:
+        st.warning(warning)
+    st.subheader("Average effect")
+    m1, m2, m3, m4 = st.columns([1, 1.6, 0.8, 1])
+    m1.metric("Average effect", f"{result['ate']:+.4f}")
+    m2.metric("95% interval", f"{result['ci_low']:+.3f} to {result['ci_high']:+.3f}")
+    m3.metric("p-value", f"{result['p_value']:.2g}")
+    m4.metric("Naive difference", f"{result['naive_difference']:+.4f}",
+              help="Treated minus untreated mean outcome, before accounting for confounders")
+    treatment, outcome = result["treatment"], result["outcome"]
+    treated = f"{treatment} = {result['treated_value']}" if result["binary_treatment"] else f"one more unit of {treatment}"
+    st.markdown(f"{treated} changes {outcome}{' (' + str(result['outcome_class']) + ')' if result['outcome_class'] not in (None, True) else ''} "
+                f"by **{result['ate']:+.4f}** on average ({result['estimator']}, {result['n']:,} rows); comparing "
+                f"means without adjustment would say {result['naive_difference']:+.4f}.")
+    st.subheader("Honesty checks")
+    left, right = st.columns(2)
+    overlap, placebo = result["overlap"], result["placebo"]
+    with left:
+        if overlap["kind"] == "propensity":
+            st.altair_chart(charts.propensity_overlap(pd.DataFrame(overlap["histogram"])))
+            st.caption(f"{overlap['extreme_share']:.1%} of rows have a propensity below {overlap['threshold']} or above "
+                       f"{1 - overlap['threshold']:.2f} ({'fine' if overlap['ok'] else 'too many: see the warning'}).")
+        else:
+            st.caption(f"Continuous treatment: the confounders explain {overlap.get('r2_of_treatment', 0):.0%} of it.")
+    with right:
+        st.markdown(f"**Placebo** ({placebo['estimator']} with the treatment shuffled): {placebo['effect']:+.4f} "
+                    f"[{placebo['ci_low']:+.4f}, {placebo['ci_high']:+.4f}] — "
+                    + ("passes: the interval covers zero." if placebo["passed"] else "**fails**: the interval excludes zero."))
+    if result["by_feature"]:
+        st.subheader("For whom")
+        for entry in result["by_feature"]:
+            st.altair_chart(charts.effect_by_bin(pd.DataFrame(entry["bins"]), entry["feature"], result["ate"]))
+        st.altair_chart(charts.effect_distribution(result["individual"]["sample"]))
+    if result["policy"]:
+        policy = result["policy"]
+        st.subheader("Who should be treated")
+        st.markdown(f"At a cost of {policy['treatment_cost']} per treated row, the policy tree treats "
+                    f"**{policy['treated_share']:.0%}** of rows. Expected gain per row: policy "
+                    f"{policy['gain_policy']:+.4f}, treat everyone {policy['gain_treat_all']:+.4f}, treat no one 0.")
+        st.dataframe(pd.DataFrame(policy["rules"]), hide_index=True)
+
 
 state.ensure_app_shell()
 st.title("Causal analysis")
 lake, usecase = state.lake(), state.usecase()
+mode = st.segmented_control("Estimate", ["Live", "From a saved review"], default="Live", key="causal_mode",
+                            required=True)
+if mode == "From a saved review":
+    current, results = review_component(lake, usecase, "causal")
+    for effect in results["causal"]["effects"]:
+        st.header(f"{effect['treatment']} → {effect['outcome']}")
+        show(effect)
+    st.stop()
 available = datasets.latest(lake, usecase=usecase)
 if not available:
     st.info(f"Use case **{usecase}** has no datasets yet.")
@@ -48,42 +102,4 @@ if st.button("Estimate the effect", type="primary", key="causal_go", disabled=no
         st.session_state["causal_result"] = made
 result = st.session_state.get("causal_result")
 if result and result["dataset"] == version.ref and result["treatment"] == treatment and result["outcome"] == outcome:
-    for warning in result["warnings"]:
-        st.warning(warning)
-    st.subheader("Average effect")
-    m1, m2, m3, m4 = st.columns([1, 1.6, 0.8, 1])
-    m1.metric("Average effect", f"{result['ate']:+.4f}")
-    m2.metric("95% interval", f"{result['ci_low']:+.3f} to {result['ci_high']:+.3f}")
-    m3.metric("p-value", f"{result['p_value']:.2g}")
-    m4.metric("Naive difference", f"{result['naive_difference']:+.4f}",
-              help="Treated minus untreated mean outcome, before accounting for confounders")
-    treated = f"{treatment} = {result['treated_value']}" if result["binary_treatment"] else f"one more unit of {treatment}"
-    st.markdown(f"{treated} changes {outcome}{' (' + str(result['outcome_class']) + ')' if result['outcome_class'] not in (None, True) else ''} "
-                f"by **{result['ate']:+.4f}** on average ({result['estimator']}, {result['n']:,} rows); comparing "
-                f"means without adjustment would say {result['naive_difference']:+.4f}.")
-    st.subheader("Honesty checks")
-    left, right = st.columns(2)
-    overlap, placebo = result["overlap"], result["placebo"]
-    with left:
-        if overlap["kind"] == "propensity":
-            st.altair_chart(charts.propensity_overlap(pd.DataFrame(overlap["histogram"])))
-            st.caption(f"{overlap['extreme_share']:.1%} of rows have a propensity below {overlap['threshold']} or above "
-                       f"{1 - overlap['threshold']:.2f} ({'fine' if overlap['ok'] else 'too many: see the warning'}).")
-        else:
-            st.caption(f"Continuous treatment: the confounders explain {overlap.get('r2_of_treatment', 0):.0%} of it.")
-    with right:
-        st.markdown(f"**Placebo** ({placebo['estimator']} with the treatment shuffled): {placebo['effect']:+.4f} "
-                    f"[{placebo['ci_low']:+.4f}, {placebo['ci_high']:+.4f}] — "
-                    + ("passes: the interval covers zero." if placebo["passed"] else "**fails**: the interval excludes zero."))
-    if result["by_feature"]:
-        st.subheader("For whom")
-        for entry in result["by_feature"]:
-            st.altair_chart(charts.effect_by_bin(pd.DataFrame(entry["bins"]), entry["feature"], result["ate"]))
-        st.altair_chart(charts.effect_distribution(result["individual"]["sample"]))
-    if result["policy"]:
-        policy = result["policy"]
-        st.subheader("Who should be treated")
-        st.markdown(f"At a cost of {policy['treatment_cost']} per treated row, the policy tree treats "
-                    f"**{policy['treated_share']:.0%}** of rows. Expected gain per row: policy "
-                    f"{policy['gain_policy']:+.4f}, treat everyone {policy['gain_treat_all']:+.4f}, treat no one 0.")
-        st.dataframe(pd.DataFrame(policy["rules"]), hide_index=True)
+    show(result)

@@ -3,9 +3,10 @@ row, see the prediction and its SHAP explanation at once)."""
 import pandas as pd
 import streamlit as st
 
-from core import cohorts, counterfactuals, training
+from core import cohorts, counterfactuals, review, training
 from core.whatif import WhatIf
 from ui import charts, state
+from ui.review_picker import review_picker
 
 state.ensure_app_shell()
 st.title("Counterfactuals & what-if")
@@ -25,7 +26,26 @@ def what_if_for(folder: str, run_id: str) -> WhatIf:
     return WhatIf.open(lake, run_id)
 
 
-found_tab, whatif_tab = st.tabs(["Counterfactuals", "What-if"])
+def show(result: dict) -> None:
+    """Counterfactuals (live, or as stored in a review): which features change, and each row's table."""
+    if result.get("note"):
+        st.info(result["note"])
+    if result["rows_without"]:
+        st.warning(f"{result['rows_without']} row(s) have no counterfactual within the allowed changes: allow more "
+                   "features to vary or widen the ranges.")
+    if result["feature_changes"]:
+        st.altair_chart(charts.feature_changes(result["feature_changes"]))
+    for row in result["rows"]:
+        with st.expander(f"Row {row['row']}: predicted {row['prediction']}, {len(row['counterfactuals'])} "
+                         f"counterfactual(s)", expanded=len(result["rows"]) <= 3):
+            table = pd.DataFrame([{"": "original", "prediction": row["prediction"], **row["original"]}] +
+                                 [{"": f"#{i}", "prediction": cf["prediction"], **cf["values"]}
+                                  for i, cf in enumerate(row["counterfactuals"], start=1)])
+            st.dataframe(charts.highlight_changes(table, [set(cf["changed"]) for cf in row["counterfactuals"]]),
+                         hide_index=True)
+
+
+found_tab, whatif_tab, saved_tab = st.tabs(["Counterfactuals", "What-if", "Saved in a review"])
 with found_tab:
     numeric = [f["name"] for f in run.features if f["kind"] == "numeric"]
     a, b, c = st.columns(3)
@@ -73,19 +93,7 @@ with found_tab:
             st.session_state["cf_result"] = made
     result = st.session_state.get("cf_result")
     if result and result["run_id"] == run.run_id:
-        if result["rows_without"]:
-            st.warning(f"{result['rows_without']} row(s) have no counterfactual within the allowed changes: allow more "
-                       "features to vary or widen the ranges.")
-        if result["feature_changes"]:
-            st.altair_chart(charts.feature_changes(result["feature_changes"]))
-        for row in result["rows"]:
-            with st.expander(f"Row {row['row']}: predicted {row['prediction']}, {len(row['counterfactuals'])} "
-                             f"counterfactual(s)", expanded=len(result["rows"]) <= 3):
-                table = pd.DataFrame([{"": "original", "prediction": row["prediction"], **row["original"]}] +
-                                     [{"": f"#{i}", "prediction": cf["prediction"], **cf["values"]}
-                                      for i, cf in enumerate(row["counterfactuals"], start=1)])
-                st.dataframe(charts.highlight_changes(table, [set(cf["changed"]) for cf in row["counterfactuals"]]),
-                             hide_index=True)
+        show(result)
 
 with whatif_tab:
     tool = what_if_for(str(lake.config.folder), run.run_id)
@@ -116,3 +124,14 @@ with whatif_tab:
         local = pd.DataFrame(answer["contributions"]).astype({"value": str})
         local = local.reindex(local["shap"].abs().sort_values(ascending=False).index)
         st.altair_chart(charts.local_explanation(local, answer["base_value"]))
+
+with saved_tab:
+    current = review_picker(lake, usecase)
+    if current is not None:
+        stored = review.results(lake, current.review_id).get("counterfactuals")
+        if stored is None:
+            st.info("This review has no counterfactuals component; compute one on the Reviews page.")
+        else:
+            st.caption(f"{stored['count']} per row for {len(stored['rows'])} held-out rows of run {current.run_id}, "
+                       f"found in {stored.get('seconds', 0):.1f} s.")
+            show(stored)

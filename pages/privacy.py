@@ -5,35 +5,11 @@ import streamlit as st
 
 from core import datasets, privacy, training
 from ui import state
+from ui.review_picker import review_component
 
-state.ensure_app_shell()
-st.title("Privacy")
-lake, usecase = state.lake(), state.usecase()
-available = datasets.latest(lake, usecase=usecase)
-if not available:
-    st.info(f"Use case **{usecase}** has no datasets yet.")
-    st.stop()
-name = st.selectbox("Dataset", [v.name for v in available], key="privacy_dataset")
-version = datasets.get(lake, name)
-columns = version.column_names
-quasi = st.multiselect("Quasi-identifiers (what someone could know about a person: age, sex, area…)", columns,
-                       default=[c for c in ("age", "sex", "region") if c in columns], key=f"privacy_quasi_{name}")
-a, b, c = st.columns(3)
-sensitive = a.selectbox("Sensitive column (l-diversity)", [None] + [x for x in columns if x not in quasi],
-                        key=f"privacy_sensitive_{name}", format_func=lambda x: "none" if x is None else x)
-k = int(b.number_input("k", 2, 1_000, 5, key="privacy_k"))
-runs = [r for r in training.list_runs(lake, usecase=usecase) if r.input_name == name]
-run_id = c.selectbox("Model trained on it (membership inference)", [None] + [r.run_id for r in runs],
-                     key=f"privacy_run_{name}", format_func=lambda r: "none" if r is None else r)
-if st.button("Check privacy", type="primary", key="privacy_go"):
-    made = state.run_with_status(
-        "Checking…", lambda progress: privacy.assess(lake, version.ref, quasi=quasi, sensitive=sensitive if quasi else None,
-                                                     k=k, run_id=run_id),
-        lambda result: f"Checked {result['rows']:,} rows")
-    if made is not None:
-        st.session_state["privacy_result"] = made
-result = st.session_state.get("privacy_result")
-if result and result["dataset"] == version.ref:
+
+def show(result: dict) -> None:
+    """A privacy check (live, or as stored in a review)."""
     st.subheader("Recommendations")
     for line in result["recommendations"]:
         st.markdown(f"- {line}")
@@ -60,3 +36,39 @@ if result and result["dataset"] == version.ref:
         m1.metric("Attack AUC", f"{attack['auc']:.3f}", help="0.5: the model does not tell its training rows from others")
         m2.metric("Risk", attack["risk"])
         m3.metric("Loss: training vs held-out", f"{attack['mean_loss_training']:.3f} vs {attack['mean_loss_held_out']:.3f}")
+
+
+state.ensure_app_shell()
+st.title("Privacy")
+lake, usecase = state.lake(), state.usecase()
+mode = st.segmented_control("Check", ["Live", "From a saved review"], default="Live", key="privacy_mode", required=True)
+if mode == "From a saved review":
+    current, results = review_component(lake, usecase, "privacy")
+    show(results["privacy"])
+    st.stop()
+available = datasets.latest(lake, usecase=usecase)
+if not available:
+    st.info(f"Use case **{usecase}** has no datasets yet.")
+    st.stop()
+name = st.selectbox("Dataset", [v.name for v in available], key="privacy_dataset")
+version = datasets.get(lake, name)
+columns = version.column_names
+quasi = st.multiselect("Quasi-identifiers (what someone could know about a person: age, sex, area…)", columns,
+                       default=[c for c in ("age", "sex", "region") if c in columns], key=f"privacy_quasi_{name}")
+a, b, c = st.columns(3)
+sensitive = a.selectbox("Sensitive column (l-diversity)", [None] + [x for x in columns if x not in quasi],
+                        key=f"privacy_sensitive_{name}", format_func=lambda x: "none" if x is None else x)
+k = int(b.number_input("k", 2, 1_000, 5, key="privacy_k"))
+runs = [r for r in training.list_runs(lake, usecase=usecase) if r.input_name == name]
+run_id = c.selectbox("Model trained on it (membership inference)", [None] + [r.run_id for r in runs],
+                     key=f"privacy_run_{name}", format_func=lambda r: "none" if r is None else r)
+if st.button("Check privacy", type="primary", key="privacy_go"):
+    made = state.run_with_status(
+        "Checking…", lambda progress: privacy.assess(lake, version.ref, quasi=quasi, sensitive=sensitive if quasi else None,
+                                                     k=k, run_id=run_id),
+        lambda result: f"Checked {result['rows']:,} rows")
+    if made is not None:
+        st.session_state["privacy_result"] = made
+result = st.session_state.get("privacy_result")
+if result and result["dataset"] == version.ref:
+    show(result)

@@ -26,15 +26,28 @@ with st.expander("New review", expanded=not review.list_reviews(lake, usecase=us
     columns = run.feature_names + run.sensitive
     sensitive = st.multiselect("Sensitive columns", sorted(set(columns) | set(run.sensitive)), default=run.sensitive,
                                key=f"new_review_sensitive_{run.run_id}")
-    components = st.multiselect("Components", list(review.COMPONENTS), default=list(review.COMPONENTS),
+    components = st.multiselect("Components", list(review.COMPONENTS), default=list(review.DEFAULT_COMPONENTS),
                                 key="new_review_components")
     explain_rows = st.number_input("Explain at most this many rows (a seeded sample above it; error analysis uses all)",
                                    100, 10_000_000, 100_000, step=10_000, key="new_review_explain_rows")
+    extra = {}
+    source_columns = datasets.get(lake, run.input_ref).column_names if run.input_kind == "dataset" else columns
+    if "counterfactuals" in components:
+        a, b = st.columns(2)
+        extra["cf_rows"] = int(a.number_input("Counterfactuals: held-out rows", 1, 10_000, 100, key="new_review_cf_rows"))
+        extra["cf_count"] = int(b.number_input("Counterfactuals per row", 1, 50, 5, key="new_review_cf_count"))
+    if "causal" in components:
+        extra["treatments"] = st.multiselect(f"Causal: treatment column(s); the outcome is {run.target}",
+                                             [c for c in source_columns if c != run.target],
+                                             key=f"new_review_treatments_{run.run_id}")
+    if "privacy" in components:
+        extra["quasi"] = st.multiselect("Privacy: quasi-identifiers for k-anonymity", source_columns,
+                                        key=f"new_review_quasi_{run.run_id}")
     if st.button("Compute review", type="primary", key="new_review_go", disabled=not components):
         made = state.run_with_status("Reviewing…", lambda progress: review.create(
             lake, run_id=run.run_id, actor=state.actor(), dataset=None if choice == "the run's input" else choice,
             scope=scope if choice == "the run's input" else "all", sensitive=sensitive, components=components,
-            explain_rows=int(explain_rows), progress=progress), lambda r: f"Review {r.review_id}: {r.rows:,} rows in {sum(r.timings.values()):.1f} s")
+            explain_rows=int(explain_rows), progress=progress, **extra), lambda r: f"Review {r.review_id}: {r.rows:,} rows in {sum(r.timings.values()):.1f} s")
         if made:
             st.session_state["review_id"] = made.review_id
             st.success(f"Review **{made.review_id}** saved. Open it on the Explainability, Error analysis and "

@@ -95,3 +95,24 @@ def test_missing_values_continuous_treatments_and_multiclass_outcomes(lake):
         with pytest.raises(InputError, match=message):
             causal.analyse(lake, "doses", **kwargs)
     assert lake_state(lake) == before
+
+
+def test_causal_and_privacy_as_review_components_through_the_cli(credit):
+    from core import training
+
+    run = training.train(credit, dataset="applications", target="defaulted", actor="t", algorithms=["logistic"],
+                         sensitive=["sex", "race_ethnicity"], exclude=["applicant_id", "applied_at"]).runs[0]
+    out = io.StringIO()
+    assert main(["--lake", str(credit.config.folder), "review", "--run", run.run_id, "--components",
+                 "counterfactuals,causal,privacy", "--cf-rows", "10", "--cf-count", "2", "--treatments", "counselling",
+                 "--quasi", "age", "sex", "region"], out=out) == 0
+    made = json.loads(out.getvalue())
+    assert set(made["timings"]) == {"counterfactuals", "causal", "privacy"}
+    effect = made["components"]["causal"][0]
+    assert effect["treatment"] == "counselling" and effect["ci_low"] < effect["ate"] < effect["ci_high"] < 0
+    assert made["components"]["counterfactuals"]["rows"] == 10
+    assert "k_anonymity" in made["components"]["privacy"] and "membership_inference" in made["components"]["privacy"]
+    out = io.StringIO()
+    assert main(["--lake", str(credit.config.folder), "review", "--run", run.run_id, "--components", "causal"],
+                out=out) == 2
+    assert "--treatments" in json.loads(out.getvalue())["error"]

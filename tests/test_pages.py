@@ -354,3 +354,26 @@ def test_privacy_page(app, reviewed):
     assert any("applicant_id" in m.value for m in at.markdown)  # an identifier to keep out
     assert [m.label for m in at.metric][0] == "Attack AUC"
     assert any("l-diversity" in m.value for m in at.markdown)
+
+
+def test_saved_counterfactual_causal_and_privacy_components(app, reviewed, page_lake):
+    lake = Lake.open(page_lake)
+    from core import review
+
+    made = review.create(lake, run_id=reviewed.run_id, actor="t", components=["counterfactuals", "causal", "privacy"],
+                         cf_rows=4, cf_count=2, treatments=["counselling"], quasi=["age", "sex"])
+    lake.close()
+    at = app.run()
+    at.session_state["review_id"] = made.review_id
+    at.switch_page("pages/causal.py").run()
+    at.segmented_control(key="causal_mode").set_value("From a saved review").run()
+    no_errors(at)
+    assert any(h.value.startswith("counselling → defaulted") for h in at.header)
+    assert [m.label for m in at.metric][0] == "Average effect"
+    at.switch_page("pages/privacy.py").run()
+    at.segmented_control(key="privacy_mode").set_value("From a saved review").run()
+    no_errors(at)
+    assert [m.label for m in at.metric][0] == "Attack AUC"
+    at.switch_page("pages/counterfactuals.py").run()
+    no_errors(at)
+    assert any("held-out rows of run" in c.value for c in at.caption)
