@@ -15,8 +15,8 @@ from typing import Any, Optional, Sequence
 
 import duckdb
 
-from core import (causal, cohorts, counterfactuals, datasets, demo, fairness, features, mitigation, privacy, profile,
-                  review, training, usecases)
+from core import (audit, causal, cohorts, counterfactuals, datasets, demo, fairness, features, mitigation, privacy, profile,
+                  registry, review, training, usecases)
 from core.errors import AssayError, InputError
 from core.lake import Lake
 from core.names import parse_dataset_ref
@@ -276,6 +276,52 @@ def cmd_privacy(lake: Lake, args) -> dict:
                           run_id=args.run)
 
 
+def cmd_register(lake: Lake, args) -> dict:
+    thresholds = _json_arg(args.gate, "--gate", '{"roc_auc": {"min_absolute": 0.01, "min_relative": 0}}')
+    version = registry.register(lake, args.run, name=args.name, actor=_actor(), alias=args.alias,
+                                review_id=args.review, description=args.description or "", owners=tuple(args.owner or ()),
+                                thresholds=thresholds)
+    return {"name": version.name, "version": version.version, "aliases": list(version.aliases), "gate": version.gate,
+            "review_id": version.review_id, "artifact_sha256": version.artifact_sha256}
+
+
+def _json_arg(text: Optional[str], flag: str, example: str) -> Optional[dict]:
+    if not text:
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        value = None
+    if not isinstance(value, dict):
+        raise InputError(f"{flag} takes a JSON object, such as '{example}'.")
+    return value
+
+
+def cmd_promote(lake: Lake, args) -> dict:
+    return registry.promote(lake, args.model, alias=args.alias, actor=_actor(), override_reason=args.override_reason)
+
+
+def cmd_signoff(lake: Lake, args) -> dict:
+    return registry.signoff(lake, args.model, decision=args.decision, comment=args.comment, actor=_actor(),
+                            role=args.role)
+
+
+def cmd_models(lake: Lake, args) -> dict:
+    return {"models": registry.list_models(lake, usecase=args.usecase)}
+
+
+def cmd_model_show(lake: Lake, args) -> dict:
+    version = registry.get(lake, args.model)
+    return {**version.to_dict(), "approvals": registry.approval_status(lake, version.ref),
+            "signoffs": registry.signoffs(lake, version.ref), "lineage": registry.lineage(lake, version.ref)}
+
+
+def cmd_audit(lake: Lake, args) -> dict:
+    if args.action == "verify":
+        return audit.verify(lake)
+    return {"entries": audit.entries(lake, limit=args.limit, action=args.only, obj=args.object)}
+
+
 def cmd_mitigate(lake: Lake, args) -> dict:
     result = mitigation.mitigate(lake, args.run, sensitive=args.sensitive, method=args.method,
                                  constraint=args.constraint, eps=args.eps, actor=_actor(), progress=_progress)
@@ -462,6 +508,45 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--run", metavar="RUN_ID", help="a model trained on it: membership-inference risk")
     p.set_defaults(handler=cmd_privacy)
 
+    p = sub.add_parser("register", help="register a run as the next version of a model (runs the gate)")
+    p.add_argument("--run", metavar="RUN_ID", required=True)
+    p.add_argument("--name", required=True)
+    p.add_argument("--alias", default="challenger", help="alias for the new version (default challenger)")
+    p.add_argument("--review", metavar="REVIEW_ID", help="default: the run's newest review")
+    p.add_argument("--description")
+    p.add_argument("--owner", nargs="+")
+    p.add_argument("--gate", help='thresholds, JSON: {"roc_auc": {"min_absolute": 0.01, "min_relative": 0}}')
+    p.set_defaults(handler=cmd_register)
+
+    p = sub.add_parser("promote", help="move an alias (champion needs the gate and the sign-offs)")
+    p.add_argument("model", metavar="NAME@VERSION")
+    p.add_argument("--alias", default="champion")
+    p.add_argument("--override-reason", help="promote a version that failed the gate, with the reason (audited)")
+    p.set_defaults(handler=cmd_promote)
+
+    p = sub.add_parser("signoff", help="approve or reject a model version")
+    p.add_argument("model", metavar="NAME@VERSION")
+    p.add_argument("--decision", required=True, choices=list(registry.DECISIONS))
+    p.add_argument("--comment", required=True)
+    p.add_argument("--role", required=True, help="the approval role, e.g. data_science_lead or risk_compliance")
+    p.set_defaults(handler=cmd_signoff)
+
+    p = sub.add_parser("models", help="list registered models")
+    p.add_argument("--usecase")
+    p.set_defaults(handler=cmd_models)
+
+    p = sub.add_parser("model", help="show a model version: model show NAME@VERSION|NAME@ALIAS")
+    p.add_argument("action", choices=["show"])
+    p.add_argument("model", metavar="NAME@VERSION")
+    p.set_defaults(handler=cmd_model_show)
+
+    p = sub.add_parser("audit", help="the audit trail: audit verify | audit list")
+    p.add_argument("action", choices=["verify", "list"])
+    p.add_argument("--limit", type=int, default=100)
+    p.add_argument("--only", metavar="ACTION", help="list: only this action (ingest, train, register, ...)")
+    p.add_argument("--object", help="list: objects containing this text")
+    p.set_defaults(handler=cmd_audit)
+
     p = sub.add_parser("reviews", help="list reviews")
     p.add_argument("--usecase")
     p.add_argument("--run", metavar="RUN_ID")
@@ -488,7 +573,7 @@ def main(argv: Optional[Sequence[str]] = None, out=None) -> int:
             result = args.handler(lake, args)
         finally:
             lake.close()
-        code = 0
+        code = 1 if result.get("ok") is False else 0  # a check that ran and found a problem (audit verify)
     except AssayError as exc:
         result, code = {"error": str(exc)}, 2
     except duckdb.Error as exc:

@@ -129,7 +129,8 @@ class Lake:
             return cur.execute(sql, list(params)).fetchall()
 
     def write(self, work: Callable[[duckdb.DuckDBPyConnection], T], *, actor: str, message: str,
-              tag: Optional[str | Callable[[T], str]] = None) -> T:
+              tag: Optional[str | Callable[[T], str]] = None,
+              details: Optional[dict | Callable[[T], dict]] = None) -> T:
         """Run `work(cursor)` in one transaction, recorded as one snapshot with author, message and tag.
 
         `tag` (or `tag(result)`, when the tag depends on what `work` decided, such as a version
@@ -138,8 +139,22 @@ class Lake:
         `work` may run more than once: when the commit meets a lock or a conflicting change
         from another writer, everything is rolled back and run again, so `work` must read
         what it depends on (next version numbers, existence checks) inside the transaction.
+
+        Every write also appends an entry to the audit trail (core.audit) in the same transaction:
+        the action is the message's first word, the object the tag, with `details` (or
+        `details(result)`) and the message.
         """
-        return self._write_with(lambda: self.cursor(), work, actor=actor, message=message, tag=tag)
+        from core import audit
+
+        def audited(cur: duckdb.DuckDBPyConnection) -> T:
+            result = work(cur)
+            label = tag(result) if callable(tag) else tag
+            extra = details(result) if callable(details) else (details or {})
+            audit.append(cur, actor=actor, action=message.split(" ", 1)[0], obj=label or "",
+                         details={"message": message, **extra})
+            return result
+
+        return self._write_with(lambda: self.cursor(), audited, actor=actor, message=message, tag=tag)
 
     def _write_with(self, open_cursor, work, *, actor, message, tag):
         deadline = time.monotonic() + _RETRY_SECONDS

@@ -53,6 +53,26 @@ STEPS: Sequence[tuple[int, str, Sequence[str]]] = (
         "CREATE TABLE lake.assay.review_results (review_id VARCHAR, component VARCHAR, result VARCHAR)",
         "CREATE SCHEMA IF NOT EXISTS lake.reviews",
     )),
+    (5, "model registry, sign-offs and the hash-chained audit trail", (
+        """CREATE TABLE lake.assay.models (
+            name VARCHAR, usecase VARCHAR, description VARCHAR, owners VARCHAR, tags VARCHAR,
+            created_by VARCHAR, created_at TIMESTAMPTZ)""",
+        """CREATE TABLE lake.assay.model_versions (
+            name VARCHAR, version INTEGER, run_id VARCHAR, review_id VARCHAR, task VARCHAR, target VARCHAR,
+            input VARCHAR, input_snapshot BIGINT, signature VARCHAR, input_example VARCHAR, output VARCHAR,
+            metrics VARCHAR, artifact VARCHAR, artifact_sha256 VARCHAR, code_version VARCHAR, gate VARCHAR,
+            card VARCHAR, created_by VARCHAR, created_at TIMESTAMPTZ)""",
+        "CREATE TABLE lake.assay.model_aliases (name VARCHAR, alias VARCHAR, version INTEGER, set_by VARCHAR, "
+        "set_at TIMESTAMPTZ)",
+        """CREATE TABLE lake.assay.signoffs (
+            name VARCHAR, version INTEGER, reviewer VARCHAR, role VARCHAR, decision VARCHAR, comment VARCHAR,
+            artifact_sha256 VARCHAR, signed_at TIMESTAMPTZ)""",
+        """CREATE TABLE lake.assay.audit (
+            seq BIGINT, logged_at TIMESTAMP, actor VARCHAR, action VARCHAR, object VARCHAR, details VARCHAR,
+            prev_hash VARCHAR, hash VARCHAR)""",
+        "CREATE TABLE lake.assay.audit_head (seq BIGINT, hash VARCHAR)",
+        "INSERT INTO lake.assay.audit_head VALUES (0, '')",
+    )),
 )
 
 

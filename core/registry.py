@@ -1,0 +1,446 @@
+"""The model registry: registered models, numbered versions, movable aliases (champion, challenger,
+any name), the champion/challenger gate, and sign-off.
+
+A version records everything needed to trust and reuse it: input signature and example, output,
+held-out metrics, the review, the training input with its snapshot, the run, the artifact with its
+SHA-256 (checked on every load), the code version, who and when. Registering a new version of a
+model that has a champion runs the gate: both models on the candidate's held-out rows, each
+metric against its threshold; the result is stored with the version. A failed candidate becomes
+champion only with an explicit override (an admin's reason, audited). Promotion to champion also
+needs the required approvals, each tied to the artifact's hash: a changed artifact voids them.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Optional
+
+import numpy as np
+import pandas as pd
+
+from core import datasets, review, settings, training
+from core.errors import InputError, NotFoundError
+from core.lake import Lake
+from core.names import check_name
+from core.training import _metrics
+
+LOWER_IS_BETTER = {"rmse", "mae", "mape", "log_loss", "brier"}
+DEFAULT_APPROVALS = {"data_science_lead": 1, "risk_compliance": 1}
+DECISIONS = ("approve", "reject")
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    name: str
+    version: int
+    run_id: str
+    review_id: Optional[str]
+    task: str
+    target: str
+    input: str
+    input_snapshot: int
+    signature: list
+    input_example: list
+    output: str
+    metrics: dict
+    artifact: str
+    artifact_sha256: str
+    code_version: str
+    gate: dict
+    card: dict
+    created_by: str
+    created_at: datetime
+    aliases: tuple = ()
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}@{self.version}"
+
+    def to_dict(self) -> dict:
+        out = {k: v for k, v in self.__dict__.items()}
+        out["created_at"] = self.created_at.isoformat()
+        out["aliases"] = list(self.aliases)
+        return out
+
+
+_JSON = ("signature", "input_example", "metrics", "gate", "card")
+
+
+def _version_from(row: tuple, names: list[str], aliases: dict) -> ModelVersion:
+    data = dict(zip(names, row))
+    for key in _JSON:
+        data[key] = json.loads(data[key]) if data[key] else ({} if key in ("gate", "card", "metrics") else [])
+    return ModelVersion(**data, aliases=tuple(sorted(aliases.get((data["name"], data["version"]), []))))
+
+
+def parse_ref(ref: str) -> tuple[str, str]:
+    """NAME@VERSION or NAME@ALIAS."""
+    if not isinstance(ref, str) or "@" not in ref:
+        raise InputError(f"Name a model version as NAME@VERSION or NAME@ALIAS (such as credit@champion), not {ref!r}.")
+    name, _, which = ref.partition("@")
+    if not name or not which:
+        raise InputError(f"Name a model version as NAME@VERSION or NAME@ALIAS, not {ref!r}.")
+    return name, which
+
+
+def get(lake: Lake, ref: str) -> ModelVersion:
+    name, which = parse_ref(ref)
+    with lake.reading() as cur:
+        if which.isdigit():
+            version = int(which)
+        else:
+            found = cur.execute("SELECT version FROM lake.assay.model_aliases WHERE name = ? AND alias = ?",
+                                [name, which]).fetchall()
+            if not found:
+                known = cur.execute("SELECT count(*) FROM lake.assay.models WHERE name = ?", [name]).fetchall()[0][0]
+                raise NotFoundError(f"Model {name!r} has no alias {which!r}." if known else
+                                    f"No registered model {name!r}. `python -m core models` lists them.")
+            version = found[0][0]
+        result = cur.execute("SELECT * FROM lake.assay.model_versions WHERE name = ? AND version = ?", [name, version])
+        rows, names = result.fetchall(), [d[0] for d in result.description]
+        aliases = _aliases(cur, name)
+    if not rows:
+        raise NotFoundError(f"No version {which} of model {name!r}. `python -m core models` lists them.")
+    return _version_from(rows[0], names, aliases)
+
+
+def _aliases(cur, name: Optional[str] = None) -> dict:
+    sql, params = "SELECT name, alias, version FROM lake.assay.model_aliases", []
+    if name:
+        sql, params = sql + " WHERE name = ?", [name]
+    out: dict = {}
+    for n, alias, version in cur.execute(sql, params).fetchall():
+        out.setdefault((n, version), []).append(alias)
+    return out
+
+
+def versions(lake: Lake, name: str) -> list[ModelVersion]:
+    with lake.reading() as cur:
+        result = cur.execute("SELECT * FROM lake.assay.model_versions WHERE name = ? ORDER BY version", [name])
+        rows, names = result.fetchall(), [d[0] for d in result.description]
+        aliases = _aliases(cur, name)
+    return [_version_from(r, names, aliases) for r in rows]
+
+
+def list_models(lake: Lake, *, usecase: Optional[str] = None) -> list[dict]:
+    sql, params = """SELECT m.name, m.usecase, m.description, m.owners, m.tags, m.created_by, m.created_at,
+                            max(v.version) AS latest, any_value(v.task) AS task, count(v.version) AS versions
+                     FROM lake.assay.models m LEFT JOIN lake.assay.model_versions v ON v.name = m.name""", []
+    if usecase:
+        sql, params = sql + " WHERE m.usecase = ?", [usecase]
+    with lake.reading() as cur:
+        rows = cur.execute(sql + " GROUP BY ALL ORDER BY m.name", params).fetchall()
+        aliases = _aliases(cur)
+    out = []
+    for name, owner_case, description, owners, tags, by, at, latest, task, count in rows:
+        out.append({"name": name, "usecase": owner_case, "description": description, "owners": json.loads(owners),
+                    "tags": json.loads(tags), "created_by": by, "created_at": at, "latest_version": latest,
+                    "task": task, "versions": count,
+                    "aliases": {alias: v for (n, v), names in aliases.items() if n == name for alias in names}})
+    return out
+
+
+def required_approvals(lake: Lake) -> dict:
+    raw = settings.get(lake, "required_approvals")
+    return json.loads(raw) if raw else dict(DEFAULT_APPROVALS)
+
+
+def set_required_approvals(lake: Lake, approvals: dict, *, actor: str) -> None:
+    if not isinstance(approvals, dict) or not all(isinstance(k, str) and isinstance(v, int) and v >= 0
+                                                  for k, v in approvals.items()):
+        raise InputError('Required approvals are role names with counts, such as {"data_science_lead": 1}.')
+    settings.put(lake, "required_approvals", json.dumps(approvals), actor=actor)
+
+
+def gate_thresholds(lake: Lake, task: str) -> dict:
+    """Per metric: min_absolute and min_relative improvement over the champion, and the direction.
+    Default: the task's primary metric must not get worse."""
+    raw = settings.get(lake, f"gate_thresholds:{task}")
+    if raw:
+        return json.loads(raw)
+    metric, higher = training.PRIMARY[task]
+    return {metric: {"min_absolute": 0.0, "min_relative": 0.0, "higher_is_better": higher}}
+
+
+def set_gate_thresholds(lake: Lake, task: str, thresholds: dict, *, actor: str) -> None:
+    for metric, rule in thresholds.items():
+        if not isinstance(rule, dict) or not {"min_absolute", "min_relative"} <= set(rule):
+            raise InputError(f"Threshold for {metric!r} needs min_absolute and min_relative (and higher_is_better).")
+    settings.put(lake, f"gate_thresholds:{task}", json.dumps(thresholds), actor=actor)
+
+
+def register(lake: Lake, run_id: str, *, name: str, actor: str, alias: Optional[str] = "challenger",
+             review_id: Optional[str] = None, description: str = "", owners: tuple = (), tags: Optional[dict] = None,
+             thresholds: Optional[dict] = None) -> ModelVersion:
+    """Register a run as the next version of `name` (the model is created on its first version), run the
+    gate against the champion, and point `alias` at the new version."""
+    check_name(name, what="model name")
+    if alias:
+        check_name(alias, what="alias")
+    run = training.get(lake, run_id)
+    model = training.load_model(lake, run)  # the artifact's hash and types are checked here
+    reviews = review.list_reviews(lake, run_id=run.run_id)
+    if review_id and review_id not in [r.review_id for r in reviews]:
+        raise InputError(f"Review {review_id!r} is not a review of run {run.run_id}.")
+    review_id = review_id or (reviews[0].review_id if reviews else None)
+    existing = versions(lake, name) if _model_exists(lake, name) else []
+    if any(v.run_id == run.run_id for v in existing):
+        same = next(v for v in existing if v.run_id == run.run_id)
+        raise InputError(f"Run {run.run_id} is already {same.ref}.")
+    if existing and existing[0].task != run.task:
+        raise InputError(f"Model {name!r} is a {existing[0].task} model; run {run.run_id} is {run.task}.")
+    held_out = _held_out(lake, run)
+    gate = _gate(lake, run, model, held_out, name, thresholds or gate_thresholds(lake, run.task))
+    example = held_out[run.feature_names].head(3)
+    record = {"run_id": run.run_id, "review_id": review_id, "task": run.task, "target": run.target,
+              "input": f"{run.input_kind}:{run.input_ref}", "input_snapshot": run.input_snapshot,
+              "signature": run.features, "input_example": json.loads(example.to_json(orient="records")),
+              "output": _output(run), "metrics": {k: v for k, v in run.metrics.items() if isinstance(v, (int, float))},
+              "artifact": run.artifact, "artifact_sha256": run.artifact_sha256, "code_version": run.code_version,
+              "gate": gate, "card": {"intended_use": "", "owners": list(owners), "limitations": "",
+                                     "ethical_considerations": "", "tradeoffs": "", "purpose": description}}
+
+    def work(cur) -> int:
+        known = cur.execute("SELECT count(*) FROM lake.assay.models WHERE name = ?", [name]).fetchall()[0][0]
+        if not known:
+            cur.execute("INSERT INTO lake.assay.models VALUES (?, ?, ?, ?, ?, ?, now())",
+                        [name, run.usecase, description, json.dumps(list(owners)), json.dumps(tags or {}), actor])
+        version = cur.execute("SELECT coalesce(max(version), 0) + 1 FROM lake.assay.model_versions WHERE name = ?",
+                              [name]).fetchall()[0][0]
+        values = [name, version] + [json.dumps(record[k], default=str) if k in _JSON else record[k]
+                                    for k in ("run_id", "review_id", "task", "target", "input", "input_snapshot",
+                                              "signature", "input_example", "output", "metrics", "artifact",
+                                              "artifact_sha256", "code_version", "gate", "card")] + [actor]
+        cur.execute(f"INSERT INTO lake.assay.model_versions VALUES ({', '.join('?' for _ in values)}, now())", values)
+        if alias:
+            _move_alias(cur, name, alias, version, actor)
+        return version
+
+    version = lake.write(work, actor=actor, message=f"register {name} from run {run.run_id}",
+                         tag=lambda v: f"model:{name}@{v}",
+                         details=lambda v: {"run_id": run.run_id, "alias": alias, "gate": gate["status"],
+                                            "artifact_sha256": run.artifact_sha256})
+    return get(lake, f"{name}@{version}")
+
+
+def _model_exists(lake: Lake, name: str) -> bool:
+    return bool(lake.query("SELECT count(*) FROM lake.assay.models WHERE name = ?", [name])[0][0])
+
+
+def _move_alias(cur, name: str, alias: str, version: int, actor: str) -> None:
+    cur.execute("DELETE FROM lake.assay.model_aliases WHERE name = ? AND alias = ?", [name, alias])
+    cur.execute("INSERT INTO lake.assay.model_aliases VALUES (?, ?, ?, ?, now())", [name, alias, version, actor])
+
+
+def _held_out(lake: Lake, run: training.Run) -> pd.DataFrame:
+    from core.review._store import _evaluation_source
+
+    version, _ = _evaluation_source(lake, run, None)
+    frame = datasets.read_frame(lake, version, where="rowid IN (SELECT row_id FROM lake.assay.run_test_rows "
+                                "WHERE run_id = ?)", params=[run.run_id])
+    return frame[frame[run.target].notna()].reset_index(drop=True)
+
+
+def _output(run: training.Run) -> str:
+    if run.task == "binary":
+        return f"probability of {run.target} = {run.positive}; decision at 0.5"
+    if run.task == "multiclass":
+        return f"class probabilities over {run.classes}"
+    return f"predicted {run.target} (a number)"
+
+
+def _evaluate(model, run: training.Run, frame: pd.DataFrame) -> dict:
+    X, truth = frame[run.feature_names], frame[run.target]
+    if run.task in ("binary", "multiclass"):
+        metrics = _metrics.classification_metrics(truth.to_numpy(dtype=object), model.predict_proba(X), run.classes,
+                                                  positive=run.positive)
+    else:
+        metrics = _metrics.regression_metrics(truth.to_numpy(dtype=float), np.asarray(model.predict(X), dtype=float))
+    return {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float)) and k != "threshold"}
+
+
+def _gate(lake: Lake, run: training.Run, model, held_out: pd.DataFrame, name: str, thresholds: dict) -> dict:
+    """Candidate against the champion on the candidate's held-out rows, each metric against its threshold."""
+    try:
+        champion = get(lake, f"{name}@champion")
+    except NotFoundError:
+        return {"status": "skipped", "reason": "No champion yet: nothing in service to beat.", "metrics": {}}
+    champion_run = training.get(lake, champion.run_id)
+    if sorted(champion_run.feature_names) != sorted(run.feature_names):
+        return {"status": "skipped", "champion": champion.ref, "metrics": {},
+                "reason": f"The feature set changed ({len(champion_run.feature_names)} features in service, "
+                          f"{len(run.feature_names)} in the candidate): the models are not compared, as the process "
+                          "says; promotion then rests on the review and the sign-offs."}
+    candidate_scores = _evaluate(model, run, held_out)
+    champion_scores = _evaluate(training.load_model(lake, champion_run), run, held_out)
+    results, passed = {}, True
+    for metric, rule in thresholds.items():
+        if metric not in candidate_scores:
+            raise InputError(f"The gate's metric {metric!r} is not measured for a {run.task} model; "
+                             f"choose from {', '.join(sorted(candidate_scores))}.")
+        higher = rule.get("higher_is_better", metric not in LOWER_IS_BETTER)
+        new, old = candidate_scores[metric], champion_scores[metric]
+        gain = (new - old) if higher else (old - new)
+        relative = gain / abs(old) if old else (0.0 if gain == 0 else float("inf"))
+        ok = gain >= rule["min_absolute"] and relative >= rule["min_relative"]
+        results[metric] = {"candidate": new, "champion": old, "improvement": gain, "relative_improvement": relative,
+                           "min_absolute": rule["min_absolute"], "min_relative": rule["min_relative"],
+                           "higher_is_better": higher, "passed": bool(ok)}
+        passed &= ok
+    return {"status": "passed" if passed else "failed", "champion": champion.ref, "rows": int(len(held_out)),
+            "metrics": results, "all_metrics": {"candidate": candidate_scores, "champion": champion_scores}}
+
+
+def signoff(lake: Lake, ref: str, *, decision: str, comment: str, actor: str, role: str) -> dict:
+    """An approval or rejection of one version by one reviewer in one role, tied to the artifact's hash."""
+    if decision not in DECISIONS:
+        raise InputError(f"A sign-off decision is approve or reject, not {decision!r}.")
+    if not comment or not comment.strip():
+        raise InputError("Say why in a comment (--comment TEXT): the sign-off is the record behind the decision.")
+    required = required_approvals(lake)
+    if role not in required:
+        raise InputError(f"Unknown sign-off role {role!r}; the required roles are {', '.join(required)}.")
+    version = get(lake, ref)
+    run = training.get(lake, version.run_id)
+    if actor in (version.created_by, run.created_by):
+        raise InputError(f"{actor} trained or registered {version.ref} and cannot also sign it off "
+                         "(separation of duties): ask another reviewer.")
+    current = _artifact_digest(lake, version)
+    if current != version.artifact_sha256:
+        raise InputError(f"The artifact of {version.ref} changed since it was registered; it cannot be signed off.")
+
+    def work(cur) -> None:
+        cur.execute("INSERT INTO lake.assay.signoffs VALUES (?, ?, ?, ?, ?, ?, ?, now())",
+                    [version.name, version.version, actor, role, decision, comment.strip(), version.artifact_sha256])
+
+    lake.write(work, actor=actor, message=f"signoff {version.ref}: {decision}", tag=f"model:{version.ref}",
+               details={"decision": decision, "role": role, "comment": comment.strip(),
+                        "artifact_sha256": version.artifact_sha256})
+    return approval_status(lake, version.ref)
+
+
+def _artifact_digest(lake: Lake, version: ModelVersion) -> Optional[str]:
+    try:
+        return hashlib.sha256((lake.config.folder / version.artifact).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def signoffs(lake: Lake, ref: str) -> list[dict]:
+    version = get(lake, ref)
+    with lake.reading() as cur:
+        rows = cur.execute("SELECT reviewer, role, decision, comment, artifact_sha256, signed_at FROM lake.assay.signoffs "
+                           "WHERE name = ? AND version = ? ORDER BY signed_at", [version.name, version.version]).fetchall()
+    return [{"reviewer": r[0], "role": r[1], "decision": r[2], "comment": r[3], "artifact_sha256": r[4], "at": r[5],
+             "valid": r[4] == version.artifact_sha256} for r in rows]
+
+
+def approval_status(lake: Lake, ref: str) -> dict:
+    """Each required role: approvals that count (the latest decision of each reviewer, on this artifact)."""
+    version = get(lake, ref)
+    required = required_approvals(lake)
+    latest: dict = {}
+    for entry in signoffs(lake, ref):
+        if entry["valid"]:
+            latest[(entry["reviewer"], entry["role"])] = entry
+    roles = {}
+    for role, count in required.items():
+        decided = [e for (_, r), e in latest.items() if r == role]
+        approved = [e["reviewer"] for e in decided if e["decision"] == "approve"]
+        rejected = [e["reviewer"] for e in decided if e["decision"] == "reject"]
+        roles[role] = {"required": count, "approved_by": approved, "rejected_by": rejected,
+                       "met": len(approved) >= count and not rejected}
+    artifact_ok = _artifact_digest(lake, version) == version.artifact_sha256
+    return {"model": version.ref, "roles": roles, "artifact_unchanged": artifact_ok,
+            "approved": artifact_ok and all(r["met"] for r in roles.values())}
+
+
+def promote(lake: Lake, ref: str, *, alias: str = "champion", actor: str, override_reason: Optional[str] = None) -> dict:
+    """Point an alias at a version. To champion: the gate must not have failed (unless overridden with a
+    reason) and the required approvals must be in."""
+    check_name(alias, what="alias")
+    version = get(lake, ref)
+    override = (override_reason or "").strip()
+    if alias == "champion":
+        if version.gate.get("status") == "failed" and not override:
+            failed = [m for m, r in version.gate.get("metrics", {}).items() if not r["passed"]]
+            raise InputError(f"{version.ref} failed the gate against {version.gate.get('champion')} ({', '.join(failed)}); "
+                             "it becomes champion only with an explicit override: --override-reason TEXT.")
+        status = approval_status(lake, version.ref)
+        if not status["artifact_unchanged"]:
+            raise InputError(f"The artifact of {version.ref} changed since it was registered: it cannot be promoted.")
+        if not status["approved"]:
+            missing = [f"{role} ({len(r['approved_by'])}/{r['required']}"
+                       + (f", rejected by {', '.join(r['rejected_by'])}" if r["rejected_by"] else "") + ")"
+                       for role, r in status["roles"].items() if not r["met"]]
+            raise InputError(f"{version.ref} lacks the required sign-offs: {'; '.join(missing)}. "
+                             "Reviewers sign off with `python -m core signoff`.")
+    previous = None
+    try:
+        previous = get(lake, f"{version.name}@{alias}").version
+    except NotFoundError:
+        pass
+
+    def work(cur) -> None:
+        _move_alias(cur, version.name, alias, version.version, actor)
+
+    lake.write(work, actor=actor, message=f"promote {version.ref} to {alias}", tag=f"model:{version.ref}",
+               details={"alias": alias, "previous": previous, "override_reason": override or None,
+                        "gate": version.gate.get("status")})
+    return {"model": version.ref, "alias": alias, "previous_version": previous, "override": bool(override)}
+
+
+CARD_FIELDS = ("purpose", "intended_use", "owners", "limitations", "ethical_considerations", "tradeoffs")
+
+
+def update_card(lake: Lake, ref: str, fields: dict, *, actor: str) -> ModelVersion:
+    """Edit the model card (purpose, intended use, owners, limitations, ethical considerations, trade-offs)."""
+    unknown = [k for k in fields if k not in CARD_FIELDS]
+    if unknown:
+        raise InputError(f"Unknown card field(s) {unknown}; the card has {', '.join(CARD_FIELDS)}.")
+    version = get(lake, ref)
+    card = {**version.card, **fields}
+
+    def work(cur) -> None:
+        cur.execute("UPDATE lake.assay.model_versions SET card = ? WHERE name = ? AND version = ?",
+                    [json.dumps(card), version.name, version.version])
+
+    lake.write(work, actor=actor, message=f"edit card of {version.ref}", tag=f"model:{version.ref}",
+               details={"fields": sorted(fields)})
+    return get(lake, ref)
+
+
+def lineage(lake: Lake, ref: str) -> dict:
+    """What this version came from: dataset versions → feature set → run → model version (→ reviews)."""
+    version = get(lake, ref)
+    run = training.get(lake, version.run_id)
+    nodes = [{"id": f"model:{version.ref}", "kind": "model version", "label": version.ref},
+             {"id": f"run:{run.run_id}", "kind": "run", "label": f"{run.algorithm} {run.run_id}"}]
+    edges = [(f"run:{run.run_id}", f"model:{version.ref}")]
+    base = run.params.get("base_run") if isinstance(run.params, dict) else None
+    if base:
+        nodes.append({"id": f"run:{base}", "kind": "run", "label": f"base run {base}"})
+        edges.append((f"run:{base}", f"run:{run.run_id}"))
+    source = f"{run.input_kind}:{run.input_ref}"
+    nodes.append({"id": source, "kind": run.input_kind.replace("_", " "), "label": run.input_ref})
+    edges.append((source, f"run:{run.run_id}"))
+    if run.input_kind == "feature_set":
+        from core import features
+
+        feature_set = features.get(lake, run.input_ref)
+        for parent in feature_set.lineage:
+            ref_text = f"{parent['dataset']}@{parent['version']}"
+            nodes.append({"id": f"dataset:{ref_text}", "kind": "dataset", "label": ref_text})
+            edges.append((f"dataset:{ref_text}", source))
+    for r in review.list_reviews(lake, run_id=run.run_id):
+        nodes.append({"id": f"review:{r.review_id}", "kind": "review", "label": f"review {r.review_id}"})
+        edges.append((f"run:{run.run_id}", f"review:{r.review_id}"))
+    return {"nodes": nodes, "edges": [{"from": a, "to": b} for a, b in edges]}
+
+
+def history(lake: Lake, name: str) -> list[dict]:
+    from core import audit
+
+    return [e for e in audit.entries(lake, limit=500, obj=f"model:{name}@")]

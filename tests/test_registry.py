@@ -1,0 +1,170 @@
+"""Registry, gate, sign-off, promotion and the audit chain: two versions run the gate with real
+numbers, promotion without the required sign-offs is refused, a changed artifact voids approvals,
+and editing any audit row makes `audit verify` fail at that row."""
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from core import audit, demo, registry, training
+from core.cli import main
+from core.errors import AssayError, InputError
+from core.lake import Lake
+
+from conftest import lake_state
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    lake = Lake.open(tmp_path_factory.mktemp("registry") / "lake")
+    demo.build(lake, rows=8_000, with_transactions=False)
+    result = training.train(lake, dataset="applications", target="defaulted", actor="alice",
+                            algorithms=["lightgbm", "logistic"], sensitive=["sex", "race_ethnicity"],
+                            exclude=["applicant_id", "applied_at"])
+    fewer = training.train(lake, dataset="applications", target="defaulted", actor="alice", algorithms=["logistic"],
+                           sensitive=["sex", "race_ethnicity"], exclude=["applicant_id", "applied_at", "debt"]).runs[0]
+    ranked = sorted(result.runs, key=lambda r: r.metrics["roc_auc"])  # on 8,000 rows logistic edges out LightGBM
+    yield lake, {"worse": ranked[0], "better": ranked[1]}, fewer
+    lake.close()
+
+
+def approve(lake, ref, who=("dana", "rick")):
+    registry.signoff(lake, ref, decision="approve", comment="Reviewed the scorecard", actor=who[0],
+                     role="data_science_lead")
+    registry.signoff(lake, ref, decision="approve", comment="Risk accepted", actor=who[1], role="risk_compliance")
+
+
+def test_two_versions_run_the_gate_and_promotion_needs_sign_offs(trained):
+    lake, runs, fewer = trained
+    first = registry.register(lake, runs["worse"].run_id, name="credit", actor="alice")
+    assert first.version == 1 and first.gate["status"] == "skipped" and "challenger" in first.aliases
+    assert [f["name"] for f in first.signature] == runs["worse"].feature_names and len(first.input_example) == 3
+    with pytest.raises(InputError, match="sign-offs"):
+        registry.promote(lake, "credit@1", actor="alice")
+    with pytest.raises(InputError, match="separation of duties"):
+        registry.signoff(lake, "credit@1", decision="approve", comment="mine", actor="alice", role="data_science_lead")
+    approve(lake, "credit@1")
+    assert registry.promote(lake, "credit@1", actor="alice")["alias"] == "champion"
+    second = registry.register(lake, runs["better"].run_id, name="credit", actor="alice")
+    gate = second.gate
+    assert gate["status"] == "passed", gate and gate["champion"] == "credit@1"
+    auc = gate["metrics"]["roc_auc"]
+    assert auc["candidate"] == pytest.approx(runs["better"].metrics["roc_auc"])  # the same held-out rows
+    assert auc["candidate"] > auc["champion"] and auc["improvement"] == pytest.approx(auc["candidate"] - auc["champion"])
+    approve(lake, "credit@2")
+    registry.promote(lake, "credit@2", actor="alice")
+    assert registry.get(lake, "credit@champion").version == 2
+
+
+def test_a_failed_gate_needs_an_override_and_a_changed_feature_set_is_skipped(trained):
+    lake, runs, fewer = trained
+    strict = {"roc_auc": {"min_absolute": 0.5, "min_relative": 0.0, "higher_is_better": True}}
+    third = registry.register(lake, fewer.run_id, name="credit", actor="alice")
+    assert third.gate["status"] == "skipped" and "feature set changed" in third.gate["reason"]
+    registry.register(lake, runs["worse"].run_id, name="strict", actor="alice")
+    approve(lake, "strict@1")
+    registry.promote(lake, "strict@1", actor="alice")
+    failed = registry.register(lake, runs["better"].run_id, name="strict", actor="alice", thresholds=strict)
+    assert failed.gate["status"] == "failed" and not failed.gate["metrics"]["roc_auc"]["passed"]
+    approve(lake, "strict@2")
+    with pytest.raises(InputError, match="failed the gate"):
+        registry.promote(lake, "strict@2", actor="alice")
+    done = registry.promote(lake, "strict@2", actor="alice", override_reason="Accepted by the risk board on 26 Nov")
+    assert done["override"]
+    entry = audit.entries(lake, action="promote", limit=1)[0]
+    assert entry["details"]["override_reason"] == "Accepted by the risk board on 26 Nov"
+
+
+def test_a_rejection_blocks_and_a_changed_artifact_voids_approvals(trained, tmp_path):
+    lake, runs, _ = trained
+    version = registry.register(lake, runs["better"].run_id, name="fragile", actor="alice")
+    approve(lake, version.ref)
+    registry.signoff(lake, version.ref, decision="reject", comment="Group B misses too many defaults", actor="rosa",
+                     role="risk_compliance")
+    with pytest.raises(InputError, match="rejected by rosa"):
+        registry.promote(lake, version.ref, actor="alice")
+    artifact = lake.config.folder / version.artifact
+    original = artifact.read_bytes()
+    try:
+        artifact.write_bytes(original + b"tampered")
+        status = registry.approval_status(lake, version.ref)
+        assert not status["artifact_unchanged"] and not status["approved"]
+        with pytest.raises(InputError, match="changed"):
+            registry.signoff(lake, version.ref, decision="approve", comment="ok", actor="rosa", role="risk_compliance")
+    finally:
+        artifact.write_bytes(original)
+
+
+def test_editing_an_audit_row_breaks_the_chain_at_that_row(trained):
+    lake, runs, _ = trained
+    checked = audit.verify(lake)
+    assert checked["ok"] and checked["entries"] >= 10
+    actions = {e["action"] for e in audit.entries(lake, limit=1000)}
+    assert {"ingest", "train", "register", "signoff", "promote"} <= actions
+    target = audit.entries(lake, action="signoff", limit=1000)[-1]["seq"]
+
+    def tamper(cur) -> None:
+        cur.execute("UPDATE lake.assay.audit SET actor = 'mallory' WHERE seq = ?", [target])
+
+    lake._write_with(lake.cursor, tamper, actor="mallory", message="edit", tag=None)  # straight into the table
+    broken = audit.verify(lake)
+    assert not broken["ok"] and broken["first_bad"] == target and "edited" in broken["problem"]
+    out = io.StringIO()
+    assert main(["--lake", str(lake.config.folder), "audit", "verify"], out=out) == 1
+    assert json.loads(out.getvalue())["first_bad"] == target
+
+    def restore(cur) -> None:
+        cur.execute("UPDATE lake.assay.audit SET actor = 'dana' WHERE seq = ?", [target])
+
+    lake._write_with(lake.cursor, restore, actor="t", message="restore", tag=None)
+
+
+def test_bad_registry_requests_fail_clearly_and_change_nothing(trained):
+    lake, runs, _ = trained
+    before = lake_state(lake)
+    cases = [(lambda: registry.register(lake, "nope", name="x", actor="a"), "No run"),
+             (lambda: registry.register(lake, runs["better"].run_id, name="bad/name", actor="a"), "Model name"),
+             (lambda: registry.register(lake, runs["better"].run_id, name="credit", actor="a"), "already credit@2"),
+             (lambda: registry.get(lake, "credit"), "NAME@VERSION"), (lambda: registry.get(lake, "credit@9"), "No version 9"),
+             (lambda: registry.get(lake, "ghost@champion"), "No registered model"),
+             (lambda: registry.signoff(lake, "credit@2", decision="maybe", comment="x", actor="b", role="risk_compliance"),
+              "approve or reject"),
+             (lambda: registry.signoff(lake, "credit@2", decision="approve", comment=" ", actor="b", role="risk_compliance"),
+              "comment"),
+             (lambda: registry.signoff(lake, "credit@2", decision="approve", comment="x", actor="b", role="cfo"),
+              "Unknown sign-off role")]
+    for call, message in cases:
+        with pytest.raises(AssayError, match=message):
+            call()
+    assert lake_state(lake) == before
+
+
+def test_the_registry_through_the_cli(trained, monkeypatch):
+    lake, runs, _ = trained
+    folder = str(lake.config.folder)
+
+    def cli(*args, user="alice", code=0):
+        monkeypatch.setattr("core.cli._actor", lambda: user)
+        out = io.StringIO()
+        assert main(["--lake", folder, *args], out=out) == code, out.getvalue()
+        return json.loads(out.getvalue())
+
+    made = cli("register", "--run", runs["worse"].run_id, "--name", "cli_model", "--owner", "risk-analytics")
+    assert made == {**made, "name": "cli_model", "version": 1, "aliases": ["challenger"]}
+    assert made["gate"]["status"] == "skipped"
+    refused = cli("promote", "cli_model@1", code=2)
+    assert "sign-offs" in refused["error"]
+    cli("signoff", "cli_model@1", "--decision", "approve", "--comment", "fine", "--role", "data_science_lead", user="dana")
+    status = cli("signoff", "cli_model@1", "--decision", "approve", "--comment", "fine", "--role", "risk_compliance",
+                 user="rick")
+    assert status["approved"]
+    assert cli("promote", "cli_model@1")["alias"] == "champion"
+    shown = cli("model", "show", "cli_model@champion")
+    assert shown["version"] == 1 and shown["approvals"]["approved"] and len(shown["signoffs"]) == 2
+    assert {n["kind"] for n in shown["lineage"]["nodes"]} >= {"model version", "run", "dataset"}
+    listed = cli("models")["models"]
+    assert any(m["name"] == "cli_model" and m["aliases"] == {"champion": 1, "challenger": 1} for m in listed)
+    assert cli("audit", "verify")["ok"]
+    assert cli("audit", "list", "--only", "promote")["entries"][0]["actor"] == "alice"
