@@ -16,7 +16,7 @@ from typing import Any, Optional, Sequence
 import duckdb
 
 from core import (audit, causal, cohorts, counterfactuals, datasets, demo, fairness, features, mitigation, privacy, profile,
-                  registry, review, training, usecases)
+                  registry, review, scorecard, training, usecases)
 from core.errors import AssayError, InputError
 from core.lake import Lake
 from core.names import parse_dataset_ref
@@ -316,6 +316,17 @@ def cmd_model_show(lake: Lake, args) -> dict:
             "signoffs": registry.signoffs(lake, version.ref), "lineage": registry.lineage(lake, version.ref)}
 
 
+def cmd_scorecard(lake: Lake, args) -> dict:
+    return scorecard.export(lake, args.model, args.out)
+
+
+def cmd_card(lake: Lake, args) -> dict:
+    fields = _json_arg(args.fields, "--set", '{"intended_use": "Pre-screening of applications", "targets": {"roc_auc": {"min": 0.8}}}')
+    if not fields:
+        raise InputError('Give the card fields to change: --set JSON, such as \'{"limitations": "..."}\'.')
+    return registry.update_card(lake, args.model, fields, actor=_actor()).to_dict()["card"]
+
+
 def cmd_audit(lake: Lake, args) -> dict:
     if args.action == "verify":
         return audit.verify(lake)
@@ -539,6 +550,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["show"])
     p.add_argument("model", metavar="NAME@VERSION")
     p.set_defaults(handler=cmd_model_show)
+
+    p = sub.add_parser("scorecard", help="the responsible-AI scorecard of a model version, as PDF or HTML")
+    p.add_argument("model", metavar="NAME@VERSION")
+    p.add_argument("--out", required=True, metavar="FILE.pdf|FILE.html")
+    p.set_defaults(handler=cmd_scorecard)
+
+    p = sub.add_parser("card", help="edit a model version's card: card NAME@VERSION --set JSON")
+    p.add_argument("model", metavar="NAME@VERSION")
+    p.add_argument("--set", dest="fields", required=True)
+    p.set_defaults(handler=cmd_card)
 
     p = sub.add_parser("audit", help="the audit trail: audit verify | audit list")
     p.add_argument("action", choices=["verify", "list"])

@@ -199,8 +199,8 @@ def register(lake: Lake, run_id: str, *, name: str, actor: str, alias: Optional[
               "signature": run.features, "input_example": json.loads(example.to_json(orient="records")),
               "output": _output(run), "metrics": {k: v for k, v in run.metrics.items() if isinstance(v, (int, float))},
               "artifact": run.artifact, "artifact_sha256": run.artifact_sha256, "code_version": run.code_version,
-              "gate": gate, "card": {"intended_use": "", "owners": list(owners), "limitations": "",
-                                     "ethical_considerations": "", "tradeoffs": "", "purpose": description}}
+              "gate": gate, "card": {"purpose": description, "intended_use": "", "owners": list(owners), "limitations": "",
+                                     "ethical_considerations": "", "tradeoffs": "", "targets": {}}}
 
     def work(cur) -> int:
         known = cur.execute("SELECT count(*) FROM lake.assay.models WHERE name = ?", [name]).fetchall()[0][0]
@@ -392,7 +392,7 @@ def promote(lake: Lake, ref: str, *, alias: str = "champion", actor: str, overri
     return {"model": version.ref, "alias": alias, "previous_version": previous, "override": bool(override)}
 
 
-CARD_FIELDS = ("purpose", "intended_use", "owners", "limitations", "ethical_considerations", "tradeoffs")
+CARD_FIELDS = ("purpose", "intended_use", "owners", "limitations", "ethical_considerations", "tradeoffs", "targets")
 
 
 def update_card(lake: Lake, ref: str, fields: dict, *, actor: str) -> ModelVersion:
@@ -400,6 +400,10 @@ def update_card(lake: Lake, ref: str, fields: dict, *, actor: str) -> ModelVersi
     unknown = [k for k in fields if k not in CARD_FIELDS]
     if unknown:
         raise InputError(f"Unknown card field(s) {unknown}; the card has {', '.join(CARD_FIELDS)}.")
+    for metric, target in (fields.get("targets") or {}).items():
+        if not isinstance(target, dict) or len(target) != 1 or not ({"min", "max"} & set(target)) \
+                or not isinstance(next(iter(target.values())), (int, float)):
+            raise InputError(f'A target is {{"min": number}} or {{"max": number}}; {metric!r} has {target!r}.')
     version = get(lake, ref)
     card = {**version.card, **fields}
 

@@ -168,3 +168,45 @@ def test_the_registry_through_the_cli(trained, monkeypatch):
     assert any(m["name"] == "cli_model" and m["aliases"] == {"champion": 1, "challenger": 1} for m in listed)
     assert cli("audit", "verify")["ok"]
     assert cli("audit", "list", "--only", "promote")["entries"][0]["actor"] == "alice"
+
+
+def test_the_scorecard_pdf_and_html_show_every_section_with_real_figures(trained, tmp_path):
+    import pypdfium2
+
+    from core import review, scorecard
+
+    lake, runs, _ = trained
+    run = runs["better"]
+    made = review.create(lake, run_id=run.run_id, actor="t",
+                         components=["overview", "explain", "errors", "fairness", "counterfactuals", "causal", "privacy"],
+                         cf_rows=10, cf_count=2, treatments=["counselling"], quasi=["age", "sex"])
+    version = registry.register(lake, run.run_id, name="carded", actor="alice", description="Predict default",
+                                review_id=made.review_id)
+    registry.update_card(lake, version.ref, {"intended_use": "Pre-screening, a person decides",
+                                             "targets": {"roc_auc": {"min": 0.99}, "accuracy": {"min": 0.5}}}, actor="alice")
+    with pytest.raises(InputError, match="min"):
+        registry.update_card(lake, version.ref, {"targets": {"roc_auc": {"above": 1}}}, actor="alice")
+    out = io.StringIO()
+    assert main(["--lake", str(lake.config.folder), "scorecard", version.ref, "--out", str(tmp_path / "card.pdf")],
+                out=out) == 0
+    written = json.loads(out.getvalue())
+    expected = ["Purpose and intended use", "Data used", "Model", "Performance on held-out rows", "Fairness by group",
+                "Top features (SHAP)", "Error cohorts", "Counterfactuals", "Causal highlights", "Privacy",
+                "Champion/challenger gate", "Sign-off"]
+    assert written["sections"] == expected
+    pdf = pypdfium2.PdfDocument(str(tmp_path / "card.pdf"))
+    text = " ".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
+    for title in expected:
+        assert title in text
+    assert f"{run.metrics['roc_auc']:.4f}" in text and "FAIL" in text and "pass" in text  # targets judged
+    assert "Pre-screening, a person decides" in text and "counselling on defaulted" in text
+    page = pdf[1].render(scale=1).to_pil()
+    assert page.size[0] > 500 and len(set(page.convert("L").getdata())) > 10  # a drawn page, not a blank one
+    assert main(["--lake", str(lake.config.folder), "scorecard", version.ref, "--out", str(tmp_path / "card.html")],
+                out=io.StringIO()) == 0
+    page_html = (tmp_path / "card.html").read_text()
+    assert page_html.count("data:image/png;base64,") == 2 and "http" not in page_html.split("<body>")[1]
+    out = io.StringIO()
+    assert main(["--lake", str(lake.config.folder), "scorecard", version.ref, "--out", str(tmp_path / "card.docx")],
+                out=out) == 2
+    assert ".pdf or .html" in json.loads(out.getvalue())["error"]
