@@ -27,6 +27,11 @@ navigation = st.navigation({
         st.Page("pages/causal.py", title="Causal analysis", icon=":material/account_tree:"),
         st.Page("pages/privacy.py", title="Privacy", icon=":material/shield_person:"),
     ],
+    "Governance": [
+        st.Page("pages/models.py", title="Model registry", icon=":material/inventory:"),
+        st.Page("pages/catalog.py", title="Catalog", icon=":material/storefront:"),
+        st.Page("pages/lifecycle.py", title="Lifecycle", icon=":material/timeline:"),
+    ],
 }, expanded=True)  # every page in sight: reviewers move between them all the time
 state.usecase_picker()
 navigation.run()

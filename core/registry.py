@@ -448,3 +448,47 @@ def history(lake: Lake, name: str) -> list[dict]:
     from core import audit
 
     return [e for e in audit.entries(lake, limit=500, obj=f"model:{name}@")]
+
+
+def lifecycle(lake: Lake, usecase: Optional[str] = None) -> dict:
+    """Where every model version of a use case stands, what awaits approval, and the runs not registered."""
+    from core import audit
+
+    models = list_models(lake, usecase=usecase)
+    promotions = audit.entries(lake, limit=10_000, action="promote")
+    once_champion = {(e["object"].removeprefix("model:")) for e in promotions if e["details"].get("alias") == "champion"}
+    stages, pending = [], []
+    for model in models:
+        for version in versions(lake, model["name"]):
+            status = approval_status(lake, version.ref)
+            if "champion" in version.aliases:
+                stage = "champion"
+            elif version.ref in once_champion:
+                stage = "retired"
+            elif version.gate.get("status") == "failed":
+                stage = "failed gate"
+            elif status["approved"]:
+                stage = "approved"
+            elif signoffs(lake, version.ref):
+                stage = "awaiting sign-off"
+            else:
+                stage = "registered"
+            entry = {"model": version.ref, "stage": stage, "aliases": list(version.aliases), "task": version.task,
+                     "gate": version.gate.get("status"), "review_id": version.review_id,
+                     "approved": status["approved"], "created_by": version.created_by, "created_at": version.created_at}
+            stages.append(entry)
+            if stage in ("registered", "awaiting sign-off", "approved"):
+                missing = [role for role, r in status["roles"].items() if not r["met"]]
+                if missing:
+                    pending.append({"model": version.ref, "waiting_for": missing})
+    runs = training.list_runs(lake, usecase=usecase)
+    reviewed = {r.run_id for r in review.list_reviews(lake, usecase=usecase)}
+    in_registry = {v["run_id"] for v in _all_version_runs(lake)}
+    unregistered = [{"run_id": r.run_id, "algorithm": r.algorithm, "stage": "reviewed" if r.run_id in reviewed else "trained",
+                     "created_at": r.created_at} for r in runs if r.run_id not in in_registry]
+    return {"versions": stages, "pending_approvals": pending, "unregistered_runs": unregistered}
+
+
+def _all_version_runs(lake: Lake) -> list[dict]:
+    return [{"name": n, "version": v, "run_id": r}
+            for n, v, r in lake.query("SELECT name, version, run_id FROM lake.assay.model_versions")]

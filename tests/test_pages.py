@@ -377,3 +377,37 @@ def test_saved_counterfactual_causal_and_privacy_components(app, reviewed, page_
     at.switch_page("pages/counterfactuals.py").run()
     no_errors(at)
     assert any("held-out rows of run" in c.value for c in at.caption)
+
+
+def test_model_registry_catalog_and_lifecycle_pages(app, reviewed, page_lake):
+    at = app.run().switch_page("pages/models.py").run()
+    no_errors(at)
+    at.selectbox(key="register_run").select(reviewed.run_id)
+    at.text_input(key="register_new_name").input("page_model").run()
+    at.button(key="register_go").click().run()
+    no_errors(at)
+    assert [m.value for m in at.metric][:2] == ["skipped", "pending"]  # first version: no champion to beat
+    at.button(key="promote_go_page_model@1").click().run()
+    assert not at.exception and "lacks the required sign-offs" in at.error[0].value
+    lake = Lake.open(page_lake)
+    from core import registry
+
+    registry.signoff(lake, "page_model@1", decision="approve", comment="ok", actor="dana", role="data_science_lead")
+    registry.signoff(lake, "page_model@1", decision="approve", comment="ok", actor="rick", role="risk_compliance")
+    lake.close()
+    at.run()
+    at.button(key="promote_go_page_model@1").click().run()
+    no_errors(at)
+    assert any("page_model@1 is now champion" in s.value for s in at.success)
+    at.button(key="scorecard_go_page_model@1").click().run()
+    no_errors(at)
+    assert len(at.get("download_button")) == 2
+    at.switch_page("pages/catalog.py").run()
+    no_errors(at)
+    assert at.selectbox(key="catalog_open").value == "page_model"
+    at.selectbox(key="catalog_status").select("champion").run()
+    no_errors(at)
+    at.switch_page("pages/lifecycle.py").run()
+    no_errors(at)
+    assert any("audit chain is intact" in s.value for s in at.success)
+    assert "champion" in [m.label for m in at.metric]

@@ -284,3 +284,24 @@ def whatif_probabilities(probabilities: dict) -> alt.Chart:
     return alt.Chart(frame).mark_bar().encode(x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
                                               y=alt.Y("class:N", title=None), tooltip=["class", alt.Tooltip("probability:Q", format=".1%")]
                                               ).properties(height=40 * len(frame) + 30)
+
+
+def model_lineage_dot(lineage: dict) -> str:
+    """Datasets → feature set → run → model version (→ reviews), as a Graphviz graph."""
+    fill = {"dataset": "#eef3fb", "feature set": "#e8f5e9", "run": "#fff4e0", "model version": "#d7e6fb",
+            "review": "#f3e5f5"}
+    lines = ["digraph lineage {", "rankdir=LR;", 'node [shape=box, style="rounded,filled", fontname="Helvetica"];']
+    for node in lineage["nodes"]:
+        label = f"{node['kind']}\\n{node['label']}".replace('"', "'")
+        lines.append(f'"{node["id"]}" [label="{label}", fillcolor="{fill.get(node["kind"], "#eeeeee")}"];')
+    for edge in lineage["edges"]:
+        lines.append(f'"{edge["from"]}" -> "{edge["to"]}";')
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def audit_timeline(entries: pd.DataFrame) -> alt.Chart:
+    return alt.Chart(entries).mark_circle(size=70).encode(
+        x=alt.X("at:T", title=None), y=alt.Y("action:N", title=None), color=alt.Color("action:N", legend=None),
+        tooltip=["seq", "at:T", "actor", "action", "object"]).properties(height=alt.Step(26),
+                                                                                title="Audit trail over time")
