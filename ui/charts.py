@@ -302,6 +302,6 @@ def model_lineage_dot(lineage: dict) -> str:
 
 def audit_timeline(entries: pd.DataFrame) -> alt.Chart:
     return alt.Chart(entries).mark_circle(size=70).encode(
-        x=alt.X("at:T", title=None), y=alt.Y("action:N", title=None), color=alt.Color("action:N", legend=None),
+        x=alt.X("at:T", title=None, axis=alt.Axis(format="%d %b %H:%M", labelAngle=0)), y=alt.Y("action:N", title=None), color=alt.Color("action:N", legend=None),
         tooltip=["seq", "at:T", "actor", "action", "object"]).properties(height=alt.Step(26),
                                                                                 title="Audit trail over time")
