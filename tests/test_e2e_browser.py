@@ -198,3 +198,45 @@ def test_a_persisted_review_opens_quickly_in_the_browser(page, server):
         print(f"{label} page with a persisted review opened in {time.time() - started:.2f}s")
         assert_no_exception(page)
         page.screenshot(path=str(ARTIFACTS / f"{label.lower().replace(' ', '_')}.png"), full_page=True)
+
+
+def test_counterfactuals_then_register_promote_refused_and_scorecard(page, server, tmp_path):
+    """A reviewer finds what flips decisions, registers the model, cannot promote it without the
+    sign-offs, and downloads the scorecard PDF, which opens."""
+    page.goto(server["url"])
+    page.get_by_role("heading", name="Data explorer").wait_for(timeout=120_000)
+    runs = json.loads(subprocess.run([sys.executable, "-m", "core", "--lake", str(server["lake"]), "runs"], cwd=ROOT,
+                                     capture_output=True, text=True).stdout)["runs"]
+    if not runs:  # when this test runs on its own
+        subprocess.run([sys.executable, "-m", "core", "--lake", str(server["lake"]), "train", "--dataset", "applications",
+                        "--target", "defaulted", "--algorithms", "lightgbm"], cwd=ROOT, capture_output=True, check=True)
+    open_page(page, "Counterfactuals & what-if")
+    page.get_by_role("button", name="Find counterfactuals").click()
+    page.get_by_text("Which features change most often").wait_for(timeout=120_000)
+    assert_no_exception(page)
+    page.screenshot(path=str(ARTIFACTS / "counterfactuals.png"), full_page=True)
+    open_page(page, "Model registry")
+    page.get_by_text("Register a model version").wait_for()
+    if not page.get_by_label("New model name").is_visible():  # open on an empty registry
+        page.get_by_text("Register a model version").click()
+    page.get_by_label("New model name").fill("browser_model")
+    page.get_by_label("New model name").press("Enter")
+    page.get_by_role("button", name="Register", exact=True).click()
+    page.get_by_text("Registered browser_model@1").wait_for(timeout=120_000)
+    page.get_by_role("tab", name="Sign-off and promotion").click()
+    page.get_by_role("button", name="Promote").click()
+    page.get_by_text("lacks the required sign-offs").wait_for()
+    page.get_by_role("tab", name="Card and scorecard").click()
+    page.get_by_role("button", name="Prepare the scorecard (PDF and HTML)").click()
+    with page.expect_download(timeout=120_000) as download:
+        page.get_by_role("button", name="Download PDF").click()
+    saved = tmp_path / "scorecard.pdf"
+    download.value.save_as(saved)
+    import pypdfium2
+
+    text = pypdfium2.PdfDocument(str(saved))[0].get_textpage().get_text_range()
+    assert "Responsible-AI scorecard: browser_model@1" in text
+    assert_no_exception(page)
+    open_page(page, "Lifecycle")
+    page.get_by_text("The audit chain is intact").wait_for()
+    page.screenshot(path=str(ARTIFACTS / "lifecycle.png"), full_page=True)
