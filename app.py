@@ -4,6 +4,10 @@ import streamlit as st
 from ui import state
 
 st.set_page_config(page_title="Assay", page_icon=":material/verified:", layout="wide")
+instead = state.gate()
+if instead is not None:  # sign in first, or a refusal: no navigation, no pages
+    st.navigation([st.Page(instead, title="Assay", url_path="sign-in")], position="hidden").run()
+    st.stop()
 state.ensure_demo()
 navigation = st.navigation({
     "Data": [
@@ -34,4 +38,5 @@ navigation = st.navigation({
     ],
 }, expanded=True)  # every page in sight: reviewers move between them all the time
 state.usecase_picker()
+state.identity_sidebar()
 navigation.run()

@@ -15,8 +15,9 @@ from typing import Any, Optional, Sequence
 
 import duckdb
 
-from core import (audit, causal, cohorts, counterfactuals, datasets, demo, fairness, features, mitigation, privacy, profile,
-                  registry, review, scorecard, training, usecases)
+from core import (accounts, audit, causal, cohorts, counterfactuals, datasets, demo, fairness, features, mitigation, privacy, profile,
+                  permissions, registry, review, scorecard, training, usecases)
+from core.config import redact
 from core.errors import AssayError, InputError
 from core.lake import Lake
 from core.names import parse_dataset_ref
@@ -31,11 +32,37 @@ def _progress(fraction: float, message: str) -> None:
     print(f"[{fraction:4.0%}] {message}", file=sys.stderr, flush=True)
 
 
+_AS: dict = {"user": None}
+
+
 def _actor() -> str:
+    """The named account (--as USER), or the local administrator ("local:OSUSER")."""
+    if _AS["user"]:
+        return _AS["user"]
     try:
-        return getpass.getuser()
+        return f"local:{getpass.getuser()}"
     except (KeyError, OSError):
         return "local"
+
+
+def cmd_users(lake: Lake, args) -> dict:
+    if args.action in (None, "list"):
+        return {"users": [a.__dict__ for a in accounts.list_accounts(lake)], "single_user": accounts.single_user(lake)}
+    if not args.name:
+        raise InputError(f"Name the account: users {args.action} NAME.")
+    if args.action == "add":
+        if not args.role:
+            raise InputError("Give the role: users add NAME --role viewer|analyst|approver|admin.")
+        password = None
+        if not args.oidc:
+            password = getpass.getpass("Password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
+        return accounts.add(lake, args.name, role=args.role, actor=_actor(), password=password, oidc=args.oidc).__dict__
+    if args.action == "remove":
+        accounts.remove(lake, args.name, actor=_actor())
+        return {"removed": args.name}
+    if not args.role:
+        raise InputError("Give the new role: users set-role NAME ROLE.")
+    return accounts.set_role(lake, args.name, args.role, actor=_actor()).__dict__
 
 
 def cmd_demo(lake: Lake, args) -> dict:
@@ -342,6 +369,8 @@ def cmd_mitigate(lake: Lake, args) -> dict:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m core", description="Assay: responsible-AI review over a DuckDB lake.")
     parser.add_argument("--lake", help="folder of the lake (default: $ASSAY_LAKE or data/lake)")
+    parser.add_argument("--as", dest="as_user", metavar="USER",
+                        help="act as this account (default: the local administrator)")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("demo", help="generate the demo data into the lake")
@@ -568,6 +597,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--object", help="list: objects containing this text")
     p.set_defaults(handler=cmd_audit)
 
+    p = sub.add_parser("users", help="accounts: users [list] | users add NAME --role ROLE [--oidc] | users remove NAME | "
+                                     "users set-role NAME ROLE (the password is read from standard input)")
+    p.add_argument("action", nargs="?", choices=["list", "add", "remove", "set-role"])
+    p.add_argument("name", nargs="?")
+    p.add_argument("role_positional", nargs="?", metavar="ROLE")
+    p.add_argument("--role", choices=list(permissions.ROLES))
+    p.add_argument("--oidc", action="store_true", help="an account that signs in through the OIDC provider (no password)")
+    p.set_defaults(handler=cmd_users)
+
     p = sub.add_parser("reviews", help="list reviews")
     p.add_argument("--usecase")
     p.add_argument("--run", metavar="RUN_ID")
@@ -589,8 +627,14 @@ def main(argv: Optional[Sequence[str]] = None, out=None) -> int:
     out = out or sys.stdout
     try:
         args = build_parser().parse_args(argv)
+        if getattr(args, "role_positional", None):
+            args.role = args.role or args.role_positional
         lake = Lake.open(args.lake)
         try:
+            _AS["user"] = None
+            if args.as_user:
+                accounts.get(lake, args.as_user)  # an unknown account is refused
+                _AS["user"] = args.as_user
             result = args.handler(lake, args)
         finally:
             lake.close()
@@ -605,5 +649,7 @@ def main(argv: Optional[Sequence[str]] = None, out=None) -> int:
         result, code = {"error": "invalid arguments"}, 2
     except (OSError, ValueError) as exc:
         result, code = {"error": f"{type(exc).__name__}: {exc}"}, 1
+    if code:
+        result = {"error": redact(str(result["error"]))}  # no password or key ever reaches the terminal or a log
     out.write(json.dumps(result, default=_json_default, allow_nan=False) + "\n")
     return code

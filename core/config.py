@@ -80,3 +80,21 @@ def _read_config_file(path: Path) -> dict:
     if unknown:
         raise InputError(f"Config file {path} has unknown keys {sorted(unknown)}; allowed: {sorted(_FILE_KEYS)}.")
     return values
+
+
+SECRET_VARIABLES = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "PGPASSWORD", "ASSAY_OIDC_CLIENT_SECRET")
+
+
+def redact(text: str, env: Optional[Mapping[str, str]] = None) -> str:
+    """A message with secrets taken out: libpq `password=...` settings, URL passwords, and the values
+    of the secret environment variables. Applied to every error the CLI prints and the app shows."""
+    import re
+
+    env = os.environ if env is None else env
+    text = re.sub(r"(?i)(password\s*=\s*)('[^']*'|\S+)", r"\1***", text)
+    text = re.sub(r"(://[^:/@\s]+:)[^@\s]+@", r"\1***@", text)
+    for name in SECRET_VARIABLES:
+        value = env.get(name)
+        if value and len(value) >= 4:
+            text = text.replace(value, "***")
+    return text

@@ -19,7 +19,7 @@ from typing import Callable, ClassVar, Iterable, Optional
 import duckdb
 import pandas as pd
 
-from core import sources, usecases
+from core import permissions, sources, usecases
 from core.errors import InputError, NotFoundError
 from core.lake import Lake, sql_literal
 from core.names import DatasetRef, check_name, parse_dataset_ref, quote_identifier
@@ -81,6 +81,7 @@ def ingest_path(lake: Lake, path: str | Path, *, name: str, actor: str, usecase:
                 table: Optional[str] = None, description: str = "", source_label: Optional[str] = None,
                 progress: Optional[Progress] = None) -> DatasetVersion:
     """Ingest a CSV, Parquet, JSON-lines file or a table of a DuckDB file as the next version of `name`."""
+    permissions.require(lake, actor, "ingest")
     check_name(name, what="dataset name")
     usecases.get(lake, usecase)
     path = Path(path).expanduser()
@@ -103,6 +104,7 @@ def ingest_path(lake: Lake, path: str | Path, *, name: str, actor: str, usecase:
 def ingest_frame(lake: Lake, frame: pd.DataFrame, *, name: str, actor: str, usecase: str = "default",
                  source: str = "dataframe", description: str = "") -> DatasetVersion:
     """Ingest an in-memory DataFrame as the next version of `name`."""
+    permissions.require(lake, actor, "ingest")
     if not isinstance(frame, pd.DataFrame):
         raise InputError("Expected a pandas DataFrame.")
     return ingest_chunks(lake, lambda: [frame], name=name, actor=actor, usecase=usecase, source=source,

@@ -217,7 +217,7 @@ def build(lake: Lake, *, rows: int = 50_000, seed: int = 7, actor: str = "demo",
         "noisy_cohort_rows": sums["noisy_n"], "noisy_cohort_flipped": sums["noisy_flipped"],
         "rows": rows, "seed": seed, "datasets": written,
     }
-    settings.put(lake, "demo_truths", json.dumps(truths), actor=actor)
+    settings.put(lake, "demo_truths", json.dumps(truths), actor=actor, action="demo")
     report(progress, 1.0, f"Demo ready: {', '.join(written.values())}")
     return truths
 

@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterator, Optional, Sequence, TypeVar
 import duckdb
 
 from core.config import LakeConfig, load_config
-from core.errors import LakeBusyError
+from core.errors import AssayError, LakeBusyError
 
 T = TypeVar("T")
 _RETRYABLE = ("database is locked", "conflict", "busy")
@@ -106,7 +106,15 @@ class Lake:
         _load_extensions(con, extensions)
         if config.uses_s3:
             con.execute(_s3_secret(dict(os.environ)))
-        con.execute(f"ATTACH {sql_literal('ducklake:' + config.catalog)} AS lake (DATA_PATH {sql_literal(config.data_path)})")
+        try:
+            con.execute(f"ATTACH {sql_literal('ducklake:' + config.catalog)} AS lake "
+                        f"(DATA_PATH {sql_literal(config.data_path)})")
+        except duckdb.Error as error:
+            from core.config import redact
+
+            con.close()
+            raise AssayError(f"Could not open the lake's catalog ({config.describe()['catalog']}): "
+                             f"{redact(str(error).splitlines()[0])[:300]}") from None
         migrations.apply(self, con)
         return con
 
@@ -144,17 +152,23 @@ class Lake:
         the action is the message's first word, the object the tag, with `details` (or
         `details(result)`) and the message.
         """
-        from core import audit
+        from core import audit, permissions
+
+        action = message.split(" ", 1)[0]
 
         def audited(cur: duckdb.DuckDBPyConnection) -> T:
+            permissions.require(self, actor, action, cur=cur)
             result = work(cur)
             label = tag(result) if callable(tag) else tag
             extra = details(result) if callable(details) else (details or {})
-            audit.append(cur, actor=actor, action=message.split(" ", 1)[0], obj=label or "",
-                         details={"message": message, **extra})
+            audit.append(cur, actor=actor, action=action, obj=label or "", details={"message": message, **extra})
             return result
 
-        return self._write_with(lambda: self.cursor(), audited, actor=actor, message=message, tag=tag)
+        try:
+            return self._write_with(lambda: self.cursor(), audited, actor=actor, message=message, tag=tag)
+        except permissions.PermissionDenied as denied:
+            permissions.record_denial(self, actor, action, f"{denied} ({message})")
+            raise
 
     def _write_with(self, open_cursor, work, *, actor, message, tag):
         deadline = time.monotonic() + _RETRY_SECONDS

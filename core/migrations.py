@@ -73,6 +73,11 @@ STEPS: Sequence[tuple[int, str, Sequence[str]]] = (
         "CREATE TABLE lake.assay.audit_head (seq BIGINT, hash VARCHAR)",
         "INSERT INTO lake.assay.audit_head VALUES (0, '')",
     )),
+    (6, "accounts and roles", (
+        """CREATE TABLE lake.assay.users (
+            name VARCHAR, role VARCHAR, password_hash VARCHAR, sign_in VARCHAR, created_by VARCHAR,
+            created_at TIMESTAMPTZ)""",
+    )),
 )
 
 

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from core import datasets, fairness, training
+from core import datasets, fairness, permissions, training
 from core.errors import InputError
 from core.lake import Lake
 from core.progress import Progress, report
@@ -46,6 +46,7 @@ class MitigationResult:
 
 def mitigate(lake: Lake, run_id: str, *, sensitive: Sequence[str], method: str, constraint: str, actor: str,
              eps: float = 0.01, progress: Optional[Progress] = None) -> MitigationResult:
+    permissions.require(lake, actor, "mitigate")
     if method not in METHODS:
         raise InputError(f"Unknown method {method!r}; choose threshold (ThresholdOptimizer) or expgrad "
                          "(ExponentiatedGradient).")

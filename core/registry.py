@@ -15,12 +15,12 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Optional
+from typing import Optional
 
 import numpy as np
 import pandas as pd
 
-from core import datasets, review, settings, training
+from core import datasets, permissions, review, settings, training
 from core.errors import InputError, NotFoundError
 from core.lake import Lake
 from core.names import check_name
@@ -176,6 +176,7 @@ def register(lake: Lake, run_id: str, *, name: str, actor: str, alias: Optional[
              thresholds: Optional[dict] = None) -> ModelVersion:
     """Register a run as the next version of `name` (the model is created on its first version), run the
     gate against the champion, and point `alias` at the new version."""
+    permissions.require(lake, actor, "register")
     check_name(name, what="model name")
     if alias:
         check_name(alias, what="alias")
@@ -295,6 +296,7 @@ def _gate(lake: Lake, run: training.Run, model, held_out: pd.DataFrame, name: st
 
 def signoff(lake: Lake, ref: str, *, decision: str, comment: str, actor: str, role: str) -> dict:
     """An approval or rejection of one version by one reviewer in one role, tied to the artifact's hash."""
+    permissions.require(lake, actor, "signoff")
     if decision not in DECISIONS:
         raise InputError(f"A sign-off decision is approve or reject, not {decision!r}.")
     if not comment or not comment.strip():
@@ -361,8 +363,13 @@ def promote(lake: Lake, ref: str, *, alias: str = "champion", actor: str, overri
     """Point an alias at a version. To champion: the gate must not have failed (unless overridden with a
     reason) and the required approvals must be in."""
     check_name(alias, what="alias")
+    permissions.require(lake, actor, "promote")
     version = get(lake, ref)
     override = (override_reason or "").strip()
+    if override and permissions.role_of(lake, actor) != "admin":
+        reason = f"Overriding the gate needs an admin; {actor}'s role is {permissions.role_of(lake, actor)}."
+        permissions.record_denial(lake, actor, "override", reason)
+        raise permissions.PermissionDenied(reason)
     if alias == "champion":
         if version.gate.get("status") == "failed" and not override:
             failed = [m for m, r in version.gate.get("metrics", {}).items() if not r["passed"]]

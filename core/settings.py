@@ -11,9 +11,11 @@ def get(lake: Lake, key: str) -> Optional[str]:
     return rows[0][0] if rows else None
 
 
-def put(lake: Lake, key: str, value: str, *, actor: str) -> None:
+def put(lake: Lake, key: str, value: str, *, actor: str, action: str = "set") -> None:
+    """Store a setting. Settings are configuration (admin only), except what names its own action
+    (the demo's truths, written by whoever builds the demo)."""
     def work(cur) -> None:
         cur.execute("DELETE FROM lake.assay.settings WHERE key = ?", [key])
         cur.execute("INSERT INTO lake.assay.settings VALUES (?, ?, now())", [key, value])
 
-    lake.write(work, actor=actor, message=f"set {key}", tag=f"setting:{key}")
+    lake.write(work, actor=actor, message=f"{action} {key}", tag=f"setting:{key}")

@@ -82,6 +82,8 @@ def check_file(path: Path, *, max_mb: int) -> Source:
             f"{path.name}: {size / 1024 / 1024:,.0f} MB is over the ingest limit of {max_mb:,} MB "
             "(raise ASSAY_MAX_INGEST_MB, or split the file)."
         )
+    if path.name.lower().endswith(".gz"):
+        _check_expanded_size(path, max_mb)
     if kind in ("csv", "json"):
         _check_text(path)
     if kind == "csv":
@@ -89,6 +91,24 @@ def check_file(path: Path, *, max_mb: int) -> Source:
         check_column_names(header, source=path.name)
         return Source(path, kind, size, delimiter, tuple(header))
     return Source(path, kind, size)
+
+
+def _check_expanded_size(path: Path, max_mb: int) -> None:
+    """A compressed file is held to the limit by what it expands to (a zip bomb is a few KB on disk):
+    decompress as a stream, counting, and stop as soon as the count passes the limit."""
+    import gzip
+    import zlib
+
+    limit, total = max_mb * 1024 * 1024, 0
+    try:
+        with gzip.open(path, "rb") as stream:
+            while chunk := stream.read(8 * 1024 * 1024):
+                total += len(chunk)
+                if total > limit:
+                    raise InputError(f"{path.name} expands to more than the ingest limit of {max_mb:,} MB "
+                                     "(raise ASSAY_MAX_INGEST_MB if this is expected, or split the file).")
+    except (OSError, EOFError, zlib.error) as error:
+        raise InputError(f"{path.name} is not a readable gzip file ({error}).") from None
 
 
 def check_column_names(names: list[str] | tuple[str, ...], *, source: str) -> None:

@@ -80,7 +80,8 @@ if spec is not None:
     st.subheader(f"Preview of {spec.name}: first 100 rows, computed live")
     with state.user_errors():
         st.dataframe(features.preview(lake, spec, rows=100), hide_index=True)
-        if st.button("Build and register", type="primary", key="build_go", disabled=not name and not use_yaml):
+        if st.button("Build and register", type="primary", key="build_go",
+                     disabled=(not name and not use_yaml) or not state.can("build")):
             built = state.run_with_status(
                 f"Building {spec.name}…", lambda progress: features.build(lake, spec, actor=state.actor(),
                                                                           usecase=usecase, progress=progress),

@@ -35,7 +35,8 @@ with upload_tab:
     name = st.text_input("Dataset name", key="upload_name", help="lowercase letters, digits and underscores")
     table = st.text_input("Table (DuckDB files only)", key="upload_table")
     note = st.text_input("Description", key="upload_note")
-    if st.button("Ingest upload", type="primary", disabled=upload is None, key="upload_go"):
+    if st.button("Ingest upload", type="primary", disabled=upload is None or not state.can("ingest"),
+                 key="upload_go"):
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / Path(upload.name).name
             path.write_bytes(upload.getbuffer())
@@ -47,7 +48,7 @@ with path_tab:
                               on_change=suggest, args=("path_file", "path_name"))
     path_name = st.text_input("Dataset name", key="path_name")
     path_table = st.text_input("Table (DuckDB files only)", key="path_table")
-    if st.button("Ingest file", type="primary", disabled=not path_text, key="path_go"):
+    if st.button("Ingest file", type="primary", disabled=not path_text or not state.can("ingest"), key="path_go"):
         ingest(lambda progress: datasets.ingest_path(lake, path_text, name=path_name, actor=state.actor(),
                                                      usecase=usecase, table=path_table or None, progress=progress))
 with sample_tab:

@@ -1,7 +1,7 @@
 """Data explorer: profile, distributions, target balance, correlations and rows of a dataset version."""
 import streamlit as st
 
-from core import cohorts, datasets
+from core import cohorts, datasets, export
 from ui import cached, charts, state
 from ui.cohort_builder import cohort_builder
 
@@ -80,7 +80,10 @@ with state.user_errors():
         else:
             st.altair_chart(charts.correlation_heatmap(frame))
     with rows:
-        st.dataframe(datasets.read_frame(lake, version, limit=100, where=where, params=list(params)), hide_index=True)
+        shown = datasets.read_frame(lake, version, limit=100, where=where, params=list(params))
+        st.dataframe(shown, hide_index=True)
+        st.download_button("Download these rows (CSV, safe to open in a spreadsheet)", export.safe_csv(shown),
+                           f"{version.name}_v{version.version}_rows.csv", "text/csv", key="explorer_rows_csv")
         st.caption("The first 100 rows.")
     with cohort_tab:
         cohort_builder(lake, version, usecase)

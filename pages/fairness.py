@@ -67,7 +67,7 @@ def mitigate_tab(run: training.Run) -> None:
     if method == "threshold":
         st.caption("Per-group thresholds: the model reads the group at prediction time. Check that this is lawful "
                    "where the model will be used; the reduction method does not need it.")
-    if st.button("Mitigate", type="primary", key="mitigate_go", disabled=not over):
+    if st.button("Mitigate", type="primary", key="mitigate_go", disabled=not over or not state.can("mitigate")):
         made = state.run_with_status(
             "Mitigating…", lambda progress: mitigation.mitigate(lake, run.run_id, sensitive=over, method=method,
                                                                 constraint=constraint, actor=state.actor(),

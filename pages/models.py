@@ -31,7 +31,7 @@ with st.expander("Register a model version", expanded=not models):
         chosen_review = c.selectbox("Review", [r.review_id for r in reviews] or [None], key=f"register_review_{run.run_id}",
                                     format_func=lambda r: r or "no review yet")
         description = st.text_input("Purpose (for the card)", key="register_description")
-        if st.button("Register", type="primary", key="register_go", disabled=not name):
+        if st.button("Register", type="primary", key="register_go", disabled=not name or not state.can("register")):
             made = state.run_with_status(
                 "Registering and running the gate…",
                 lambda progress: registry.register(lake, run.run_id, name=name, actor=state.actor(), alias=alias or None,
@@ -90,14 +90,14 @@ with signoff_tab:
         decision = a.radio("Decision", registry.DECISIONS, horizontal=True, key=f"signoff_decision_{version.ref}")
         role = b.selectbox("Role", list(status["roles"]), key=f"signoff_role_{version.ref}")
         comment = st.text_area("Comment (required)", key=f"signoff_comment_{version.ref}")
-        if st.form_submit_button(f"Sign off as {state.actor()}"):
+        if st.form_submit_button(f"Sign off as {state.actor()}", disabled=not state.can("signoff")):
             with state.user_errors():
                 registry.signoff(lake, version.ref, decision=decision, comment=comment, actor=state.actor(), role=role)
                 st.rerun()
     a, b = st.columns([1, 2])
     alias = a.text_input("Promote to alias", "champion", key=f"promote_alias_{version.ref}")
     reason = b.text_input("Override reason (only when the gate failed; audited)", key=f"promote_reason_{version.ref}")
-    if st.button("Promote", key=f"promote_go_{version.ref}"):
+    if st.button("Promote", key=f"promote_go_{version.ref}", disabled=not state.can("promote")):
         with state.user_errors():
             done = registry.promote(lake, version.ref, alias=alias, actor=state.actor(), override_reason=reason or None)
             st.success(f"{done['model']} is now {done['alias']}" + (" (gate overridden)" if done["override"] else ""))
@@ -109,7 +109,7 @@ with card_tab:
         owners = st.text_input("Owners (comma-separated)", ", ".join(card.get("owners", [])), key=f"card_owners_{version.ref}")
         targets = st.text_input('Targets, JSON: {"roc_auc": {"min": 0.8}, "brier": {"max": 0.2}}',
                                 json.dumps(card.get("targets") or {}), key=f"card_targets_{version.ref}")
-        if st.form_submit_button("Save the card"):
+        if st.form_submit_button("Save the card", disabled=not state.can("edit")):
             with state.user_errors():
                 try:
                     parsed = json.loads(targets or "{}")

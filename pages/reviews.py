@@ -43,7 +43,8 @@ with st.expander("New review", expanded=not review.list_reviews(lake, usecase=us
     if "privacy" in components:
         extra["quasi"] = st.multiselect("Privacy: quasi-identifiers for k-anonymity", source_columns,
                                         key=f"new_review_quasi_{run.run_id}")
-    if st.button("Compute review", type="primary", key="new_review_go", disabled=not components):
+    if st.button("Compute review", type="primary", key="new_review_go",
+                 disabled=not components or not state.can("review")):
         made = state.run_with_status("Reviewing…", lambda progress: review.create(
             lake, run_id=run.run_id, actor=state.actor(), dataset=None if choice == "the run's input" else choice,
             scope=scope if choice == "the run's input" else "all", sensitive=sensitive, components=components,

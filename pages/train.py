@@ -46,7 +46,9 @@ threshold = k.number_input("Decision threshold (binary)", 0.01, 0.99, 0.5, step=
 budget = h.number_input("Hyperparameter search budget, seconds (0: defaults)", 0, 3600, 0, step=10, key="train_budget",
                         help="Shared by the algorithms; candidates are scored on the validation fold.")
 
-if st.button("Train", type="primary", key="train_go", disabled=not algorithms):
+if not state.can("train"):
+    st.caption(f"Your role ({state.role()}) may not train models; ask an admin for the analyst role.")
+if st.button("Train", type="primary", key="train_go", disabled=not algorithms or not state.can("train")):
     finished = st.empty()
     done: list = []
 

@@ -411,3 +411,44 @@ def test_model_registry_catalog_and_lifecycle_pages(app, reviewed, page_lake):
     no_errors(at)
     assert any("audit chain is intact" in s.value for s in at.success)
     assert "champion" in [m.label for m in at.metric]
+
+
+def test_single_user_mode_refuses_a_remote_client(app, monkeypatch):
+    from ui import state
+
+    assert state.permissions.loopback(None) and state.permissions.loopback("127.0.0.1")
+    assert not state.permissions.loopback("10.1.2.3")
+    monkeypatch.setattr(state, "_client_ip", lambda: "10.1.2.3")
+    at = app.run()
+    assert not at.exception
+    assert "single-user mode" in at.error[0].value and not [t for t in at.title if t.value == "Data explorer"]
+    monkeypatch.setattr(state, "_client_ip", lambda: None)
+    at = app.run()
+    no_errors(at)
+    assert at.title[0].value == "Data explorer"
+    assert any("Single-user mode" in c.value for c in at.sidebar.caption)
+
+
+def test_accounts_sign_in_and_a_viewer_cannot_train(tmp_path, monkeypatch):
+    from core import accounts
+
+    folder = tmp_path / "lake"
+    lake = Lake.open(folder)
+    demo.build(lake, rows=1_000, with_transactions=False)
+    accounts.add(lake, "vera", role="viewer", actor="local", password="viewer password 1")
+    lake.close()
+    monkeypatch.setenv("ASSAY_LAKE", str(folder))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()
+    assert at.title[0].value == "Sign in to Assay"
+    at.text_input(key="sign_in_name").input("vera")
+    at.text_input(key="sign_in_password").input("wrong password!")
+    at.button[0].click().run()
+    assert "wrong password" in at.error[0].value
+    at.text_input(key="sign_in_password").input("viewer password 1")
+    at.button[0].click().run()
+    no_errors(at)
+    assert at.title[0].value == "Data explorer"
+    assert any("Signed in as **vera** (viewer)" in c.value for c in at.sidebar.caption)
+    at.switch_page("pages/train.py").run()
+    no_errors(at)
+    assert at.button(key="train_go").disabled and any("may not train" in c.value for c in at.caption)

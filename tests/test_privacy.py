@@ -12,7 +12,6 @@ import pytest
 from core import datasets, privacy, training
 from core.cli import main
 from core.errors import InputError
-from core.lake import Lake
 
 from conftest import lake_state
 

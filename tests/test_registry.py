@@ -173,7 +173,7 @@ def test_the_registry_through_the_cli(trained, monkeypatch):
 def test_the_scorecard_pdf_and_html_show_every_section_with_real_figures(trained, tmp_path):
     import pypdfium2
 
-    from core import review, scorecard
+    from core import review
 
     lake, runs, _ = trained
     run = runs["better"]

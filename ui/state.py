@@ -7,14 +7,15 @@ from typing import Callable, Iterator
 
 import streamlit as st
 
-from core import demo
-from core.config import load_config
+from core import accounts, demo, permissions
+from core.config import load_config, redact
 from core.errors import AssayError
 from core.lake import Lake
 
 USECASE_KEY = "usecase"
 APP = Path(__file__).resolve().parents[1] / "app.py"
-ACTOR = "local"  # identities and roles arrive with the security work; until then the local user
+ACTOR_KEY = "actor"
+LOCAL = "local"  # the local administrator: single-user mode on this machine
 
 
 @st.cache_resource(show_spinner=False)
@@ -32,7 +33,93 @@ def usecase() -> str:
 
 
 def actor() -> str:
-    return ACTOR
+    """Who acts: the signed-in account, or the local administrator in single-user mode."""
+    return st.session_state.get(ACTOR_KEY) or LOCAL
+
+
+def role() -> str:
+    return permissions.role_of(lake(), actor()) or "viewer"
+
+
+def can(action: str) -> bool:
+    """Whether the current user's role allows `action` (pages hide or disable what it does not;
+    core refuses it either way)."""
+    return permissions.allowed(role(), action)
+
+
+def _client_ip():
+    return st.context.ip_address  # None for a loopback client
+
+
+def _oidc_configured() -> bool:
+    try:
+        return "auth" in st.secrets
+    except (FileNotFoundError, KeyError, AttributeError):
+        return False
+    except Exception:  # no secrets file at all
+        return False
+
+
+def gate() -> Callable[[], None] | None:
+    """Who is using the app. Returns None when the session may go on, or the page to show instead:
+    the OIDC sign-in, the local sign-in form, or the refusal for a remote client in single-user mode."""
+    current = lake()
+    if _oidc_configured():
+        if not st.user.is_logged_in:
+            return _oidc_page
+        name = st.user.get("email") or st.user.get("name")
+        if not current.query("SELECT count(*) FROM lake.assay.users WHERE name = ?", [name])[0][0]:
+            return lambda: _refuse(f"{name} signed in, but is not an account of this Assay. Ask an admin: "
+                                   f"`python -m core users add {name} --role viewer --oidc`.")
+        st.session_state[ACTOR_KEY] = name
+    elif accounts.single_user(current):
+        if not permissions.loopback(_client_ip()):
+            return lambda: _refuse("This Assay runs in single-user mode and answers only on the machine it runs on. "
+                                   "To open it to others, configure accounts (`python -m core users add NAME --role "
+                                   "admin`) and serve it behind TLS; see the README's security section.")
+        st.session_state[ACTOR_KEY] = LOCAL
+    elif not st.session_state.get(ACTOR_KEY) or st.session_state[ACTOR_KEY] == LOCAL:
+        return _sign_in_page
+    return None
+
+
+def identity_sidebar() -> None:
+    with st.sidebar:
+        if actor() == LOCAL:
+            st.caption("Single-user mode, this machine only. To share Assay, add accounts: "
+                       "`python -m core users add NAME --role admin` (password on standard input).")
+        else:
+            st.caption(f"Signed in as **{actor()}** ({role()})")
+            if st.button("Sign out", key="sign_out"):
+                st.session_state.pop(ACTOR_KEY, None)
+                if _oidc_configured():
+                    st.logout()
+                st.rerun()
+
+
+def _refuse(message: str) -> None:
+    st.title("Assay")
+    st.error(message, icon=":material/block:")
+
+
+def _oidc_page() -> None:
+    st.title("Assay")
+    st.button("Sign in", type="primary", on_click=st.login, key="oidc_sign_in")
+
+
+def _sign_in_page() -> None:
+    st.title("Sign in to Assay")
+    with st.form("sign_in"):
+        name = st.text_input("Account", key="sign_in_name")
+        password = st.text_input("Password", type="password", key="sign_in_password")
+        if st.form_submit_button("Sign in", type="primary"):
+            try:
+                account = accounts.authenticate(lake(), name, password)
+            except AssayError as error:
+                st.error(str(error))
+            else:
+                st.session_state[ACTOR_KEY] = account.name
+                st.rerun()
 
 
 @contextmanager
@@ -41,7 +128,7 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except AssayError as error:
-        st.error(str(error), icon=":material/error:")
+        st.error(redact(str(error)), icon=":material/error:")
 
 
 def ensure_demo() -> None:

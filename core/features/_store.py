@@ -13,7 +13,7 @@ from typing import ClassVar, Optional
 
 import duckdb
 
-from core import usecases
+from core import permissions, usecases
 from core.datasets import Column, VersionedTable, pick_version
 from core.errors import InputError
 from core.features._build import _query_error, compile_spec
@@ -72,6 +72,7 @@ class _Pending:
 def build(lake: Lake, spec: FeatureSpec, *, actor: str, usecase: Optional[str] = None,
           progress: Optional[Progress] = None) -> FeatureSetVersion:
     """Compute the feature set in DuckDB, write it as the next version and register it, atomically."""
+    permissions.require(lake, actor, "build")
     report(progress, 0.05, f"Checking the spec of {spec.name}")
     compiled = compile_spec(lake, spec)
     owner_case = usecase or spec.usecase or compiled.base.usecase

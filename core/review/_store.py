@@ -18,7 +18,7 @@ from typing import Optional, Sequence
 import numpy as np
 import pandas as pd
 
-from core import cohorts, datasets, features, training
+from core import cohorts, datasets, features, permissions, training
 from core.errors import InputError, NotFoundError
 from core.lake import Lake
 from core.names import quote_identifier as q
@@ -89,6 +89,7 @@ def create(lake: Lake, *, run_id: str, actor: str, dataset: Optional[str] = None
     effect of each of `treatments` on the run's target in the evaluated dataset; privacy: the
     personal-data scan, k-anonymity over `quasi` (l-diversity of the first sensitive column) and
     membership inference against the model."""
+    permissions.require(lake, actor, "review")
     if not isinstance(explain_rows, int) or explain_rows < 100:
         raise InputError(f"Explain at least 100 rows, not {explain_rows!r}.")
     unknown = [c for c in components if c not in COMPONENTS]

@@ -10,7 +10,7 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 import pandas as pd
 
-from core import datasets, features, usecases
+from core import datasets, features, permissions, usecases
 from core.errors import InputError
 from core.lake import Lake
 from core.names import parse_dataset_ref
@@ -68,6 +68,7 @@ def train(lake: Lake, *, target: str, actor: str, dataset: Optional[str] = None,
 
     With `search_seconds`, each algorithm first spends its share of that budget on a hyperparameter
     search scored on the validation fold."""
+    permissions.require(lake, actor, "train")
     unknown = [a for a in algorithms if a not in ALGORITHMS]
     if unknown or not algorithms:
         raise InputError(f"Unknown algorithm(s) {unknown}; choose from {', '.join(ALGORITHMS)}.")
