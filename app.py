@@ -36,6 +36,9 @@ navigation = st.navigation({
         st.Page("pages/catalog.py", title="Catalog", icon=":material/storefront:"),
         st.Page("pages/lifecycle.py", title="Lifecycle", icon=":material/timeline:"),
     ],
+    "Operations": [
+        st.Page("pages/operations.py", title="Scoring & monitoring", icon=":material/speed:"),
+    ],
 }, expanded=True)  # every page in sight: reviewers move between them all the time
 state.usecase_picker()
 state.identity_sidebar()

@@ -15,8 +15,9 @@ from typing import Any, Optional, Sequence
 
 import duckdb
 
-from core import (accounts, audit, causal, cohorts, counterfactuals, datasets, demo, fairness, features, mitigation, privacy, profile,
-                  permissions, registry, review, scorecard, training, usecases)
+from core import (accounts, audit, causal, cohorts, counterfactuals, datasets, demo, drift, fairness, features,
+                  mitigation, permissions, privacy, profile, registry, retrain, review, scorecard, scoring, training,
+                  usecases)
 from core.config import redact
 from core.errors import AssayError, InputError
 from core.lake import Lake
@@ -360,6 +361,32 @@ def cmd_audit(lake: Lake, args) -> dict:
     return {"entries": audit.entries(lake, limit=args.limit, action=args.only, obj=args.object)}
 
 
+def cmd_score(lake: Lake, args) -> dict:
+    job = scoring.score(lake, args.model, actor=_actor(), dataset=args.dataset, path=args.path, entity=args.entity,
+                        engine=args.engine, scheduler=args.scheduler, batch_rows=args.batch_rows, progress=_progress)
+    return job.to_dict()
+
+
+def cmd_jobs(lake: Lake, args) -> dict:
+    return {"jobs": [j.to_dict() for j in scoring.jobs(lake, usecase=args.usecase, model=args.model, limit=args.limit)]}
+
+
+def cmd_drift(lake: Lake, args) -> dict:
+    return drift.report(lake, args.model, dataset=args.dataset, actor=_actor(), labels=args.labels, entity=args.entity,
+                        method=args.method, drift_share=args.share)
+
+
+def cmd_retrain(lake: Lake, args) -> dict:
+    return retrain.retrain(lake, args.model, actor=_actor(), dataset=args.dataset, progress=_progress)
+
+
+def cmd_serve(lake: Lake, args) -> dict:
+    from core import serve
+
+    serve.run(lake, args.model, port=args.port, actor=_actor())
+    return {"served": args.model, "port": args.port, "stopped": True}
+
+
 def cmd_mitigate(lake: Lake, args) -> dict:
     result = mitigation.mitigate(lake, args.run, sensitive=args.sensitive, method=args.method,
                                  constraint=args.constraint, eps=args.eps, actor=_actor(), progress=_progress)
@@ -606,6 +633,41 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--oidc", action="store_true", help="an account that signs in through the OIDC provider (no password)")
     p.set_defaults(handler=cmd_users)
 
+    p = sub.add_parser("score", help="batch-score a dataset version or a Parquet path with a registered model")
+    p.add_argument("--model", required=True, metavar="NAME@ALIAS|NAME@VERSION")
+    p.add_argument("--dataset", metavar="NAME[@V]")
+    p.add_argument("--path", metavar="FILE.parquet|s3://...")
+    p.add_argument("--entity", metavar="COL", help="the id column kept beside each prediction (default: *_id)")
+    p.add_argument("--engine", default="duckdb", choices=list(scoring.ENGINES))
+    p.add_argument("--scheduler", metavar="ADDRESS", help="dask: a dask.distributed scheduler (default: a LocalCluster)")
+    p.add_argument("--batch-rows", type=int, default=scoring.BATCH_ROWS)
+    p.set_defaults(handler=cmd_score)
+
+    p = sub.add_parser("jobs", help="scoring and endpoint jobs with their metrics")
+    p.add_argument("--usecase")
+    p.add_argument("--model", metavar="NAME")
+    p.add_argument("--limit", type=int, default=100)
+    p.set_defaults(handler=cmd_jobs)
+
+    p = sub.add_parser("drift", help="data, prediction and performance drift of a batch against the training data")
+    p.add_argument("--model", required=True, metavar="NAME@ALIAS|NAME@VERSION")
+    p.add_argument("--dataset", required=True, metavar="NAME[@V]", help="the batch (as ingested)")
+    p.add_argument("--labels", metavar="NAME[@V]", help="a dataset with the outcomes, joined by --entity")
+    p.add_argument("--entity", metavar="COL")
+    p.add_argument("--method", default="auto", choices=list(drift.METHODS))
+    p.add_argument("--share", type=float, default=0.5, help="dataset drift when at least this share of features drift")
+    p.set_defaults(handler=cmd_drift)
+
+    p = sub.add_parser("retrain", help="retrain a model on its newest data, review, register as challenger, gate")
+    p.add_argument("--model", required=True, metavar="NAME")
+    p.add_argument("--dataset", metavar="NAME[@V]", help="default: the newest version of the model's input")
+    p.set_defaults(handler=cmd_retrain)
+
+    p = sub.add_parser("serve", help="a real-time JSON prediction endpoint on localhost")
+    p.add_argument("--model", required=True, metavar="NAME@ALIAS")
+    p.add_argument("--port", type=int, default=8502)
+    p.set_defaults(handler=cmd_serve)
+
     p = sub.add_parser("reviews", help="list reviews")
     p.add_argument("--usecase")
     p.add_argument("--run", metavar="RUN_ID")
@@ -649,7 +711,7 @@ def main(argv: Optional[Sequence[str]] = None, out=None) -> int:
         result, code = {"error": "invalid arguments"}, 2
     except (OSError, ValueError) as exc:
         result, code = {"error": f"{type(exc).__name__}: {exc}"}, 1
-    if code:
+    if code == 2 or (code == 1 and "error" in result):
         result = {"error": redact(str(result["error"]))}  # no password or key ever reaches the terminal or a log
     out.write(json.dumps(result, default=_json_default, allow_nan=False) + "\n")
     return code

@@ -78,6 +78,16 @@ STEPS: Sequence[tuple[int, str, Sequence[str]]] = (
             name VARCHAR, role VARCHAR, password_hash VARCHAR, sign_in VARCHAR, created_by VARCHAR,
             created_at TIMESTAMPTZ)""",
     )),
+    (7, "scoring jobs and drift reports", (
+        """CREATE TABLE lake.assay.jobs (
+            job_id VARCHAR, usecase VARCHAR, model VARCHAR, model_version INTEGER, input VARCHAR, output VARCHAR,
+            engine VARCHAR, status VARCHAR, rows BIGINT, scored BIGINT, rejected BIGINT, reasons VARCHAR,
+            seconds DOUBLE, rows_per_second DOUBLE, error VARCHAR, created_by VARCHAR, created_at TIMESTAMPTZ)""",
+        """CREATE TABLE lake.assay.drift_reports (
+            report_id VARCHAR, usecase VARCHAR, model VARCHAR, model_version INTEGER, reference VARCHAR, current VARCHAR,
+            dataset_drift BOOLEAN, drift_share DOUBLE, prediction_drift DOUBLE, performance VARCHAR, result VARCHAR,
+            created_by VARCHAR, created_at TIMESTAMPTZ)""",
+    )),
 )
 
 

@@ -448,6 +448,12 @@ def lineage(lake: Lake, ref: str) -> dict:
     for r in review.list_reviews(lake, run_id=run.run_id):
         nodes.append({"id": f"review:{r.review_id}", "kind": "review", "label": f"review {r.review_id}"})
         edges.append((f"run:{run.run_id}", f"review:{r.review_id}"))
+    jobs = lake.query("SELECT job_id, output, input FROM lake.assay.jobs WHERE model = ? AND model_version = ? "
+                      "AND status = 'succeeded' AND output IS NOT NULL ORDER BY created_at DESC LIMIT 5",
+                      [version.name, version.version])
+    for job_id, output, source in jobs:
+        nodes.append({"id": f"job:{job_id}", "kind": "scoring job", "label": f"{source} → {output}"})
+        edges.append((f"model:{version.ref}", f"job:{job_id}"))
     return {"nodes": nodes, "edges": [{"from": a, "to": b} for a, b in edges]}
 
 
@@ -480,9 +486,15 @@ def lifecycle(lake: Lake, usecase: Optional[str] = None) -> dict:
                 stage = "awaiting sign-off"
             else:
                 stage = "registered"
+            last_job = lake.query("SELECT created_at, rows FROM lake.assay.jobs WHERE model = ? AND model_version = ? "
+                                  "ORDER BY created_at DESC LIMIT 1", [version.name, version.version])
+            last_drift = lake.query("SELECT result FROM lake.assay.drift_reports WHERE model = ? AND model_version = ? "
+                                    "ORDER BY created_at DESC LIMIT 1", [version.name, version.version])
+            drift_alert = bool(last_drift) and json.loads(last_drift[0][0]).get("retrain_recommended", False)
             entry = {"model": version.ref, "stage": stage, "aliases": list(version.aliases), "task": version.task,
                      "gate": version.gate.get("status"), "review_id": version.review_id,
-                     "approved": status["approved"], "created_by": version.created_by, "created_at": version.created_at}
+                     "approved": status["approved"], "last_scoring": last_job[0][0] if last_job else None,
+                     "drift_alert": drift_alert, "created_by": version.created_by, "created_at": version.created_at}
             stages.append(entry)
             if stage in ("registered", "awaiting sign-off", "approved"):
                 missing = [role for role, r in status["roles"].items() if not r["met"]]

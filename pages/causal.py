@@ -4,7 +4,7 @@ a treatment policy."""
 import pandas as pd
 import streamlit as st
 
-from core import causal, datasets
+from core import causal
 from ui import charts, state
 from ui.review_picker import review_component
 
@@ -64,12 +64,8 @@ if mode == "From a saved review":
         st.header(f"{effect['treatment']} → {effect['outcome']}")
         show(effect)
     st.stop()
-available = datasets.latest(lake, usecase=usecase)
-if not available:
-    st.info(f"Use case **{usecase}** has no datasets yet.")
-    st.stop()
-name = st.selectbox("Dataset", [v.name for v in available], key="causal_dataset")
-version = datasets.get(lake, name)
+version = state.dataset_picker("causal_dataset")
+name = version.name
 columns = version.column_names
 a, b, c = st.columns(3)
 treatment = a.selectbox("Treatment", columns, key=f"causal_treatment_{name}",

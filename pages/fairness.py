@@ -4,7 +4,7 @@ a saved review's fairness component, or stored predictions (audit)."""
 import pandas as pd
 import streamlit as st
 
-from core import datasets, fairness, mitigation, training
+from core import fairness, mitigation, training
 from ui import charts, state
 from ui.review_picker import review_component
 
@@ -157,12 +157,8 @@ elif mode == "A saved review":
         st.altair_chart(charts.fairness_tradeoff(pd.DataFrame(stored["sweep"])))
         st.caption(f"Across thresholds, groups of {stored['sweep_by']}.")
 else:
-    available = datasets.latest(lake, usecase=usecase)
-    if not available:
-        st.info(f"Use case **{usecase}** has no datasets yet.")
-        st.stop()
-    name = st.selectbox("Dataset", [v.name for v in available], key="audit_dataset")
-    columns = datasets.get(lake, name).column_names
+    audited = state.dataset_picker("audit_dataset")
+    name, columns = audited.name, audited.column_names
     a, b, c = st.columns(3)
     label = a.selectbox("Label (true outcome)", columns, key=f"audit_label_{name}")
     kind = b.selectbox("Predictions are", ["a class column", "a score column"], key="audit_kind")

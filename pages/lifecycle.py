@@ -25,6 +25,9 @@ if len(stages):
     st.dataframe(stages, hide_index=True)
 else:
     st.info(f"No registered models in **{usecase}** yet: register a reviewed run on the Model registry page.")
+alerts = [v["model"] for v in overview["versions"] if v.get("drift_alert")]
+if alerts:
+    st.warning(f"Drift says retrain: {', '.join(alerts)} (see Scoring & monitoring).")
 if overview["pending_approvals"]:
     st.subheader("Waiting for sign-off")
     st.dataframe(pd.DataFrame([{"model": p["model"], "waiting for": ", ".join(p["waiting_for"])}

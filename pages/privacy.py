@@ -3,7 +3,7 @@ and whether a model trained on it gives away who was in its training rows."""
 import pandas as pd
 import streamlit as st
 
-from core import datasets, privacy, training
+from core import privacy, training
 from ui import state
 from ui.review_picker import review_component
 
@@ -46,12 +46,8 @@ if mode == "From a saved review":
     current, results = review_component(lake, usecase, "privacy")
     show(results["privacy"])
     st.stop()
-available = datasets.latest(lake, usecase=usecase)
-if not available:
-    st.info(f"Use case **{usecase}** has no datasets yet.")
-    st.stop()
-name = st.selectbox("Dataset", [v.name for v in available], key="privacy_dataset")
-version = datasets.get(lake, name)
+version = state.dataset_picker("privacy_dataset")
+name = version.name
 columns = version.column_names
 quasi = st.multiselect("Quasi-identifiers (what someone could know about a person: age, sex, area…)", columns,
                        default=[c for c in ("age", "sex", "region") if c in columns], key=f"privacy_quasi_{name}")

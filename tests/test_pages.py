@@ -452,3 +452,23 @@ def test_accounts_sign_in_and_a_viewer_cannot_train(tmp_path, monkeypatch):
     at.switch_page("pages/train.py").run()
     no_errors(at)
     assert at.button(key="train_go").disabled and any("may not train" in c.value for c in at.caption)
+
+
+def test_operations_page_scores_checks_drift_and_lists_jobs(app, reviewed, page_lake):
+    from core import registry
+
+    lake = Lake.open(page_lake)
+    registry.register(lake, reviewed.run_id, name="ops_model", actor="t", alias="champion")
+    lake.close()
+    at = app.run().switch_page("pages/operations.py").run()
+    no_errors(at)
+    at.selectbox(key="ops_model").select("ops_model").run()
+    at.selectbox(key="ops_score_dataset").select("applications_batch2")
+    at.button(key="ops_score_go").click().run()
+    no_errors(at)
+    assert [m.label for m in at.metric][:4] == ["Rows", "Rejected", "Rows per second", "Output"]
+    at.selectbox(key="ops_drift_dataset").select("applications_batch2")
+    at.button(key="ops_drift_go").click().run()
+    no_errors(at)
+    assert any("features drifted" in s.value for s in at.success) or at.warning
+    assert any("Prediction drift" in m.value for m in at.markdown)

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from core import (accounts, audit, cohorts, datasets, demo, export, features, mitigation, permissions, registry, review,
-                  settings, training, usecases)
+                  training, usecases)
 from core.cli import main
 from core.config import redact
 from core.errors import AssayError, InputError

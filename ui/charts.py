@@ -289,7 +289,7 @@ def whatif_probabilities(probabilities: dict) -> alt.Chart:
 def model_lineage_dot(lineage: dict) -> str:
     """Datasets → feature set → run → model version (→ reviews), as a Graphviz graph."""
     fill = {"dataset": "#eef3fb", "feature set": "#e8f5e9", "run": "#fff4e0", "model version": "#d7e6fb",
-            "review": "#f3e5f5"}
+            "review": "#f3e5f5", "scoring job": "#e0f7fa"}
     lines = ["digraph lineage {", "rankdir=LR;", 'node [shape=box, style="rounded,filled", fontname="Helvetica"];']
     for node in lineage["nodes"]:
         label = f"{node['kind']}\\n{node['label']}".replace('"', "'")
@@ -305,3 +305,20 @@ def audit_timeline(entries: pd.DataFrame) -> alt.Chart:
         x=alt.X("at:T", title=None, axis=alt.Axis(format="%d %b %H:%M", labelAngle=0)), y=alt.Y("action:N", title=None), color=alt.Color("action:N", legend=None),
         tooltip=["seq", "at:T", "actor", "action", "object"]).properties(height=alt.Step(26),
                                                                                 title="Audit trail over time")
+
+
+def drift_features(features: pd.DataFrame) -> alt.Chart:
+    return alt.Chart(features).mark_bar().encode(
+        x=alt.X("value:Q", title="drift statistic (distance; p-value for small references)"),
+        y=alt.Y("feature:N", sort="-x", title=None, axis=alt.Axis(labelLimit=300)),
+        color=alt.Color("drifted:N", scale=alt.Scale(domain=[True, False], range=["#d62728", "#9ecae1"]), title="drifted"),
+        tooltip=["feature", "test", alt.Tooltip("value:Q", format=".4f"), "threshold", "drifted"],
+    ).properties(height=alt.Step(22), title="Drift by feature")
+
+
+def drift_trend(trend: pd.DataFrame) -> alt.Chart:
+    long = trend.melt("created_at", value_vars=["drift_share", "prediction_drift"], var_name="measure", value_name="value")
+    return alt.Chart(long).mark_line(point=True).encode(
+        x=alt.X("created_at:T", title=None), y=alt.Y("value:Q", title=None), color=alt.Color("measure:N", title=None),
+        tooltip=["created_at:T", "measure", alt.Tooltip("value:Q", format=".3f")]).properties(height=260,
+                                                                                              title="Drift over batches")

@@ -131,6 +131,19 @@ def user_errors() -> Iterator[None]:
         st.error(redact(str(error)), icon=":material/error:")
 
 
+def dataset_picker(key: str):
+    """The newest version of a dataset of the current use case, picked by name; stops the page with a
+    hint when the use case has none."""
+    from core import datasets
+
+    available = datasets.latest(lake(), usecase=usecase())
+    if not available:
+        st.info(f"Use case **{usecase()}** has no datasets yet: ingest one on the Datasets page.")
+        st.stop()
+    name = st.selectbox("Dataset", [v.name for v in available], key=key)
+    return datasets.get(lake(), name)
+
+
 def ensure_demo() -> None:
     """On an empty lake, build the demo once, showing progress."""
     if st.session_state.get("_demo_checked"):
