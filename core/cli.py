@@ -363,8 +363,10 @@ def cmd_audit(lake: Lake, args) -> dict:
 
 def cmd_score(lake: Lake, args) -> dict:
     job = scoring.score(lake, args.model, actor=_actor(), dataset=args.dataset, path=args.path, entity=args.entity,
-                        engine=args.engine, scheduler=args.scheduler, batch_rows=args.batch_rows, progress=_progress)
-    return job.to_dict()
+                        engine=args.engine, scheduler=args.scheduler, batch_rows=args.batch_rows, output=args.output,
+                        progress=_progress)
+    name, _, number = job.output.partition("@")
+    return {**job.to_dict(), "output": name, "version": int(number)}
 
 
 def cmd_jobs(lake: Lake, args) -> dict:
@@ -372,8 +374,11 @@ def cmd_jobs(lake: Lake, args) -> dict:
 
 
 def cmd_drift(lake: Lake, args) -> dict:
-    return drift.report(lake, args.model, dataset=args.dataset, actor=_actor(), labels=args.labels, entity=args.entity,
-                        method=args.method, drift_share=args.share)
+    current = args.current or args.dataset
+    if not current:
+        raise InputError("Name the batch to check: --current NAME[@V].")
+    return drift.report(lake, args.model, dataset=current, reference=args.reference, actor=_actor(), labels=args.labels,
+                        entity=args.entity, method=args.method, drift_share=args.share)
 
 
 def cmd_retrain(lake: Lake, args) -> dict:
@@ -638,7 +643,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", metavar="NAME[@V]")
     p.add_argument("--path", metavar="FILE.parquet|s3://...")
     p.add_argument("--entity", metavar="COL", help="the id column kept beside each prediction (default: *_id)")
-    p.add_argument("--engine", default="duckdb", choices=list(scoring.ENGINES))
+    p.add_argument("--output", metavar="NAME", help="the predictions dataset (default: scores_MODEL)")
+    p.add_argument("--engine", default="embedded", choices=list(scoring.ENGINES) + ["duckdb"],
+                   help="embedded (DuckDB, streaming; 'duckdb' is the same) or dask")
     p.add_argument("--scheduler", metavar="ADDRESS", help="dask: a dask.distributed scheduler (default: a LocalCluster)")
     p.add_argument("--batch-rows", type=int, default=scoring.BATCH_ROWS)
     p.set_defaults(handler=cmd_score)
@@ -651,7 +658,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("drift", help="data, prediction and performance drift of a batch against the training data")
     p.add_argument("--model", required=True, metavar="NAME@ALIAS|NAME@VERSION")
-    p.add_argument("--dataset", required=True, metavar="NAME[@V]", help="the batch (as ingested)")
+    p.add_argument("--current", metavar="NAME[@V]", help="the batch (as ingested)")
+    p.add_argument("--dataset", metavar="NAME[@V]", help="the same as --current")
+    p.add_argument("--reference", metavar="NAME@V", help="default: the model's training rows")
     p.add_argument("--labels", metavar="NAME[@V]", help="a dataset with the outcomes, joined by --entity")
     p.add_argument("--entity", metavar="COL")
     p.add_argument("--method", default="auto", choices=list(drift.METHODS))

@@ -72,9 +72,11 @@ def _psi(ref: pd.Series, cur: pd.Series, numeric: bool, bins: int = 10) -> float
     return float(np.sum((q - p) * np.log(q / p)))
 
 
-def report(lake: Lake, model_ref: str, *, dataset: str, actor: str, labels: Optional[str] = None,
-           entity: Optional[str] = None, method: str = "auto", drift_share: float = 0.5, seed: int = 0) -> dict:
-    """Compare a batch (a dataset version) with the model's training rows, persist the report, return it."""
+def report(lake: Lake, model_ref: str, *, dataset: str, actor: str, reference: Optional[str] = None,
+           labels: Optional[str] = None, entity: Optional[str] = None, method: str = "auto", drift_share: float = 0.5,
+           seed: int = 0) -> dict:
+    """Compare a batch (a dataset version) with the model's training rows (or another reference version),
+    persist the report, return it."""
     permissions.require(lake, actor, "monitor")
     if method not in METHODS:
         raise InputError(f"Unknown drift method {method!r}; choose auto (Evidently's defaults) or psi.")
@@ -85,9 +87,14 @@ def report(lake: Lake, model_ref: str, *, dataset: str, actor: str, labels: Opti
     model = training.load_model(lake, run)
     from core.review._store import _evaluation_source
 
-    source, _ = _evaluation_source(lake, run, None)
-    reference = datasets.read_frame(lake, source, where="rowid NOT IN (SELECT row_id FROM lake.assay.run_test_rows "
-                                    "WHERE run_id = ?)", params=[run.run_id])
+    if reference:
+        chosen = datasets.get(lake, parse_dataset_ref(reference))
+        reference_label, reference = chosen.ref, datasets.read_frame(lake, chosen)
+    else:
+        source, _ = _evaluation_source(lake, run, None)
+        reference = datasets.read_frame(lake, source, where="rowid NOT IN (SELECT row_id FROM lake.assay.run_test_rows "
+                                        "WHERE run_id = ?)", params=[run.run_id])
+        reference_label = f"{run.input_ref} training rows"
     if len(reference) > REFERENCE_ROWS:
         reference = reference.sample(REFERENCE_ROWS, random_state=seed)
     batch = datasets.get(lake, parse_dataset_ref(dataset))
@@ -98,8 +105,12 @@ def report(lake: Lake, model_ref: str, *, dataset: str, actor: str, labels: Opti
     features = []
     for feature in version.signature:
         name, numeric = feature["name"], feature["kind"] == "numeric"
-        features.append({"feature": name, "kind": feature["kind"],
-                         **feature_drift(reference[name], current[name], numeric=numeric, method=method)})
+        missing_reference = name not in reference.columns
+        if missing_reference:
+            raise InputError(f"The reference lacks the model's input column {name!r}.")
+        tested = feature_drift(reference[name], current[name], numeric=numeric, method=method)
+        features.append({"feature": name, "kind": feature["kind"], "method": tested["test"],
+                         "statistic": tested["value"], **tested})
     drifted = [f for f in features if f["drifted"]]
     share = len(drifted) / len(features)
     ref_scores, cur_scores = _scores(model, run, reference), _scores(model, run, current)
@@ -111,7 +122,7 @@ def report(lake: Lake, model_ref: str, *, dataset: str, actor: str, labels: Opti
         drop = (run.metrics[primary] - performance["current"][primary]) * (1 if higher else -1)
         performance["primary_metric"], performance["drop"] = primary, drop
     retrain = share >= drift_share or (drop is not None and drop > PERFORMANCE_DROP)
-    result = {"model": version.ref, "reference": f"{run.input_ref} training rows ({len(reference):,})",
+    result = {"model": version.ref, "reference": f"{reference_label} ({len(reference):,})",
               "current": batch.ref, "rows": int(len(current)), "method": method, "features": features,
               "drifted_features": [f["feature"] for f in drifted], "drift_share": share,
               "dataset_drift": share >= drift_share, "drift_share_threshold": drift_share,

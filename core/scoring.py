@@ -10,7 +10,7 @@ rejected, with the reason counted); anything to text for a categorical feature. 
 ignored. The predictions and the job's record are written in one transaction: a failed job leaves
 no output, and running the same job again writes a new version, never a half one.
 
-Engines: "duckdb" (embedded, default) and "dask" (dask.distributed over the Parquet files of the
+Engines: "embedded" (DuckDB in this process, default) and "dask" (dask.distributed over the Parquet files of the
 input; a LocalCluster unless a scheduler address is given). Both call the same `score_frame`, so
 their predictions are identical.
 """
@@ -36,7 +36,7 @@ BATCH_ROWS = 100_000
 NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT",
                  "FLOAT", "DOUBLE", "DECIMAL", "BOOLEAN")
 TEXT_TYPES = ("VARCHAR",)
-ENGINES = ("duckdb", "dask")
+ENGINES = ("embedded", "dask")
 
 
 @dataclass(frozen=True)
@@ -159,12 +159,13 @@ def score_frame(model, run: training.Run, casts: dict, frame: pd.DataFrame) -> t
 
 
 def score(lake: Lake, model_ref: str, *, actor: str, dataset: Optional[str] = None, path: Optional[str] = None,
-          entity: Optional[str] = None, engine: str = "duckdb", scheduler: Optional[str] = None,
-          batch_rows: int = BATCH_ROWS, progress: Optional[Progress] = None) -> Job:
+          entity: Optional[str] = None, engine: str = "embedded", scheduler: Optional[str] = None,
+          batch_rows: int = BATCH_ROWS, output: Optional[str] = None, progress: Optional[Progress] = None) -> Job:
     """Score the input with the model and write the predictions and the job in one transaction."""
     permissions.require(lake, actor, "score")
+    engine = "embedded" if engine == "duckdb" else engine
     if engine not in ENGINES:
-        raise InputError(f"Unknown engine {engine!r}; choose duckdb or dask.")
+        raise InputError(f"Unknown engine {engine!r}; choose embedded or dask.")
     if not isinstance(batch_rows, int) or batch_rows < 1_000:
         raise InputError(f"Batches hold at least 1,000 rows, not {batch_rows!r}.")
     chosen = plan(lake, model_ref, dataset=dataset, path=path, entity=entity)
@@ -216,7 +217,10 @@ def score(lake: Lake, model_ref: str, *, actor: str, dataset: Optional[str] = No
                 predictions, reasons = score_frame(model, run, chosen.casts, frame)
                 yield finish(frame, predictions, reasons)
 
-    output_name = f"scores_{version.name}"
+    output_name = output or f"scores_{version.name}"
+    from core.names import check_name
+
+    check_name(output_name, what="output dataset name")
 
     def record(cur, output_version: int) -> None:
         seconds = time.perf_counter() - started

@@ -24,7 +24,7 @@ with score_tab:
     batch = state.dataset_picker("ops_score_dataset")
     c, d = st.columns(2)
     engine = c.selectbox("Engine", scoring.ENGINES, key="ops_engine",
-                         help="duckdb: embedded, streaming; dask: dask.distributed (a local cluster here)")
+                         help="embedded: DuckDB in this process, streaming; dask: dask.distributed (a local cluster here)")
     if d.button("Score", type="primary", key="ops_score_go", disabled=not state.can("score")):
         job = state.run_with_status(
             "Scoring…", lambda progress: scoring.score(lake, model_ref, dataset=batch.ref, actor=state.actor(),

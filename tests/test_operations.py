@@ -105,7 +105,12 @@ def test_scoring_a_parquet_path_through_the_cli(served, tmp_path):
     assert main(["--lake", str(lake.config.folder), "score", "--model", "credit@champion", "--path", str(path)],
                 out=out) == 0
     job = json.loads(out.getvalue())
-    assert job["rows"] == 500 and job["input"] == str(path)
+    assert job["rows"] == 500 and job["input"] == str(path) and job["output"] == "scores_credit"
+    assert {"output", "version", "rows", "seconds", "rows_per_second"} <= set(job) and job["version"] >= 1
+    out = io.StringIO()
+    assert main(["--lake", str(lake.config.folder), "score", "--model", "credit@champion", "--dataset",
+                 "applications_batch2", "--output", "batch2_scores", "--engine", "embedded"], out=out) == 0
+    assert json.loads(out.getvalue())["output"] == "batch2_scores"
     out = io.StringIO()
     assert main(["--lake", str(lake.config.folder), "score", "--model", "credit@champion", "--path",
                  str(tmp_path / "missing.parquet")], out=out) == 2
@@ -126,6 +131,13 @@ def test_drift_finds_the_planted_shift_and_nothing_else(served):
                           method="psi")
     assert strict["dataset_drift"] and strict["retrain_recommended"] and strict["features"][0]["test"] == "psi"
     assert len(drift.reports(lake, model="credit")) == 3
+    out = io.StringIO()
+    assert main(["--lake", str(lake.config.folder), "drift", "--model", "credit@champion", "--current",
+                 "applications_batch2", "--reference", "same_population"], out=out) == 0
+    result = json.loads(out.getvalue())
+    assert {"dataset_drift", "drift_share", "features"} <= set(result)
+    assert {"feature", "method", "statistic", "drifted"} <= set(result["features"][0])
+    assert {f["feature"] for f in result["features"] if f["drifted"]} == {"income", "loan_amount", "home_ownership"}
 
 
 def test_small_references_use_statistical_tests():
