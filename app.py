@@ -30,6 +30,7 @@ navigation = st.navigation({
         st.Page("pages/counterfactuals.py", title="Counterfactuals & what-if", icon=":material/alt_route:"),
         st.Page("pages/causal.py", title="Causal analysis", icon=":material/account_tree:"),
         st.Page("pages/privacy.py", title="Privacy", icon=":material/shield_person:"),
+        st.Page("pages/meeting.py", title="Review meeting", icon=":material/groups:"),
     ],
     "Governance": [
         st.Page("pages/models.py", title="Model registry", icon=":material/inventory:"),

@@ -16,7 +16,7 @@ from typing import Any, Optional, Sequence
 import duckdb
 
 from core import (accounts, audit, causal, cohorts, counterfactuals, datasets, demo, drift, fairness, features,
-                  mitigation, permissions, privacy, profile, registry, retrain, review, scorecard, scoring, training,
+                  findings, meeting, mitigation, permissions, privacy, profile, registry, retrain, review, scorecard, scoring, training,
                   usecases)
 from core.config import redact
 from core.errors import AssayError, InputError
@@ -392,6 +392,14 @@ def cmd_serve(lake: Lake, args) -> dict:
     return {"served": args.model, "port": args.port, "stopped": True}
 
 
+def cmd_findings(lake: Lake, args) -> dict:
+    return {"review_id": args.review_id, "findings": findings.list_findings(lake, args.review_id)}
+
+
+def cmd_report(lake: Lake, args) -> dict:
+    return meeting.export(lake, args.review_id, args.out)
+
+
 def cmd_mitigate(lake: Lake, args) -> dict:
     result = mitigation.mitigate(lake, args.run, sensitive=args.sensitive, method=args.method,
                                  constraint=args.constraint, eps=args.eps, actor=_actor(), progress=_progress)
@@ -676,6 +684,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", required=True, metavar="NAME@ALIAS")
     p.add_argument("--port", type=int, default=8502)
     p.set_defaults(handler=cmd_serve)
+
+    p = sub.add_parser("findings", help="a review's findings with their decisions, comments and action items")
+    p.add_argument("review_id", metavar="REVIEW_ID")
+    p.set_defaults(handler=cmd_findings)
+
+    p = sub.add_parser("report", help="a review meeting's record as one self-contained HTML file")
+    p.add_argument("review_id", metavar="REVIEW_ID")
+    p.add_argument("--out", required=True, metavar="FILE.html")
+    p.set_defaults(handler=cmd_report)
 
     p = sub.add_parser("reviews", help="list reviews")
     p.add_argument("--usecase")

@@ -88,6 +88,16 @@ STEPS: Sequence[tuple[int, str, Sequence[str]]] = (
             dataset_drift BOOLEAN, drift_share DOUBLE, prediction_drift DOUBLE, performance VARCHAR, result VARCHAR,
             created_by VARCHAR, created_at TIMESTAMPTZ)""",
     )),
+    (8, "review findings, their comments and action items", (
+        """CREATE TABLE lake.assay.findings (
+            finding_id VARCHAR, usecase VARCHAR, review_id VARCHAR, run_id VARCHAR, title VARCHAR, severity VARCHAR,
+            component VARCHAR, settings VARCHAR, decision VARCHAR, decision_reason VARCHAR, decided_by VARCHAR,
+            created_by VARCHAR, created_at TIMESTAMPTZ)""",
+        "CREATE TABLE lake.assay.finding_comments (finding_id VARCHAR, author VARCHAR, text VARCHAR, commented_at TIMESTAMPTZ)",
+        """CREATE TABLE lake.assay.finding_actions (
+            action_id VARCHAR, finding_id VARCHAR, text VARCHAR, owner VARCHAR, due DATE, status VARCHAR,
+            closed_by VARCHAR, close_reason VARCHAR, created_by VARCHAR, created_at TIMESTAMPTZ)""",
+    )),
 )
 
 

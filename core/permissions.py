@@ -3,8 +3,9 @@
 
 - viewer: reads reviews and scorecards; changes nothing.
 - analyst: ingests, builds features, saves cohorts and use cases, trains, reviews, mitigates,
-  registers, edits cards, moves aliases other than through an override, scores.
-- approver: what a viewer does, plus sign-off.
+  registers, edits cards, moves aliases other than through an override, scores, runs meetings.
+- approver: what a viewer does, plus sign-off and taking part in review meetings (findings,
+  comments, decisions, action items).
 - admin: everything, including accounts, settings and gate overrides.
 
 Actors named `local` or `local:NAME` are the local administrator: the CLI without `--as`, and the
@@ -19,11 +20,11 @@ from core.errors import AssayError
 
 ROLES = ("viewer", "analyst", "approver", "admin")
 ANALYST_ACTIONS = frozenset({"ingest", "add", "save", "delete", "build", "train", "review", "mitigate", "register",
-                             "edit", "promote", "score", "retrain", "demo", "serve", "monitor"})
+                             "edit", "promote", "score", "retrain", "demo", "serve", "monitor", "meet"})
 PERMISSIONS: dict[str, frozenset] = {
     "viewer": frozenset(),
     "analyst": ANALYST_ACTIONS,
-    "approver": frozenset({"signoff"}),
+    "approver": frozenset({"signoff", "meet"}),
     "admin": frozenset({"*"}),
 }
 

@@ -312,6 +312,15 @@ def signoff(lake: Lake, ref: str, *, decision: str, comment: str, actor: str, ro
     current = _artifact_digest(lake, version)
     if current != version.artifact_sha256:
         raise InputError(f"The artifact of {version.ref} changed since it was registered; it cannot be signed off.")
+    if decision == "approve":
+        from core import findings
+
+        open_items = findings.blocking(lake, version.run_id)
+        if open_items:
+            listed = "; ".join(f"{i['title']}: {i['action']}" + (f" ({i['owner']}, due {i['due']})" if i["owner"] else "")
+                               for i in open_items[:5])
+            raise InputError(f"{version.ref} has open must-fix items from its review: {listed}. Close them, or have an "
+                             "admin override them with a reason, before approving.")
 
     def work(cur) -> None:
         cur.execute("INSERT INTO lake.assay.signoffs VALUES (?, ?, ?, ?, ?, ?, ?, now())",

@@ -472,3 +472,25 @@ def test_operations_page_scores_checks_drift_and_lists_jobs(app, reviewed, page_
     no_errors(at)
     assert any("features drifted" in s.value for s in at.success) or at.warning
     assert any("Prediction drift" in m.value for m in at.markdown)
+
+
+def test_review_meeting_pins_decides_presents_and_exports(app, reviewed):
+    at = app.run().switch_page("pages/meeting.py").run()
+    no_errors(at)
+    at.text_input(key="pin_title").input("Group B misses more defaults").run()
+    at.selectbox(key="pin_component").select("fairness")
+    at.text_input(key="pin_settings").input('{"sensitive": ["race_ethnicity"]}')
+    at.button(key="pin_go").click().run()
+    no_errors(at)
+    assert any(h.value == "Group B misses more defaults" for h in at.header)
+    finding = at.query_params["finding"][0] if isinstance(at.query_params["finding"], list) else at.query_params["finding"]
+    at.selectbox(key=f"decision_{finding}").select("must_fix")
+    at.text_input(key=f"decision_reason_{finding}").input("Before release").run()
+    at.button(key=f"decide_{finding}").click().run()
+    no_errors(at)
+    at.toggle(key="meeting_present").set_value(True).run()
+    no_errors(at)
+    assert any("Finding 1 of" in c.value for c in at.caption)
+    at.button(key="meeting_export_go").click().run()
+    no_errors(at)
+    assert len(at.get("download_button")) == 1

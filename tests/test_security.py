@@ -65,7 +65,7 @@ def actions(lake: Lake, run: training.Run, who: str, step: int) -> dict:
 EXPECTED = {
     "viewer": set(),
     "analyst": {"ingest", "add", "save", "build", "train", "review", "mitigate", "register", "edit", "promote"},
-    "approver": {"signoff"},
+    "approver": {"signoff"},  # and meetings (findings), tested with them
     "admin": {"ingest", "add", "save", "build", "train", "review", "mitigate", "register", "edit", "promote", "signoff",
               "users", "set", "override"},
 }

@@ -18,6 +18,10 @@ def review_picker(lake: Lake, usecase: str) -> Optional[review.Review]:
         st.page_link("pages/reviews.py", label="Create a review", icon=":material/fact_check:")
         return None
     by_id = {r.review_id: r for r in reviews}
+    linked = st.query_params.get("review")
+    if linked in by_id and not st.session_state.get("_review_link_used") == linked:
+        st.session_state[KEY] = linked  # a deep link opens exactly that review
+        st.session_state["_review_link_used"] = linked
     if st.session_state.get(KEY) not in by_id:
         st.session_state[KEY] = reviews[0].review_id
     st.session_state["_review_picker"] = st.session_state[KEY]
@@ -25,6 +29,7 @@ def review_picker(lake: Lake, usecase: str) -> Optional[review.Review]:
                           format_func=lambda r: f"{by_id[r].config.get('algorithm')} run {by_id[r].run_id} on "
                                                 f"{by_id[r].dataset_ref} ({by_id[r].scope}, {by_id[r].rows:,} rows) · {r}",
                           on_change=lambda: st.session_state.update({KEY: st.session_state["_review_picker"]}))
+    st.query_params["review"] = chosen  # the URL names the review: share it to open the same view
     return by_id[chosen]
 
 

@@ -1,0 +1,121 @@
+"""Review meeting: pin findings from a review (component and exact settings), comment, decide, assign
+action items, walk through them full-screen for the projector, and export the meeting as one HTML
+file. The URL names the review and the finding shown (?review=ID&finding=ID)."""
+import json
+
+import streamlit as st
+
+from core import findings, meeting, review
+from core.errors import InputError
+from ui import state
+from ui.review_picker import review_picker
+
+state.ensure_app_shell()
+st.title("Review meeting")
+lake, usecase = state.lake(), state.usecase()
+current = review_picker(lake, usecase)
+if current is None:
+    st.stop()
+results = review.results(lake, current.review_id)
+pinned = findings.list_findings(lake, current.review_id)
+can_meet = state.can("meet")
+
+with st.expander("Pin a finding", expanded=not pinned):
+    a, b, c = st.columns([3, 1, 1])
+    title = a.text_input("What was seen", key="pin_title", placeholder="Group B misses more defaults")
+    severity = b.selectbox("Severity", findings.SEVERITIES, index=1, key="pin_severity")
+    component = c.selectbox("Component", [x for x in current.components if x in findings.COMPONENTS], key="pin_component")
+    settings_text = st.text_input('Settings of the view, JSON (e.g. {"cohort": "age < 30", "threshold": 0.4})', "{}",
+                                  key="pin_settings")
+    if st.button("Pin", type="primary", key="pin_go", disabled=not title or not can_meet):
+        with state.user_errors():
+            try:
+                settings = json.loads(settings_text or "{}")
+            except json.JSONDecodeError:
+                settings = None
+            if not isinstance(settings, dict):
+                raise InputError('Settings are a JSON object, such as {"threshold": 0.4}.')
+            made = findings.pin(lake, current.review_id, title=title, severity=severity, component=component,
+                                settings=settings, actor=state.actor())
+            st.query_params["finding"] = made["finding_id"]
+            st.rerun()
+
+if not pinned:
+    st.info("No findings pinned for this review yet.")
+    st.stop()
+ids = [f["finding_id"] for f in pinned]
+linked = st.query_params.get("finding")
+present = st.toggle("Presentation mode (one finding at a time, large type)", key="meeting_present")
+index = ids.index(linked) if linked in ids else 0
+if present:
+    st.markdown("<style>.stMarkdown p, .stMarkdown li {font-size: 1.45rem !important;} h2 {font-size: 2.4rem !important;}"
+                "</style>", unsafe_allow_html=True)  # styling only: no data goes into this HTML
+    left, middle, right = st.columns([1, 4, 1])
+    if left.button("← Previous", key="present_prev", disabled=index == 0):
+        st.query_params["finding"] = ids[index - 1]
+        st.rerun()
+    if right.button("Next →", key="present_next", disabled=index == len(ids) - 1):
+        st.query_params["finding"] = ids[index + 1]
+        st.rerun()
+    middle.caption(f"Finding {index + 1} of {len(ids)}")
+    shown = [pinned[index]]
+else:
+    shown = pinned
+
+
+def finding_view(finding: dict) -> None:
+    st.header(finding["title"])
+    st.markdown(f"**{finding['severity']}** · {finding['component']} · settings `{json.dumps(finding['settings'])}` · "
+                f"pinned by {finding['created_by']}")
+    png, header, rows = meeting.view(results, finding["component"], finding["settings"])
+    if png:
+        st.image(png)
+    if rows:
+        st.dataframe([dict(zip(header, row)) for row in rows], hide_index=True)
+    key = finding["finding_id"]
+    a, b = st.columns([1, 2])
+    choice = a.selectbox("Decision", [None, *findings.DECISIONS], key=f"decision_{key}",
+                         index=([None, *findings.DECISIONS].index(finding["decision"])),
+                         format_func=lambda d: "undecided" if d is None else d.replace("_", " "))
+    reason = b.text_input("Why", finding["decision_reason"] or "", key=f"decision_reason_{key}")
+    if choice and (choice != finding["decision"] or reason != (finding["decision_reason"] or "")):
+        if st.button("Record the decision", key=f"decide_{key}", disabled=not can_meet):
+            with state.user_errors():
+                findings.decide(lake, key, choice, actor=state.actor(), reason=reason)
+                st.rerun()
+    for item in finding["actions"]:
+        line = f"- **{item['text']}** — {item['owner']}, due {item['due']}: {item['status']}"
+        st.markdown(line + (f" ({item['close_reason']})" if item["close_reason"] else ""))
+        if item["status"] == "open" and st.button("Close (done)", key=f"close_{item['action_id']}", disabled=not can_meet):
+            with state.user_errors():
+                findings.close_action(lake, item["action_id"], actor=state.actor())
+                st.rerun()
+    with st.form(f"action_{key}"):
+        c, d, e = st.columns([3, 1, 1])
+        text = c.text_input("New action item", key=f"action_text_{key}")
+        owner = d.text_input("Owner", key=f"action_owner_{key}")
+        due = e.date_input("Due", key=f"action_due_{key}")
+        if st.form_submit_button("Add the action item", disabled=not can_meet):
+            with state.user_errors():
+                findings.add_action(lake, key, text, owner=owner, due=str(due), actor=state.actor())
+                st.rerun()
+    for remark in finding["comments"]:
+        st.markdown(f"*{remark['author']}*: {remark['text']}")
+    note = st.text_input("Comment", key=f"comment_{key}")
+    if note and st.button("Add the comment", key=f"comment_go_{key}", disabled=not can_meet):
+        with state.user_errors():
+            findings.comment(lake, key, note, actor=state.actor())
+            st.rerun()
+    st.caption(f"Link to this finding: ?review={current.review_id}&finding={key}")
+
+
+for finding in shown:
+    finding_view(finding)
+    st.divider()
+if st.button("Export the meeting", key="meeting_export_go"):
+    with st.spinner("Drawing every finding…"):
+        st.session_state["meeting_export_html"] = (current.review_id, meeting.report_html(lake, current.review_id))
+ready = st.session_state.get("meeting_export_html")
+if ready and ready[0] == current.review_id:
+    st.download_button("Download the meeting (one HTML file that opens offline)", ready[1],
+                       f"review_{current.review_id}.html", "text/html", key="meeting_export")
