@@ -31,6 +31,7 @@ navigation = st.navigation({
         st.Page("pages/causal.py", title="Causal analysis", icon=":material/account_tree:"),
         st.Page("pages/privacy.py", title="Privacy", icon=":material/shield_person:"),
         st.Page("pages/meeting.py", title="Review meeting", icon=":material/groups:"),
+        st.Page("pages/side_by_side.py", title="Side by side", icon=":material/splitscreen:"),
     ],
     "Governance": [
         st.Page("pages/models.py", title="Model registry", icon=":material/inventory:"),

@@ -24,8 +24,16 @@ version = next(v for v in history if v.version == number)
 saved = {c.name: c for c in cohorts.list_cohorts(lake, usecase=usecase, dataset=name)}
 if st.session_state.get("explorer_pending_cohort", ("",))[0] == name:  # just saved by the cohort builder
     st.session_state[f"explorer_cohort_{name}"] = st.session_state.pop("explorer_pending_cohort")[1]
+linked = st.query_params.get("cohort")
+if linked in saved and st.session_state.get("_cohort_link_used") != linked:  # ?cohort=NAME opens that cohort
+    st.session_state["_cohort_link_used"] = linked
+    st.session_state[f"explorer_cohort_{name}"] = linked
 chosen = right.selectbox("Rows", ["All rows", *saved], key=f"explorer_cohort_{name}")
 cohort = saved.get(chosen)
+if cohort:
+    st.query_params["cohort"] = st.session_state["_cohort_link_used"] = chosen
+elif "cohort" in st.query_params:
+    del st.query_params["cohort"]
 
 with state.user_errors():
     where, params = cached.cohort_filter(version, cohort)

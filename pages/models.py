@@ -50,6 +50,14 @@ st.dataframe(pd.DataFrame([{"model": m["name"], "task": m["task"], "versions": m
                             "owners": ", ".join(m["owners"]), "created by": m["created_by"]} for m in models]),
              hide_index=True)
 names = [m["name"] for m in models]
+linked = st.query_params.get("model", "")
+if "@" in linked and st.session_state.get("_model_link_used") != linked:  # ?model=NAME@VERSION opens that version
+    st.session_state["_model_link_used"] = linked
+    link_name, _, link_version = linked.partition("@")
+    if link_name in names and link_version.isdigit():
+        st.session_state["registry_model"], st.session_state["registry_version"] = link_name, int(link_version)
+        st.session_state.pop("registry_model_pick", None)
+        st.session_state.pop(f"registry_version_pick_{link_name}", None)
 default = names.index(st.session_state["registry_model"]) if st.session_state.get("registry_model") in names else 0
 name = st.selectbox("Model", names, index=default, key="registry_model_pick")
 all_versions = registry.versions(lake, name)
@@ -60,6 +68,7 @@ version = all_versions[numbers.index(st.selectbox("Version", numbers, index=numb
                                                  key=f"registry_version_pick_{name}",
                                                  format_func=lambda n: f"v{n} " + " ".join(
                                                      f"[{a}]" for a in all_versions[numbers.index(n)].aliases)))]
+st.query_params["model"] = st.session_state["_model_link_used"] = version.ref  # the URL names this version
 status = registry.approval_status(lake, version.ref)
 m1, m2, m3, m4 = st.columns(4)
 m1.metric("Gate", version.gate.get("status", "?"))

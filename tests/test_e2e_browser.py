@@ -240,3 +240,56 @@ def test_counterfactuals_then_register_promote_refused_and_scorecard(page, serve
     open_page(page, "Lifecycle")
     page.get_by_text("The audit chain is intact").wait_for()
     page.screenshot(path=str(ARTIFACTS / "lifecycle.png"), full_page=True)
+
+
+def test_a_meeting_in_the_browser_with_a_deep_link_and_an_offline_report(page, server, tmp_path):
+    """Pin a finding, decide it, open its link in a second browser, export the meeting and read it offline."""
+    reviews = json.loads(subprocess.run([sys.executable, "-m", "core", "--lake", str(server["lake"]), "reviews"],
+                                        cwd=ROOT, capture_output=True, text=True).stdout)["reviews"]
+    if not reviews:
+        page.goto(server["url"])  # the first start builds the demo
+        page.get_by_role("heading", name="Data explorer").wait_for(timeout=120_000)
+        runs = json.loads(subprocess.run([sys.executable, "-m", "core", "--lake", str(server["lake"]), "runs"], cwd=ROOT,
+                                         capture_output=True, text=True).stdout)["runs"]
+        if not runs:
+            subprocess.run([sys.executable, "-m", "core", "--lake", str(server["lake"]), "train", "--dataset",
+                            "applications", "--target", "defaulted", "--algorithms", "lightgbm"], cwd=ROOT,
+                           capture_output=True, check=True)
+            runs = json.loads(subprocess.run([sys.executable, "-m", "core", "--lake", str(server["lake"]), "runs"],
+                                             cwd=ROOT, capture_output=True, text=True).stdout)["runs"]
+        subprocess.run([sys.executable, "-m", "core", "--lake", str(server["lake"]), "review", "--run", runs[0]["run_id"]],
+                       cwd=ROOT, capture_output=True, check=True)
+    page.goto(server["url"])
+    page.get_by_role("heading", name="Data explorer").wait_for(timeout=120_000)
+    open_page(page, "Review meeting")
+    page.get_by_label("What was seen").fill("Debt drives the score")
+    page.get_by_label("What was seen").press("Enter")
+    choose(page, "Component", "explain")
+    page.get_by_role("button", name="Pin", exact=True).click()
+    page.get_by_role("heading", name="Debt drives the score").wait_for()
+    page.get_by_label("Comment").fill("Expected: debt-to-income is the main driver")
+    page.get_by_label("Comment").press("Enter")
+    page.get_by_role("button", name="Add the comment").click()
+    page.get_by_text("Expected: debt-to-income is the main driver").wait_for()
+    link = page.url
+    assert "finding=" in link and "review=" in link
+    assert_no_exception(page)
+    browser = page.context.browser
+    second_context = browser.new_context()  # another user's browser: no shared state
+    second = second_context.new_page()
+    second.goto(link)
+    second.get_by_role("heading", name="Debt drives the score").wait_for(timeout=120_000)
+    second_context.close()
+    page.get_by_role("button", name="Export the meeting").click()
+    with page.expect_download(timeout=120_000) as download:
+        page.get_by_role("button", name="Download the meeting (one HTML file that opens offline)").click()
+    saved = tmp_path / "meeting.html"
+    download.value.save_as(saved)
+    offline = browser.new_context(offline=True)  # no server, no network
+    report = offline.new_page()
+    report.goto(saved.as_uri())
+    report.get_by_text("Debt drives the score").wait_for()
+    width = report.evaluate("() => document.querySelector('img').naturalWidth")
+    assert width > 100  # the chart is in the file and draws offline
+    report.screenshot(path=str(ARTIFACTS / "meeting_report.png"), full_page=True)
+    offline.close()

@@ -96,3 +96,25 @@ def test_the_cli_lists_findings_and_exports_a_report_that_stands_alone(meeting, 
     assert page.count("data:image/png;base64,") >= 2  # the fairness and explain charts, embedded
     assert "Group B misses more defaults" in page and "Mitigate with threshold optimizer" in page
     assert "src='http" not in page and "<script" not in page  # nothing to fetch: it opens offline
+
+
+def test_two_models_side_by_side(meeting):
+    from core import side_by_side
+
+    lake, made, _ = meeting
+    other = training.train(lake, dataset="applications", target="defaulted", actor="alice", algorithms=["logistic"],
+                           sensitive=["sex", "race_ethnicity"], exclude=["applicant_id", "applied_at"]).runs[0]
+    with pytest.raises(InputError, match="Review"):
+        side_by_side.compare(lake, made.run_id, other.run_id)
+    review.create(lake, run_id=other.run_id, actor="alice")
+    result = side_by_side.compare(lake, made.run_id, other.run_id)
+    auc = next(m for m in result["metrics"] if m["metric"] == "roc_auc")
+    first, second = training.get(lake, made.run_id), training.get(lake, other.run_id)
+    assert auc["a"] == first.metrics["roc_auc"] and auc["b"] == second.metrics["roc_auc"]
+    assert auc["better"] == ("a" if auc["a"] > auc["b"] else "b")
+    accuracy = next(m for m in result["metrics"] if m["metric"] == "accuracy")
+    assert accuracy["a_ci"][0] <= accuracy["a"] <= accuracy["a_ci"][1]  # the review's bootstrap interval
+    brier = next(m for m in result["metrics"] if m["metric"] == "brier")
+    assert brier["better"] == ("a" if brier["a"] < brier["b"] else "b")  # lower is better there
+    assert result["fairness"] and result["top_features"] and result["error_cohorts"]["a"]
+    assert result["calibration"]["a"] and result["calibration"]["b"]

@@ -477,6 +477,7 @@ def test_operations_page_scores_checks_drift_and_lists_jobs(app, reviewed, page_
 def test_review_meeting_pins_decides_presents_and_exports(app, reviewed):
     at = app.run().switch_page("pages/meeting.py").run()
     no_errors(at)
+    at.selectbox(key="_review_picker").select(reviewed.review_id).run()
     at.text_input(key="pin_title").input("Group B misses more defaults").run()
     at.selectbox(key="pin_component").select("fairness")
     at.text_input(key="pin_settings").input('{"sensitive": ["race_ethnicity"]}')
@@ -494,3 +495,18 @@ def test_review_meeting_pins_decides_presents_and_exports(app, reviewed):
     at.button(key="meeting_export_go").click().run()
     no_errors(at)
     assert len(at.get("download_button")) == 1
+
+
+def test_side_by_side_page(app, reviewed, page_lake):
+    from core import review, training
+
+    lake = Lake.open(page_lake)
+    other = training.train(lake, dataset="applications", target="defaulted", actor="t", algorithms=["logistic"],
+                           sensitive=["sex", "race_ethnicity"]).runs[0]
+    review.create(lake, run_id=other.run_id, actor="t")
+    lake.close()
+    at = app.run().switch_page("pages/side_by_side.py").run()
+    at.selectbox(key="sbs_a").select(reviewed.run_id)
+    at.selectbox(key="sbs_b").select(other.run_id).run()
+    no_errors(at)
+    assert [s.value for s in at.subheader][:3] == ["Metrics on the held-out rows", "Fairness by group", "Top features"]

@@ -29,7 +29,7 @@ def review_picker(lake: Lake, usecase: str) -> Optional[review.Review]:
                           format_func=lambda r: f"{by_id[r].config.get('algorithm')} run {by_id[r].run_id} on "
                                                 f"{by_id[r].dataset_ref} ({by_id[r].scope}, {by_id[r].rows:,} rows) · {r}",
                           on_change=lambda: st.session_state.update({KEY: st.session_state["_review_picker"]}))
-    st.query_params["review"] = chosen  # the URL names the review: share it to open the same view
+    st.query_params["review"] = st.session_state["_review_link_used"] = chosen  # the URL names the review: share it
     return by_id[chosen]
 
 

@@ -1,0 +1,87 @@
+"""Two models side by side on every review dimension: metrics with intervals, fairness by group,
+top features, worst error cohorts and calibration, each from the run's newest review, with the
+better value of each metric marked."""
+from __future__ import annotations
+
+from typing import Optional
+
+from core import review, training
+from core.errors import InputError
+from core.lake import Lake
+
+LOWER_IS_BETTER = {"rmse", "mae", "mape", "log_loss", "brier"}
+
+
+def _reviewed(lake: Lake, run_id: str) -> tuple[training.Run, Optional[dict]]:
+    run = training.get(lake, run_id)
+    reviews = review.list_reviews(lake, run_id=run_id)  # newest first
+    if not reviews:
+        return run, None
+    wanted = ("overview", "explain", "errors", "fairness")
+    best = max(reviews, key=lambda r: sum(c in r.components for c in wanted))  # the newest of the fullest
+    return run, review.results(lake, best.review_id) | {"_review_id": best.review_id}
+
+
+def compare(lake: Lake, first: str, second: str) -> dict:
+    if first == second:
+        raise InputError("Pick two different runs to compare.")
+    (run_a, res_a), (run_b, res_b) = _reviewed(lake, first), _reviewed(lake, second)
+    if run_a.task != run_b.task:
+        raise InputError(f"A {run_a.task} and a {run_b.task} model cannot be compared metric by metric.")
+    missing = [r.run_id for r, res in ((run_a, res_a), (run_b, res_b)) if res is None]
+    if missing:
+        raise InputError(f"Review {', '.join(missing)} first (Reviews page or `python -m core review --run RUN_ID`).")
+    metrics = []
+    for name in sorted(set(run_a.metrics) & set(run_b.metrics)):
+        a, b = run_a.metrics[name], run_b.metrics[name]
+        if not isinstance(a, (int, float)) or not isinstance(b, (int, float)) or name == "threshold":
+            continue
+        better = None if a == b else (("a" if a < b else "b") if name in LOWER_IS_BETTER else ("a" if a > b else "b"))
+        metrics.append({"metric": name, "a": a, "b": b, "difference": b - a, "better": better,
+                        "a_ci": res_a.get("overview", {}).get("overall", {}).get(f"{name}_ci"),
+                        "b_ci": res_b.get("overview", {}).get("overall", {}).get(f"{name}_ci")})
+    out = {"a": {"run_id": run_a.run_id, "algorithm": run_a.algorithm, "review_id": res_a["_review_id"]},
+           "b": {"run_id": run_b.run_id, "algorithm": run_b.algorithm, "review_id": res_b["_review_id"]},
+           "metrics": metrics, "fairness": _fairness(res_a, res_b), "top_features": _features(res_a, res_b),
+           "error_cohorts": {"a": _cohorts(res_a), "b": _cohorts(res_b)},
+           "calibration": {"a": _calibration(lake, run_a), "b": _calibration(lake, run_b)}}
+    return out
+
+
+def _fairness(res_a: dict, res_b: dict) -> list[dict]:
+    reports = [r.get("fairness", {}).get("reports") or [] for r in (res_a, res_b)]
+    if not reports[0] or not reports[1]:
+        return []
+    first, second = reports[0][0], reports[1][0]
+    by_group = {str(g["group"]): g for g in second["groups"]}
+    rows = []
+    for group in first["groups"]:
+        other = by_group.get(str(group["group"]))
+        if other is None:
+            continue
+        for metric in ("selection_rate", "tpr", "fpr"):
+            if group.get(metric) is not None and other.get(metric) is not None:
+                rows.append({"group": ", ".join(f"{k} = {v}" for k, v in group["group"].items()), "metric": metric,
+                             "a": group[metric], "b": other[metric], "difference": other[metric] - group[metric]})
+    return rows
+
+
+def _features(res_a: dict, res_b: dict, top: int = 10) -> list[dict]:
+    ranks = []
+    for res in (res_a, res_b):
+        ranks.append({f["feature"]: (i + 1, f["mean_abs_shap"]) for i, f in enumerate(res.get("explain", {}).get("top_features", []))})
+    names = sorted(set(ranks[0]) | set(ranks[1]), key=lambda f: min(ranks[0].get(f, (99,))[0], ranks[1].get(f, (99,))[0]))
+    return [{"feature": f, "a_rank": ranks[0].get(f, (None,))[0], "b_rank": ranks[1].get(f, (None,))[0],
+             "a_mean_abs_shap": ranks[0].get(f, (None, None))[1], "b_mean_abs_shap": ranks[1].get(f, (None, None))[1]}
+            for f in names[:top]]
+
+
+def _cohorts(res: dict) -> list[dict]:
+    return [{"filter": c["filter"], "error_rate": c["error_rate"], "rows": c["rows"]}
+            for c in res.get("errors", {}).get("cohorts", [])[:3]]
+
+
+def _calibration(lake: Lake, run: training.Run) -> list[dict]:
+    curves = training.curves(lake, [run.run_id])
+    part = curves[curves["curve"] == "calibration"]
+    return part[["x", "y"]].to_dict("records")
