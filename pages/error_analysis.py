@@ -5,6 +5,7 @@ import streamlit as st
 
 from core import cohorts, datasets, review, training
 from ui import charts, state
+from ui.pin import pin_widget
 from ui.review_picker import review_component
 
 state.ensure_app_shell()
@@ -64,3 +65,5 @@ if st.button("Save cell cohort", key="errors_cell_save"):
                              conditions=cohorts.conditions_from(cells.loc[cell, "conditions"]),
                              description=f"error heat map of review {current.review_id}")
         st.success(f"Saved cohort **{saved.name}**: {cohorts.describe(saved.conditions)}.")
+
+pin_widget(current.review_id, "errors", {"top_cohort": stored["cohorts"][0]["filter"]} if stored.get("cohorts") else {})

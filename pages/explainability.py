@@ -5,6 +5,7 @@ import streamlit as st
 
 from core import cohorts, review
 from ui import charts, state
+from ui.pin import pin_widget
 from ui.review_picker import cohort_of, review_component
 
 state.ensure_app_shell()
@@ -44,3 +45,7 @@ with pdp_tab:
             st.caption(f"{curve['feature']}: {curve['error']}")
         else:
             st.altair_chart(charts.partial_dependence(curve))
+
+pin_widget(current.review_id, "explain", {k: v for k, v in {
+    "cohort": st.session_state.get("explain_cohort"), "row": st.session_state.get("explain_row"),
+    "feature": st.session_state.get("explain_dependence")}.items() if v is not None})

@@ -5,6 +5,7 @@ import streamlit as st
 
 from core import cohorts, review
 from ui import charts, state
+from ui.pin import pin_widget
 from ui.review_picker import cohort_of, review_component
 
 state.ensure_app_shell()
@@ -41,3 +42,7 @@ with matrix_tab:
                                   columns=[f"predicted {l}" for l in labels]))
     if overview.get("score_distribution"):
         st.altair_chart(charts.score_distribution(pd.DataFrame(overview["score_distribution"])))
+
+pin_widget(current.review_id, "overview", {k: v for k, v in {
+    "feature": st.session_state.get("overview_feature"), "cohort": st.session_state.get("overview_cohort")}.items()
+    if v is not None})

@@ -267,6 +267,14 @@ def test_a_meeting_in_the_browser_with_a_deep_link_and_an_offline_report(page, s
     choose(page, "Component", "explain")
     page.get_by_role("button", name="Pin", exact=True).click()
     page.get_by_role("heading", name="Debt drives the score").wait_for()
+    page.locator('[data-testid="stSelectbox"]').filter(has_text="Decision").last.click()
+    page.keyboard.type("accepted risk")
+    page.keyboard.press("Enter")
+    page.get_by_label("Why").fill("Debt is a legitimate driver")
+    page.get_by_label("Why").press("Enter")
+    record = page.get_by_role("button", name="Record the decision")
+    record.click()
+    record.wait_for(state="detached")  # recorded: the decision now matches what is stored
     page.get_by_label("Comment").fill("Expected: debt-to-income is the main driver")
     page.get_by_label("Comment").press("Enter")
     page.get_by_role("button", name="Add the comment").click()
@@ -289,6 +297,7 @@ def test_a_meeting_in_the_browser_with_a_deep_link_and_an_offline_report(page, s
     report = offline.new_page()
     report.goto(saved.as_uri())
     report.get_by_text("Debt drives the score").wait_for()
+    assert "accepted risk" in report.inner_text("body") and "Debt is a legitimate driver" in report.inner_text("body")
     width = report.evaluate("() => document.querySelector('img').naturalWidth")
     assert width > 100  # the chart is in the file and draws offline
     report.screenshot(path=str(ARTIFACTS / "meeting_report.png"), full_page=True)

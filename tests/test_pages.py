@@ -241,6 +241,10 @@ def reviewed(page_lake):
 def test_review_pages_read_the_saved_review(app, reviewed):
     at = app.run().switch_page("pages/explainability.py").run()
     no_errors(at)
+    at.text_input(key="pin_here_title_explain").input("Debt leads").run()
+    at.button(key="pin_here_go_explain").click().run()
+    no_errors(at)
+    assert any("Pinned." in s.value for s in at.success)
     assert at.selectbox(key="_review_picker").value == reviewed.review_id
     assert len(at.get("vega_lite_chart")) >= 4  # importance, one row, dependence, partial dependence
     at.switch_page("pages/error_analysis.py").run()
