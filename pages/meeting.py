@@ -16,7 +16,6 @@ lake, usecase = state.lake(), state.usecase()
 current = review_picker(lake, usecase)
 if current is None:
     st.stop()
-results = review.results(lake, current.review_id)
 pinned = findings.list_findings(lake, current.review_id)
 can_meet = state.can("meet")
 
@@ -63,11 +62,18 @@ else:
     shown = pinned
 
 
+@st.cache_data(show_spinner=False, max_entries=256)
+def drawn(folder: str, review_id: str, component: str, settings_json: str):
+    """A finding's view, drawn once: a stored review never changes."""
+    return meeting.view(review.results(lake, review_id), component, json.loads(settings_json))
+
+
 def finding_view(finding: dict) -> None:
     st.header(finding["title"])
     st.markdown(f"**{finding['severity']}** · {finding['component']} · settings `{json.dumps(finding['settings'])}` · "
                 f"pinned by {finding['created_by']}")
-    png, header, rows = meeting.view(results, finding["component"], finding["settings"])
+    png, header, rows = drawn(str(lake.config.folder), current.review_id, finding["component"],
+                              json.dumps(finding["settings"], sort_keys=True))
     if png:
         st.image(png)
     if rows:

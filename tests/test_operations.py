@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import datasets, demo, drift, registry, retrain, scoring, training
+from core import datasets, demo, drift, registry, scoring, training
 from core.cli import main
 from core.errors import InputError
 from core.lake import Lake
