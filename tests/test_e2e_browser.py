@@ -268,9 +268,9 @@ def test_a_meeting_in_the_browser_with_a_deep_link_and_an_offline_report(page, s
     page.get_by_role("button", name="Pin", exact=True).click()
     page.get_by_role("heading", name="Debt drives the score").wait_for()
     page.locator('[data-testid="stSelectbox"]').filter(has_text="Decision").last.click()
-    page.keyboard.type("accepted risk")
+    page.keyboard.type("must fix")
     page.keyboard.press("Enter")
-    page.get_by_label("Why").fill("Debt is a legitimate driver")
+    page.get_by_label("Why").fill("Check debt-to-income before release")
     page.get_by_label("Why").press("Enter")
     record = page.get_by_role("button", name="Record the decision")
     record.click()
@@ -288,6 +288,18 @@ def test_a_meeting_in_the_browser_with_a_deep_link_and_an_offline_report(page, s
     second.goto(link)
     second.get_by_role("heading", name="Debt drives the score").wait_for(timeout=120_000)
     second_context.close()
+    # the must-fix finding blocks the sign-off of a version registered from this review's run
+    current = page.url.split("review=")[1].split("&")[0]
+    reviewed = json.loads(subprocess.run([sys.executable, "-m", "core", "--lake", str(server["lake"]), "review", "show",
+                                          current], cwd=ROOT, capture_output=True, text=True).stdout)
+    cli = lambda *args, user="root": json.loads(subprocess.run(
+        [sys.executable, "-m", "core", "--lake", str(server["lake"]), *args], cwd=ROOT, capture_output=True, text=True,
+        env={**os.environ, "USER": user, "LOGNAME": user}).stdout)  # the local administrator, under two OS names
+    registered = cli("register", "--run", reviewed["run_id"], "--name", "meeting_model", "--review", current,
+                     user="registrar")
+    refused = cli("signoff", f"meeting_model@{registered['version']}", "--decision", "approve", "--comment", "ok",
+                  "--role", "data_science_lead", user="signer")
+    assert "open must-fix items" in refused["error"] and "Debt drives the score" in refused["error"]
     page.get_by_role("button", name="Export the meeting").click()
     with page.expect_download(timeout=120_000) as download:
         page.get_by_role("button", name="Download the meeting (one HTML file that opens offline)").click()
@@ -297,8 +309,19 @@ def test_a_meeting_in_the_browser_with_a_deep_link_and_an_offline_report(page, s
     report = offline.new_page()
     report.goto(saved.as_uri())
     report.get_by_text("Debt drives the score").wait_for()
-    assert "accepted risk" in report.inner_text("body") and "Debt is a legitimate driver" in report.inner_text("body")
+    assert "must fix" in report.inner_text("body") and "Check debt-to-income before release" in report.inner_text("body")
     width = report.evaluate("() => document.querySelector('img').naturalWidth")
     assert width > 100  # the chart is in the file and draws offline
     report.screenshot(path=str(ARTIFACTS / "meeting_report.png"), full_page=True)
     offline.close()
+    runs = cli("runs")["runs"]
+    if len(runs) < 2:  # when this test runs on its own
+        cli("train", "--dataset", "applications", "--target", "defaulted", "--algorithms", "logistic")
+        runs = cli("runs")["runs"]
+    reviewed_runs = {r["run_id"] for r in cli("reviews")["reviews"]}
+    for run in runs[:2]:  # the page opens on the two newest runs; both need a review
+        if run["run_id"] not in reviewed_runs:
+            cli("review", "--run", run["run_id"])
+    open_page(page, "Side by side")
+    page.get_by_role("heading", name="Metrics on the held-out rows").wait_for(timeout=120_000)
+    assert_no_exception(page)
