@@ -303,9 +303,9 @@ def for_run(lake: Lake, run_id: str, *, row_ids: Optional[Sequence[int]] = None,
     if not isinstance(rows, int) or not 1 <= rows <= MAX_ROWS:
         raise InputError(f"Ask for 1 to {MAX_ROWS:,} rows, not {rows!r}.")
     run = training.get(lake, run_id)
-    from core.review._store import _evaluation_source
+    from core.review import evaluation_source
 
-    version, _ = _evaluation_source(lake, run, None)
+    version, _ = evaluation_source(lake, run, None)
     model = training.load_model(lake, run)
     numeric = [f["name"] for f in run.features if f["kind"] == "numeric"]
     report(progress, 0.01, f"Reading the rows of {version.ref}")

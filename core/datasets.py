@@ -272,16 +272,22 @@ def latest(lake: Lake, *, usecase: Optional[str] = None) -> list[DatasetVersion]
 
 
 def read_frame(lake: Lake, version: DatasetVersion, *, limit: Optional[int] = None,
-               where: str = "", params: Optional[list] = None, with_row_ids: bool = False) -> pd.DataFrame:
+               where: str = "", params: Optional[list] = None, with_row_ids: bool = False,
+               sample: Optional[int] = None) -> pd.DataFrame:
     """Rows of a version as a DataFrame (optionally filtered by a cohort's WHERE clause and limited).
+
+    With `sample`, at most that many rows drawn by DuckDB (a seeded reservoir sample of the filtered
+    rows), so a large table never reaches pandas whole.
 
     With `with_row_ids`, rows come in DuckLake row-id order with the id as column `__row_id`:
     the same rows in the same order every time, so a split can be recorded and found again."""
     sql = f"SELECT {'rowid AS __row_id, ' if with_row_ids else ''}* FROM {version.table_sql}"
     if where:
         sql += f" WHERE {where}"
+    if sample is not None:
+        sql = f"SELECT * FROM ({sql}) USING SAMPLE reservoir({int(sample)} ROWS) REPEATABLE (7)"
     if with_row_ids:
-        sql += " ORDER BY rowid"
+        sql += f" ORDER BY {'__row_id' if sample is not None else 'rowid'}"
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
     with lake.reading() as cur:

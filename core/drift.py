@@ -26,7 +26,8 @@ from core.lake import Lake
 from core.names import parse_dataset_ref
 
 SMALL_REFERENCE = 1_000
-REFERENCE_ROWS = 50_000
+REFERENCE_ROWS = 50_000  # drawn by DuckDB, so a 10M-row table never reaches pandas whole
+CURRENT_ROWS = 200_000
 METHODS = ("auto", "psi")
 DISTANCE_THRESHOLD = 0.1
 PSI_THRESHOLD = 0.2
@@ -85,20 +86,18 @@ def report(lake: Lake, model_ref: str, *, dataset: str, actor: str, reference: O
     version = registry.get(lake, model_ref)
     run = training.get(lake, version.run_id)
     model = training.load_model(lake, run)
-    from core.review._store import _evaluation_source
+    from core.review import evaluation_source
 
     if reference:
         chosen = datasets.get(lake, parse_dataset_ref(reference))
-        reference_label, reference = chosen.ref, datasets.read_frame(lake, chosen)
+        reference_label, reference = chosen.ref, datasets.read_frame(lake, chosen, sample=REFERENCE_ROWS)
     else:
-        source, _ = _evaluation_source(lake, run, None)
+        source, _ = evaluation_source(lake, run, None)
         reference = datasets.read_frame(lake, source, where="rowid NOT IN (SELECT row_id FROM lake.assay.run_test_rows "
-                                        "WHERE run_id = ?)", params=[run.run_id])
+                                        "WHERE run_id = ?)", params=[run.run_id], sample=REFERENCE_ROWS)
         reference_label = f"{run.input_ref} training rows"
-    if len(reference) > REFERENCE_ROWS:
-        reference = reference.sample(REFERENCE_ROWS, random_state=seed)
     batch = datasets.get(lake, parse_dataset_ref(dataset))
-    current = datasets.read_frame(lake, batch)
+    current = datasets.read_frame(lake, batch, sample=CURRENT_ROWS)
     missing = [f for f in run.feature_names if f not in current.columns]
     if missing:
         raise InputError(f"{batch.ref} lacks the model's input column(s) {missing}.")
@@ -123,7 +122,7 @@ def report(lake: Lake, model_ref: str, *, dataset: str, actor: str, reference: O
         performance["primary_metric"], performance["drop"] = primary, drop
     retrain = share >= drift_share or (drop is not None and drop > PERFORMANCE_DROP)
     result = {"model": version.ref, "reference": f"{reference_label} ({len(reference):,})",
-              "current": batch.ref, "rows": int(len(current)), "method": method, "features": features,
+              "current": batch.ref, "rows": int(len(current)), "batch_rows": int(batch.rows), "method": method, "features": features,
               "drifted_features": [f["feature"] for f in drifted], "drift_share": share,
               "dataset_drift": share >= drift_share, "drift_share_threshold": drift_share,
               "prediction_drift": prediction, "performance": performance, "retrain_recommended": retrain,

@@ -117,9 +117,9 @@ def mitigate(lake: Lake, run_id: str, *, sensitive: Sequence[str], method: str, 
 
 def _rows(lake: Lake, run: training.Run, sensitive: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The run's training rows (its input minus its held-out rows) and its held-out rows, with a known target."""
-    from core.review._store import _evaluation_source
+    from core.review import evaluation_source
 
-    version, _ = _evaluation_source(lake, run, None)
+    version, _ = evaluation_source(lake, run, None)
     missing = [c for c in sensitive if c not in version.column_names]
     if missing:
         raise InputError(f"{version.ref} has no column(s) {missing}; it has {', '.join(version.column_names[:30])}.")

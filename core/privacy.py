@@ -138,11 +138,11 @@ def membership_inference(lake: Lake, run_id: str, seed: int = 0) -> dict:
     the attack on a balanced sample. 0.5 means no leak; above ~0.6 the model remembers its training rows."""
     from sklearn.metrics import roc_auc_score
 
-    from core.review._store import _evaluation_source
+    from core.review import evaluation_source
 
     run = training.get(lake, run_id)
     model = training.load_model(lake, run)
-    version, _ = _evaluation_source(lake, run, None)
+    version, _ = evaluation_source(lake, run, None)
     test_filter = "rowid IN (SELECT row_id FROM lake.assay.run_test_rows WHERE run_id = ?)"
     held = datasets.read_frame(lake, version, where=test_filter, params=[run.run_id], limit=ATTACK_ROWS)
     seen = datasets.read_frame(lake, version, where=f"NOT ({test_filter})", params=[run.run_id], limit=ATTACK_ROWS)

@@ -236,9 +236,9 @@ def _move_alias(cur, name: str, alias: str, version: int, actor: str) -> None:
 
 
 def _held_out(lake: Lake, run: training.Run) -> pd.DataFrame:
-    from core.review._store import _evaluation_source
+    from core.review import evaluation_source
 
-    version, _ = _evaluation_source(lake, run, None)
+    version, _ = evaluation_source(lake, run, None)
     frame = datasets.read_frame(lake, version, where="rowid IN (SELECT row_id FROM lake.assay.run_test_rows "
                                 "WHERE run_id = ?)", params=[run.run_id])
     return frame[frame[run.target].notna()].reset_index(drop=True)

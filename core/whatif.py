@@ -27,19 +27,19 @@ class WhatIf:
 
     @classmethod
     def open(cls, lake: Lake, run_id: str) -> "WhatIf":
-        from core.review._store import _evaluation_source
+        from core.review import evaluation_source
 
         run = training.get(lake, run_id)
-        version, _ = _evaluation_source(lake, run, None)
+        version, _ = evaluation_source(lake, run, None)
         background = datasets.read_frame(lake, version, where="rowid NOT IN (SELECT row_id FROM lake.assay.run_test_rows "
                                          "WHERE run_id = ?)", params=[run.run_id], limit=BACKGROUND_ROWS)
         return cls(run=run, model=training.load_model(lake, run), background=background[run.feature_names])
 
     def row(self, lake: Lake, row_id: int) -> dict:
         """One row of the run's input, as a dict of its features."""
-        from core.review._store import _evaluation_source
+        from core.review import evaluation_source
 
-        version, _ = _evaluation_source(lake, self.run, None)
+        version, _ = evaluation_source(lake, self.run, None)
         frame = datasets.read_frame(lake, version, where=f"rowid = {int(row_id)}")
         if frame.empty:
             raise InputError(f"{version.ref} has no row {row_id}; row ids run from 0 to {version.rows - 1:,}.")

@@ -71,7 +71,7 @@ def _safe(review_id: str) -> str:
     return review_id.replace("-", "_")
 
 
-def _evaluation_source(lake: Lake, run: training.Run, dataset: Optional[str]):
+def evaluation_source(lake: Lake, run: training.Run, dataset: Optional[str]):
     if dataset:
         return datasets.get(lake, dataset), "dataset"
     if run.input_kind == "feature_set":
@@ -276,7 +276,7 @@ def score_run(lake: Lake, run_id: str, *, dataset: Optional[str] = None, scope: 
     rows of its input by default, or every row of another dataset version."""
     run = training.get(lake, run_id)
     model = training.load_model(lake, run)
-    version, kind = _evaluation_source(lake, run, dataset)
+    version, kind = evaluation_source(lake, run, dataset)
     same_input = (kind, version.name, version.version) == (run.input_kind, run.input_name, run.input_version)
     scope = scope or ("test" if same_input else "all")
     if scope not in ("test", "all"):
