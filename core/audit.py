@@ -35,6 +35,14 @@ def append(cur, *, actor: str, action: str, obj: str, details: Optional[dict] = 
     return seq
 
 
+def head(lake: Lake) -> dict:
+    """The chain's newest entry: its sequence number and hash (printed on every scorecard and report, so a
+    copy kept elsewhere shows any later rewrite)."""
+    with lake.reading() as cur:
+        seq, digest = cur.execute("SELECT seq, hash FROM lake.assay.audit_head").fetchall()[0]
+    return {"seq": int(seq), "hash": digest}
+
+
 def verify(lake: Lake) -> dict:
     """Recompute every entry's hash and its link to the one before; name the first that does not hold."""
     with lake.reading() as cur:
