@@ -9,6 +9,7 @@ from typing import Optional
 
 from core.review_views import _charts as charts
 from core.review_views import _components, _fairness
+from core.review_views._html import STYLE, blocks_html, table_html, view_html
 from core.review_views._fairness import FairnessResult, GroupRow, RuleVerdict
 from core.review_views._view import Figure, Section, Table, View, ViewSettingsError, blocks, chart_title, fmt, png, verdict
 
@@ -62,5 +63,5 @@ def fairness_live(report: dict, *, threshold: Optional[float] = None) -> View:
 
 
 __all__ = ["COMPONENTS", "FairnessResult", "Figure", "GroupRow", "RuleVerdict", "SETTINGS", "Section", "Table", "TITLES",
-           "View", "ViewSettingsError", "blocks", "chart_title", "charts", "fairness_live", "fairness_results", "fmt",
-           "png", "render", "render_all", "verdict"]
+           "View", "ViewSettingsError", "blocks", "blocks_html", "chart_title", "charts", "fairness_live", "fairness_results", "fmt",
+           "png", "render", "render_all", "STYLE", "table_html", "verdict", "view_html"]

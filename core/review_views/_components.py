@@ -127,10 +127,13 @@ def errors(stored: dict, settings: dict, lake=None, current=None) -> View:
     table = Table(("cohort", what, "share of errors", "rows"),
                   tuple((c["filter"], c["error_rate"], c["coverage"], c["rows"]) for c in cohorts[:8]),
                   title="Worst cohorts")
+    best = Table(("cohort", what, "share of errors", "rows"),
+                 tuple((c["filter"], c["error_rate"], c["coverage"], c["rows"]) for c in cohorts[::-1][:3]),
+                 title="Best cohorts")
     chart = _charts.error_cohorts(pd.DataFrame(cohorts[:5]), overall) if cohorts and not regression else None
     sections = [Section("Error analysis", headline=(Figure(f"{what}, all rows", overall, f"{overall:.4f}"),
                                                      Figure("rows", stored.get("rows"), f"{stored.get('rows', 0):,}")),
-                        sentences=tuple(sentences), tables=(table,), charts=(chart,) if chart is not None else ())]
+                        sentences=tuple(sentences), tables=(table, best), charts=(chart,) if chart is not None else ())]
     picked = settings.get("top_cohort")
     if picked is not None:
         match = next((c for c in cohorts if c["filter"] == picked), None)

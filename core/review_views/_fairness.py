@@ -126,7 +126,7 @@ def section(result: FairnessResult) -> Section:
     rule = Table(("metric", "worst ratio", "worst group", "verdict"),
                  tuple((v.metric, v.worst_ratio, v.worst_group, verdict(v.passed)) for v in result.rule),
                  title=f"Four-fifths rule by {result.name}")
-    groups = Table(("group", "count", *result.metric_names),
+    groups = Table(("group", "count", *[m.replace("_", " ") for m in result.metric_names]),
                    tuple((g.group, g.count, *[g.metrics.get(m) for m in result.metric_names]) for g in result.groups),
                    title=f"Group metrics by {result.name}")
     frame = pd.DataFrame([{"group": g.group, **g.metrics} for g in result.groups])
