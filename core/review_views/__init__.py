@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from core.review_views import _charts as charts
+from core.review_views import charts
 from core.review_views import _components, _fairness
 from core.review_views._html import STYLE, blocks_html, table_html, view_html
 from core.review_views._fairness import FairnessResult, GroupRow, RuleVerdict

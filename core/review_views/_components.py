@@ -7,7 +7,7 @@ from typing import Optional
 import pandas as pd
 
 from core.errors import NotFoundError
-from core.review_views import _charts
+from core.review_views import charts as _charts
 from core.review_views._view import Figure, Section, Table, View, ViewSettingsError
 
 OVERVIEW_METRICS = ("accuracy", "roc_auc", "selection_rate", "positive_rate", "mae", "rmse")

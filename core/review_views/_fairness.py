@@ -7,7 +7,7 @@ from typing import Optional
 
 import pandas as pd
 
-from core.review_views import _charts
+from core.review_views import charts as _charts
 from core.review_views._view import Figure, Section, Table, View, ViewSettingsError, verdict
 
 GROUP_METRICS = ("selection_rate", "accuracy", "tpr", "fpr", "fnr", "precision")
