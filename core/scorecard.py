@@ -106,7 +106,8 @@ def _component(s: dict, component: str) -> list:
     if not s.get("review_id"):
         return [("text", "Not computed: no review is attached to this version (register it with --review REVIEW_ID).")]
     shown = s["views"][component]
-    rows = review_views.blocks(shown)
+    title = dict(COMPONENT_SECTIONS)[component]
+    rows = [b for b in review_views.blocks(shown) if b != ("heading", (title, None))]  # the section says it already
     if component == "fairness" and shown.sections:
         failing = [x.title.removeprefix("By ") for x in shown.failing]
         reviewed = [x.title.removeprefix("By ") for x in shown.sections]

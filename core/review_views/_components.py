@@ -205,7 +205,7 @@ def privacy(stored: dict, settings: dict, lake=None, current=None) -> View:
         k = stored.get(key)
         if not k:
             continue
-        lines = [f"Over {', '.join(k['quasi_identifiers'])}: smallest group {k['smallest_group']:,} rows; "
+        lines = [f"Over {', '.join(k['quasi_identifiers'])}: the smallest group has {k['smallest_group']:,} row(s); "
                  f"{k['share_below_k']:.1%} of rows are in groups below k = {k['k']}."]
         diversity = k.get("l_diversity")
         if diversity:

@@ -10,7 +10,7 @@ from core.review_views._view import View, blocks, chart_title, fmt, png
 STYLE = ("body{font-family:sans-serif;max-width:980px;margin:2em auto;color:#222}table{border-collapse:collapse;"
          "margin:.5em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}"
          "th{background:#f3f3f3}.pass{color:#1a7f37;font-weight:600}.fail{color:#c62828;font-weight:600}"
-         "img{max-width:100%}figure{margin:.5em 0}figcaption{font-size:.85em;color:#555}"
+         "img{max-width:100%}figure img{width:640px;max-width:100%}figure{margin:.5em 0}figcaption{font-size:.85em;color:#555}"
          ".figures span{display:inline-block;margin-right:1.5em}.figures b{font-size:1.15em}"
          ".finding{border-top:3px solid #c8102e;margin-top:2em;padding-top:.5em}.sev{font-weight:700}"
          ".component{border-top:1px solid #ddd;margin-top:1.5em}.audit{font-family:monospace;font-size:.85em;color:#444}")

@@ -80,7 +80,8 @@ def blocks(view: View) -> list[tuple[str, Any]]:
         return [("text", view.note or "Nothing to show.")]
     out: list[tuple[str, Any]] = [("text", view.note)] if view.note else []
     for section in view.sections:
-        out.append(("heading", (section.title, section.passed)))
+        if section.title != view.title or section.passed is not None:  # no heading that repeats the view's
+            out.append(("heading", (section.title, section.passed)))
         if section.headline:
             out.append(("figures", list(section.headline)))
         if section.sentences:
