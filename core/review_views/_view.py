@@ -4,6 +4,7 @@ documents (meeting report, scorecard HTML and PDF) print from it."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Optional
 
 from core.errors import InputError
@@ -93,9 +94,15 @@ def blocks(view: View) -> list[tuple[str, Any]]:
 
 def png(chart, *, scale: float = 2) -> bytes:
     """A chart drawn offline (vl-convert), for the documents."""
+    return _png(chart.to_json(), scale)
+
+
+@lru_cache(maxsize=64)
+def _png(spec: str, scale: float) -> bytes:
+    """Keyed by the full spec (data included): the PDF and the HTML of one scorecard draw each chart once."""
     import vl_convert as vlc
 
-    return vlc.vegalite_to_png(chart.to_json(), scale=scale)
+    return vlc.vegalite_to_png(spec, scale=scale)
 
 
 def chart_title(chart) -> str:
