@@ -228,4 +228,4 @@ def export(lake: Lake, ref: str, out: str) -> dict:
     data = to_pdf(scorecard) if path.suffix.lower() == ".pdf" else to_html(scorecard).encode("utf-8")
     path.write_bytes(data)
     return {"model": scorecard["model"], "out": str(path), "bytes": len(data),
-            "sections": [title for title, _ in _sections(scorecard)]}
+            "sections": [title for title, _ in _sections(scorecard)], "audit_head": scorecard["audit_head"]}

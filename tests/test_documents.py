@@ -125,6 +125,8 @@ def test_scorecard_and_report_print_every_group_of_every_sensitive_column(review
         out = io.StringIO()
         assert main(["--lake", str(lake.config.folder), command, target, "--out", str(tmp_path / name)], out=out) == 0
         page = (tmp_path / name).read_text()
+        head = json.loads(out.getvalue())["audit_head"]
+        assert f"Audit chain head: entry {head['seq']}, SHA-256 {head['hash']}." in page  # one line on each document
         doc = Document(page)
         check_fairness_printed(doc, stored)
         assert f"Rates by race_ethnicity at threshold {stored['threshold']:g}" in doc.images
