@@ -1,7 +1,7 @@
 """What a review meeting concludes, kept in the lake: findings pinned from a review (a component with
-its exact settings: cohort, feature, sensitive column, ...; every setting its view needs, checked
-against the stored review when pinned, so that it is redrawn from them alone), comments, a decision per finding, and action
-items with an owner and a due date. Open action items of a finding decided "must fix before
+every setting its view needs: cohort, feature, sensitive column, ...; checked against the stored
+review when pinned, so that the finding is redrawn from them alone), comments, a decision per
+finding, and action items with an owner and a due date. Open action items of a finding decided "must fix before
 release" block the sign-off of every model version registered from that review's run, until they
 are closed, or overridden by an admin with a reason (audited)."""
 from __future__ import annotations
