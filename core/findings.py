@@ -1,6 +1,7 @@
 """What a review meeting concludes, kept in the lake: findings pinned from a review (a component with
-its exact settings: cohort, feature, threshold, ...), comments, a decision per finding, and action
-items with an owner and a due date. Open action items of a finding decided "must fix before
+every setting its view needs: cohort, feature, sensitive column, ...; checked against the stored
+review when pinned, so that the finding is redrawn from them alone), comments, a decision per
+finding, and action items with an owner and a due date. Open action items of a finding decided "must fix before
 release" block the sign-off of every model version registered from that review's run, until they
 are closed, or overridden by an admin with a reason (audited)."""
 from __future__ import annotations
@@ -11,7 +12,7 @@ import uuid
 from datetime import date
 from typing import Optional
 
-from core import permissions, review
+from core import permissions, review, review_views
 from core.errors import InputError, NotFoundError
 from core.lake import Lake
 
@@ -37,16 +38,28 @@ def pin(lake: Lake, review_id: str, *, title: str, severity: str, component: str
         raise InputError(f"Unknown component {component!r}; choose from {', '.join(COMPONENTS)}.")
     if component not in current.components:
         raise InputError(f"Review {review_id} has no {component} component to pin.")
+    if settings is not None and not isinstance(settings, dict):
+        raise InputError('Settings are a JSON object, such as {"sensitive": "race_ethnicity"}.')
+    settings = json.loads(json.dumps(settings or {}, default=str))  # exactly what is stored
+    # the view must be drawable from these settings now: a finding is redrawn from them alone
+    review_views.render(component, review.results(lake, review_id), settings, lake=lake, review=current)
     finding_id = _new_id()
 
     def work(cur) -> None:
         cur.execute("INSERT INTO lake.assay.findings VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL, ?, now())",
                     [finding_id, current.usecase, review_id, current.run_id, title.strip(), severity, component,
-                     json.dumps(settings or {}, default=str), actor])
+                     json.dumps(settings), actor])
 
     lake.write(work, actor=actor, message=f"meet finding {finding_id} on {review_id}", tag=f"finding:{finding_id}",
                details={"title": title.strip(), "severity": severity, "component": component})
     return get(lake, finding_id)
+
+
+def settings_text(settings: dict) -> str:
+    """A finding's settings as people read them: sensitive = race_ethnicity; threshold = 0.5."""
+    if not settings:
+        return "none"
+    return "; ".join(f"{k} = {' × '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in settings.items())
 
 
 def comment(lake: Lake, finding_id: str, text: str, *, actor: str) -> dict:

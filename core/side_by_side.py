@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from core import review, training
+from core import review, review_views, training
 from core.errors import InputError
 from core.lake import Lake
 
@@ -42,28 +42,47 @@ def compare(lake: Lake, first: str, second: str) -> dict:
                         "b_ci": res_b.get("overview", {}).get("overall", {}).get(f"{name}_ci")})
     out = {"a": {"run_id": run_a.run_id, "algorithm": run_a.algorithm, "review_id": res_a["_review_id"]},
            "b": {"run_id": run_b.run_id, "algorithm": run_b.algorithm, "review_id": res_b["_review_id"]},
-           "metrics": metrics, "fairness": _fairness(res_a, res_b), "top_features": _features(res_a, res_b),
+           "metrics": metrics, "fairness": _fairness(res_a, res_b),
+           "fairness_verdicts": _fairness_verdicts(res_a, res_b), "top_features": _features(res_a, res_b),
            "error_cohorts": {"a": _cohorts(res_a), "b": _cohorts(res_b)},
            "calibration": {"a": _calibration(lake, run_a), "b": _calibration(lake, run_b)}}
     return out
 
 
 def _fairness(res_a: dict, res_b: dict) -> list[dict]:
-    reports = [r.get("fairness", {}).get("reports") or [] for r in (res_a, res_b)]
-    if not reports[0] or not reports[1]:
-        return []
-    first, second = reports[0][0], reports[1][0]
-    by_group = {str(g["group"]): g for g in second["groups"]}
+    """Every sensitive column and intersection either review computed, group by group (from the one
+    renderer's typed results); a set only one side computed is listed with the other side empty."""
+    sides = [{r.sensitive: r for r in review_views.fairness_results(res)} for res in (res_a, res_b)]
+    order = list(dict.fromkeys([*sides[0], *sides[1]]))
     rows = []
-    for group in first["groups"]:
-        other = by_group.get(str(group["group"]))
-        if other is None:
-            continue
-        for metric in ("selection_rate", "tpr", "fpr"):
-            if group.get(metric) is not None and other.get(metric) is not None:
-                rows.append({"group": ", ".join(f"{k} = {v}" for k, v in group["group"].items()), "metric": metric,
-                             "a": group[metric], "b": other[metric], "difference": other[metric] - group[metric]})
+    for sensitive in order:
+        a, b = sides[0].get(sensitive), sides[1].get(sensitive)
+        groups = {g.group: [None, None] for r in (a, b) if r for g in r.groups}
+        for i, result in enumerate((a, b)):
+            for g in (result.groups if result else ()):
+                groups[g.group][i] = g
+        for group, (ga, gb) in groups.items():
+            for metric in ("selection_rate", "tpr", "fpr"):
+                va = ga.metrics.get(metric) if ga else None
+                vb = gb.metrics.get(metric) if gb else None
+                if va is None and vb is None:
+                    continue
+                rows.append({"sensitive": " × ".join(sensitive), "group": group, "metric": metric, "a": va, "b": vb,
+                             "difference": None if va is None or vb is None else vb - va})
     return rows
+
+
+def _fairness_verdicts(res_a: dict, res_b: dict) -> list[dict]:
+    """The four-fifths verdict of each sensitive column and intersection, for A and B."""
+    sides = [{r.sensitive: r for r in review_views.fairness_results(res)} for res in (res_a, res_b)]
+    out = []
+    for sensitive in dict.fromkeys([*sides[0], *sides[1]]):
+        a, b = sides[0].get(sensitive), sides[1].get(sensitive)
+        out.append({"sensitive": " × ".join(sensitive),
+                    "a_passed": a.passed if a else None, "b_passed": b.passed if b else None,
+                    "a_worst": f"{a.rule[0].metric} {a.rule[0].worst_ratio:.4f}" if a and a.rule else None,
+                    "b_worst": f"{b.rule[0].metric} {b.rule[0].worst_ratio:.4f}" if b and b.rule else None})
+    return out
 
 
 def _features(res_a: dict, res_b: dict, top: int = 10) -> list[dict]:

@@ -4,8 +4,9 @@ a saved review's fairness component, or stored predictions (audit)."""
 import pandas as pd
 import streamlit as st
 
-from core import fairness, mitigation, training
-from ui import charts, state
+from core import fairness, mitigation, review_views, training
+from ui import charts, review_view, state
+from ui.pin import pin_widget
 from ui.review_picker import review_component
 
 state.ensure_app_shell()
@@ -28,24 +29,10 @@ def group_table(groups: list[dict]) -> pd.DataFrame:
                           **{k: v for k, v in g.items() if k != "group"}} for g in groups])
 
 
-def show(report) -> None:
-    """A fairness report (live, or as stored in a review)."""
-    report = report if isinstance(report, dict) else report.to_dict()
-    for line in report["summary"]:
-        st.markdown(f"- {line}")
-    for warning in report["warnings"]:
-        st.warning(warning)
-    groups = group_table(report["groups"])
-    if "four_fifths" not in report:  # regression: errors by group
-        st.dataframe(groups, hide_index=True)
-        return
-    st.altair_chart(charts.group_rates(groups))
-    st.dataframe(charts.with_intervals(groups), hide_index=True)
-    rule = report["four_fifths"]
-    st.markdown(f"**Four-fifths rule** against {', '.join(f'{k} = {v}' for k, v in rule['reference'].items())}: "
-                + ("passed" if rule["passed"] else "failed"))
-    st.dataframe([{"metric": m, "worst ratio": r["worst_ratio"], "worst group": str(r["worst_group"] or ""),
-                   "passes": r["passed"]} for m, r in rule["metrics"].items()], hide_index=True)
+def show(report, threshold=None) -> None:
+    """A fairness report computed now, drawn by the same renderer as a review's."""
+    review_view.draw(review_views.fairness_live(report if isinstance(report, dict) else report.to_dict(),
+                                                threshold=threshold))
 
 
 def mitigate_tab(run: training.Run) -> None:
@@ -131,7 +118,7 @@ if mode == "A trained model":
         scores = model_scores(str(lake.config.folder), run.run_id, tuple(sensitive))
         assessed, explore, mitigate = st.tabs(["At this threshold", "Across thresholds and costs", "Mitigate"])
         with assessed:
-            show(fairness.assess_scores(scores, threshold=threshold, n_boot=200))
+            show(fairness.assess_scores(scores, threshold=threshold, n_boot=200), threshold)
         with explore:
             sweep = sweep_for(str(lake.config.folder), run.run_id, tuple(sensitive))
             st.altair_chart(charts.fairness_tradeoff(sweep))
@@ -148,11 +135,17 @@ if mode == "A trained model":
 elif mode == "A saved review":
     current, results = review_component(lake, usecase, "fairness")
     stored = results["fairness"]
-    if stored.get("note"):
-        st.info(stored["note"])
-    for report in stored["reports"]:
-        with st.expander(" × ".join(report["sensitive"]), expanded=len(report["sensitive"]) == 1):
-            show(report)
+    computed = review_views.fairness_results(results)
+    if computed:
+        names = [" × ".join(r.sensitive) for r in computed]
+        picked = st.selectbox("Sensitive column or intersection", names, key=f"fairness_review_sensitive_{current.review_id}",
+                              format_func=lambda n: n + (" (four-fifths rule fails)" if computed[names.index(n)].passed is False else ""))
+        chosen = list(computed[names.index(picked)].sensitive)
+        settings = {"sensitive": chosen[0] if len(chosen) == 1 else chosen}
+        review_view.draw(review_views.render("fairness", results, settings))
+        pin_widget(current.review_id, "fairness", settings)
+    else:
+        st.info(stored.get("note") or "This review has no fairness result.")
     if stored.get("sweep"):
         st.altair_chart(charts.fairness_tradeoff(pd.DataFrame(stored["sweep"])))
         st.caption(f"Across thresholds, groups of {stored['sweep_by']}.")

@@ -5,9 +5,9 @@ import json
 
 import streamlit as st
 
-from core import findings, meeting, review
+from core import findings, meeting, review, review_views
 from core.errors import InputError
-from ui import state
+from ui import review_view, state
 from ui.review_picker import review_picker
 
 state.ensure_app_shell()
@@ -17,6 +17,7 @@ current = review_picker(lake, usecase)
 if current is None:
     st.stop()
 pinned = findings.list_findings(lake, current.review_id)
+st.caption(" ".join(meeting.review_lines(lake, current)) + " " + meeting.audit_line(lake))
 can_meet = state.can("meet")
 
 with st.expander("Pin a finding", expanded=not pinned):
@@ -24,7 +25,8 @@ with st.expander("Pin a finding", expanded=not pinned):
     title = a.text_input("What was seen", key="pin_title", placeholder="Group B misses more defaults")
     severity = b.selectbox("Severity", findings.SEVERITIES, index=1, key="pin_severity")
     component = c.selectbox("Component", [x for x in current.components if x in findings.COMPONENTS], key="pin_component")
-    settings_text = st.text_input('Settings of the view, JSON (e.g. {"cohort": "age < 30", "threshold": 0.4})', "{}",
+    st.caption(f"Settings a {component} view takes: {', '.join(review_views.SETTINGS.get(component, ())) or 'none'}")
+    settings_text = st.text_input('Settings of the view, JSON (e.g. {"sensitive": "race_ethnicity"} or {"feature": "debt"})', "{}",
                                   key="pin_settings")
     if st.button("Pin", type="primary", key="pin_go", disabled=not title or not can_meet):
         with state.user_errors():
@@ -64,20 +66,21 @@ else:
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def drawn(folder: str, review_id: str, component: str, settings_json: str):
-    """A finding's view, drawn once: a stored review never changes."""
-    return meeting.view(review.results(lake, review_id), component, json.loads(settings_json))
+    """A finding's view, drawn once from the stored review and the finding's own settings (a stored review
+    never changes)."""
+    return meeting.finding_view(lake, review.get(lake, review_id), review.results(lake, review_id),
+                                {"component": component, "settings": json.loads(settings_json)})
 
 
 def finding_view(finding: dict) -> None:
     st.header(finding["title"])
-    st.markdown(f"**{finding['severity']}** · {finding['component']} · settings `{json.dumps(finding['settings'])}` · "
+    st.markdown(f"**{finding['severity']}** · {finding['component']} · settings `{findings.settings_text(finding['settings'])}` · "
                 f"pinned by {finding['created_by']}")
-    png, header, rows = drawn(str(lake.config.folder), current.review_id, finding["component"],
-                              json.dumps(finding["settings"], sort_keys=True))
-    if png:
-        st.image(png)
-    if rows:
-        st.dataframe([dict(zip(header, row)) for row in rows], hide_index=True)
+    try:
+        review_view.draw(drawn(str(lake.config.folder), current.review_id, finding["component"],
+                               json.dumps(finding["settings"], sort_keys=True)))
+    except review_views.ViewSettingsError as exc:  # said, never drawn with other settings
+        st.error(f"This finding's view cannot be redrawn: {exc}")
     key = finding["finding_id"]
     a, b = st.columns([1, 2])
     choice = a.selectbox("Decision", [None, *findings.DECISIONS], key=f"decision_{key}",

@@ -39,8 +39,11 @@ with state.user_errors():
                                                 else "" for col in row.index], axis=1), hide_index=True)
     if result["fairness"]:
         st.subheader("Fairness by group")
+        st.dataframe(pd.DataFrame(result["fairness_verdicts"]).replace({True: "pass", False: "FAIL"}), hide_index=True,
+                     column_config={"a_passed": "A: four-fifths", "b_passed": "B: four-fifths",
+                                    "a_worst": "A: worst ratio", "b_worst": "B: worst ratio"})
         fair = pd.DataFrame(result["fairness"])
-        st.dataframe(fair.style.apply(lambda row: ["color: #c62828" if col == "difference" and abs(row["difference"]) >= 0.05
+        st.dataframe(fair.style.apply(lambda row: ["color: #c62828" if col == "difference" and abs(row["difference"] or 0) >= 0.05
                                                    else "" for col in row.index], axis=1), hide_index=True)
     st.subheader("Top features")
     st.dataframe(pd.DataFrame(result["top_features"]), hide_index=True)

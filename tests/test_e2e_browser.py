@@ -325,3 +325,57 @@ def test_a_meeting_in_the_browser_with_a_deep_link_and_an_offline_report(page, s
     open_page(page, "Side by side")
     page.get_by_role("heading", name="Metrics on the held-out rows").wait_for(timeout=120_000)
     assert_no_exception(page)
+
+
+def test_a_fairness_finding_on_race_ethnicity_reaches_the_exported_report(page, server, tmp_path):
+    """Pin a fairness finding on race_ethnicity from the Fairness page; the exported meeting report draws that
+    finding with the race_ethnicity chart and sentences, not another column's."""
+    import re
+
+    cli = lambda *args: json.loads(subprocess.run([sys.executable, "-m", "core", "--lake", str(server["lake"]), *args],
+                                                  cwd=ROOT, capture_output=True, text=True).stdout)
+    page.goto(server["url"])  # the first start builds the demo
+    page.get_by_role("heading", name="Data explorer").wait_for(timeout=120_000)
+    trained = cli("train", "--dataset", "applications", "--target", "defaulted", "--algorithms", "lightgbm",
+                  "--sensitive", "sex", "race_ethnicity", "--exclude", "applicant_id", "applied_at")
+    made = cli("review", "--run", trained["runs"][0]["run_id"], "--components", "overview,fairness")
+    reviewed = made["review_id"]
+    page.goto(f"{server['url']}/fairness?review={reviewed}")
+    page.get_by_role("heading", name="Fairness").wait_for(timeout=120_000)
+    page.get_by_text("A saved review", exact=True).click()
+    page.locator('[data-testid="stSelectbox"]').filter(has_text="Sensitive column or intersection").first.click()
+    page.get_by_role("option", name=re.compile(r"^race_ethnicity")).click()
+    page.get_by_text(re.compile(r"Four-fifths rule by race_ethnicity")).first.wait_for()
+    assert_no_exception(page)
+    page.get_by_role("button", name="Pin as a finding").click()
+    page.get_by_label("What was seen").fill("Race: group rates differ")
+    page.get_by_label("What was seen").press("Enter")
+    page.get_by_role("button", name="Pin", exact=True).click()
+    page.get_by_text("Pinned.").wait_for()
+    page.screenshot(path=str(ARTIFACTS / "fairness_pinned.png"), full_page=True)
+    pinned = [f for f in cli("findings", reviewed)["findings"] if f["title"] == "Race: group rates differ"]
+    assert len(pinned) == 1 and pinned[0]["settings"] == {"sensitive": "race_ethnicity"}
+    page.goto(f"{server['url']}/meeting?review={reviewed}")
+    page.get_by_role("heading", name="Race: group rates differ").wait_for(timeout=120_000)
+    assert_no_exception(page)
+    page.get_by_role("button", name="Export the meeting").click()
+    with page.expect_download(timeout=120_000) as download:
+        page.get_by_role("button", name="Download the meeting (one HTML file that opens offline)").click()
+    saved = tmp_path / "fairness_meeting.html"
+    download.value.save_as(saved)
+    offline = page.context.browser.new_context(offline=True)
+    report = offline.new_page()
+    report.goto(saved.as_uri())
+    report.get_by_text("Race: group rates differ").first.wait_for()
+    shown = report.evaluate("""() => {
+        const box = [...document.querySelectorAll('.finding')].find(d => d.innerText.includes('Race: group rates differ'));
+        const images = [...box.querySelectorAll('img')];
+        return {alts: images.map(i => i.alt), widths: images.map(i => i.naturalWidth), text: box.innerText};
+    }""")
+    assert shown["alts"] and all(alt.startswith("Rates by race_ethnicity") for alt in shown["alts"]), shown["alts"]
+    assert all(width > 100 for width in shown["widths"])  # drawn, offline
+    assert "Four-fifths rule by race_ethnicity" in shown["text"] and "race_ethnicity = Group" in shown["text"]
+    assert "sex = " not in shown["text"] and "Every metric passes" not in shown["text"]
+    report.locator(".finding").filter(has_text="Race: group rates differ").screenshot(
+        path=str(ARTIFACTS / "fairness_finding_report.png"))
+    offline.close()

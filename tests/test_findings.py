@@ -53,8 +53,9 @@ def test_an_override_needs_an_admin_and_a_reason(meeting):
     lake, made, version = meeting
     from core import accounts
 
+    worst = review.results(lake, made.review_id)["errors"]["cohorts"][0]["filter"]
     finding = findings.pin(lake, made.review_id, title="Noisy cohort", severity="medium", component="errors",
-                           settings={"cohort": "self_employed and age < 40"}, actor="alice")
+                           settings={"top_cohort": worst}, actor="alice")
     findings.decide(lake, finding["finding_id"], "must_fix", actor="alice")
     item = findings.add_action(lake, finding["finding_id"], "Relabel", owner="bob", due="2027-01-10",
                                actor="alice")["actions"][0]["action_id"]

@@ -205,7 +205,8 @@ def test_the_scorecard_pdf_and_html_show_every_section_with_real_figures(trained
     assert main(["--lake", str(lake.config.folder), "scorecard", version.ref, "--out", str(tmp_path / "card.html")],
                 out=io.StringIO()) == 0
     page_html = (tmp_path / "card.html").read_text()
-    assert page_html.count("data:image/png;base64,") == 2 and "http" not in page_html.split("<body>")[1]
+    # group rates by sex, by race_ethnicity and by both, top features, worst error cohorts, counterfactual changes
+    assert page_html.count("data:image/png;base64,") == 6 and "http" not in page_html.split("<body>")[1]
     out = io.StringIO()
     assert main(["--lake", str(lake.config.folder), "scorecard", version.ref, "--out", str(tmp_path / "card.docx")],
                 out=out) == 2

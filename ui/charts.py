@@ -1,8 +1,12 @@
-"""Altair charts drawn from the numbers core returns (no computation here)."""
+"""Altair charts drawn from the numbers core returns (no computation here). The charts of review
+components are defined once in core.review_views.charts (the documents draw them too) and re-exported here."""
 from __future__ import annotations
 
 import altair as alt
 import pandas as pd
+
+from core.review_views.charts import (feature_changes, group_metric, importance, importance_compared,  # noqa: F401
+                                      local_explanation, partial_dependence, score_distribution)
 
 
 def histogram(frame: pd.DataFrame, column: str) -> alt.Chart:
@@ -98,28 +102,10 @@ def confusion_table(matrix: dict, classes: list | None, positive) -> pd.DataFram
                         index=["true negative class", f"true {positive}"], columns=["predicted negative", f"predicted {positive}"])
 
 
-def importance(frame: pd.DataFrame) -> alt.Chart:
-    return alt.Chart(frame).mark_bar(color="#4C78A8").encode(
-        x=alt.X("mean_abs_shap:Q", title="mean |SHAP value|"), y=alt.Y("feature:N", sort="-x", title=None),
-        tooltip=["feature", alt.Tooltip("mean_abs_shap:Q", format=".4f")]).properties(height=28 * len(frame) + 40)
 
 
-def importance_compared(frame: pd.DataFrame) -> alt.Chart:
-    long = frame.melt("feature", var_name="rows", value_name="mean_abs_shap")
-    return alt.Chart(long).mark_bar().encode(
-        x=alt.X("mean_abs_shap:Q", title="mean |SHAP value|"), y=alt.Y("feature:N", sort="-x", title=None),
-        yOffset="rows:N", color=alt.Color("rows:N", title=None),
-        tooltip=["feature", "rows", alt.Tooltip("mean_abs_shap:Q", format=".4f")]).properties(height=40 * len(frame) + 40)
 
 
-def local_explanation(frame: pd.DataFrame, base: float) -> alt.Chart:
-    data = frame.assign(label=frame["feature"] + " = " + frame["value"].astype(str),
-                        direction=frame["shap"].map(lambda v: "raises" if v > 0 else "lowers"))
-    return alt.Chart(data).mark_bar().encode(
-        x=alt.X("shap:Q", title=f"contribution (from base value {base:.3f})"), y=alt.Y("label:N", sort=None, title=None),
-        color=alt.Color("direction:N", scale=alt.Scale(domain=["raises", "lowers"], range=["#d62728", "#1f77b4"]),
-                        title="the prediction"),
-        tooltip=["feature", "value", alt.Tooltip("shap:Q", format=".4f")]).properties(height=26 * len(frame) + 40)
 
 
 def dependence(frame: pd.DataFrame, feature: str) -> alt.Chart:
@@ -129,15 +115,6 @@ def dependence(frame: pd.DataFrame, feature: str) -> alt.Chart:
         tooltip=[alt.Tooltip("value", title=feature), alt.Tooltip("shap:Q", format=".4f")]).properties(height=380)
 
 
-def partial_dependence(curve: dict) -> alt.Chart:
-    grid = curve["grid"]
-    ice = pd.DataFrame([{"x": x, "y": y, "line": i} for i, line in enumerate(curve["ice"]) for x, y in zip(grid, line)])
-    average = pd.DataFrame({"x": grid, "y": curve["average"]})
-    kind = "N" if curve.get("categorical") else "Q"
-    lines = alt.Chart(ice).mark_line(opacity=0.18, color="#7f7f7f").encode(x=alt.X(f"x:{kind}", title=curve["feature"]),
-                                                                          y=alt.Y("y:Q", title="prediction"), detail="line:N")
-    mean = alt.Chart(average).mark_line(color="#d62728", strokeWidth=3, point=True).encode(x=f"x:{kind}", y="y:Q")
-    return (lines + mean).properties(title=f"{curve['feature']}: partial dependence (red) and ICE", height=300)
 
 
 def error_tree_dot(tree: dict) -> str:
@@ -170,24 +147,8 @@ def error_heatmap(frame: pd.DataFrame, first: str, second: str | None) -> alt.Ch
     return (cells + text).properties(height=60 + 40 * (frame["second"].nunique() if second else 1))
 
 
-def group_metric(frame: pd.DataFrame, metric: str, feature: str) -> alt.Chart:
-    bars = alt.Chart(frame).mark_bar(color="#4C78A8").encode(
-        x=alt.X(f"{metric}:Q", title=metric.replace("_", " ")), y=alt.Y("group:N", title=feature, sort=None),
-        tooltip=["group", "rows", alt.Tooltip(f"{metric}:Q", format=".4f")])
-    layers = [bars]
-    if f"{metric}_ci" in frame:
-        ci = frame.dropna(subset=[f"{metric}_ci"]).assign(
-            low=lambda f: f[f"{metric}_ci"].map(lambda v: v[0] if v else None),
-            high=lambda f: f[f"{metric}_ci"].map(lambda v: v[1] if v else None)).dropna(subset=["low", "high"])
-        layers.append(alt.Chart(ci).mark_rule(color="black").encode(x="low:Q", x2="high:Q", y=alt.Y("group:N", sort=None)))
-    return alt.layer(*layers).properties(height=32 * len(frame) + 40)
 
 
-def score_distribution(frame: pd.DataFrame) -> alt.Chart:
-    return alt.Chart(frame).mark_bar(opacity=0.6).encode(
-        x=alt.X("bin_start:Q", bin="binned", title="predicted probability of the positive class"), x2="bin_end",
-        y=alt.Y("rows:Q", stack=None), color=alt.Color("truth:N", title="true class"),
-        tooltip=["truth", "rows"]).properties(height=300)
 
 
 def with_intervals(frame: pd.DataFrame) -> pd.DataFrame:
@@ -198,13 +159,6 @@ def with_intervals(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def group_rates(groups: pd.DataFrame) -> alt.Chart:
-    long = groups.melt("group", value_vars=[m for m in ("selection_rate", "tpr", "fpr", "fnr") if m in groups],
-                       var_name="metric", value_name="rate")
-    return alt.Chart(long).mark_bar().encode(
-        x=alt.X("rate:Q", axis=alt.Axis(format="%")), y=alt.Y("group:N", title=None), yOffset="metric:N",
-        color=alt.Color("metric:N", title=None), tooltip=["group", "metric", alt.Tooltip("rate:Q", format=".1%")],
-    ).properties(height=max(120, 70 * groups["group"].nunique()))
 
 
 def fairness_tradeoff(sweep: pd.DataFrame) -> alt.Chart:
@@ -234,12 +188,6 @@ def mitigation_tradeoff(points: pd.DataFrame) -> alt.Chart:
             ).properties(height=320, title="Original and mitigated: accuracy against disparity, on the held-out rows")
 
 
-def feature_changes(changes: dict) -> alt.Chart:
-    frame = pd.DataFrame({"feature": list(changes), "counterfactuals": list(changes.values())})
-    return alt.Chart(frame).mark_bar(color="#72B7B2").encode(
-        x=alt.X("counterfactuals:Q", title="counterfactuals that change it"),
-        y=alt.Y("feature:N", sort="-x", title=None, axis=alt.Axis(labelLimit=300, labelOverlap=False)),
-        tooltip=["feature", "counterfactuals"]).properties(height=alt.Step(26), title="Which features change most often")
 
 
 def highlight_changes(table: pd.DataFrame, changed: list[set]) -> "pd.io.formats.style.Styler":

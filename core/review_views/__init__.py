@@ -1,0 +1,67 @@
+"""One renderer per review component: a stored component result and the view's settings (which
+sensitive column, which cohort, which feature, ...) become a typed View (headline numbers,
+sentences with failing verdicts first, tables, Altair charts). The review pages, the meeting
+page and presentation mode, the exported meeting report, the scorecard and side by side all draw
+from it, so they cannot disagree. A setting a view cannot honour raises ViewSettingsError."""
+from __future__ import annotations
+
+from typing import Optional
+
+from core.review_views import charts
+from core.review_views import _components, _fairness
+from core.review_views._html import STYLE, blocks_html, table_html, view_html
+from core.review_views._fairness import FairnessResult, GroupRow, RuleVerdict
+from core.review_views._view import Figure, Section, Table, View, ViewSettingsError, blocks, chart_title, fmt, png, verdict
+
+COMPONENTS = ("overview", "explain", "errors", "fairness", "counterfactuals", "causal", "privacy")
+TITLES = {"overview": "Model overview", "explain": "Explainability", "errors": "Error analysis",
+          "fairness": "Fairness by group", "counterfactuals": "Counterfactuals", "causal": "Causal analysis",
+          "privacy": "Privacy"}
+SETTINGS = {"overview": ("feature", "cohort"), "explain": ("feature", "cohort", "row"), "errors": ("top_cohort",),
+            "fairness": ("sensitive", "threshold"), "counterfactuals": ("row",), "causal": ("treatment",), "privacy": ()}
+_RENDERERS = {"overview": _components.overview, "explain": _components.explain, "errors": _components.errors,
+              "fairness": lambda stored, settings, lake, current: _fairness.view(stored, settings),
+              "counterfactuals": _components.counterfactuals, "causal": _components.causal,
+              "privacy": _components.privacy}
+
+
+def render(component: str, results: dict, settings: Optional[dict] = None, *, lake=None, review=None) -> View:
+    """The view of one component of a stored review (`results`: every component's stored result).
+    A component the review did not compute gives a View that says so (computed=False); settings it
+    cannot honour raise ViewSettingsError."""
+    if component not in COMPONENTS:
+        raise ViewSettingsError(f"Unknown component {component!r}; choose from {', '.join(COMPONENTS)}.")
+    settings = dict(settings or {})
+    if not isinstance(settings, dict):
+        raise ViewSettingsError("A view's settings are a JSON object.")
+    unknown = sorted(set(settings) - set(SETTINGS[component]))
+    if unknown:
+        known = ", ".join(SETTINGS[component]) or "none"
+        raise ViewSettingsError(f"The {component} view has no setting {', '.join(map(repr, unknown))}; "
+                                f"its settings are: {known}.")
+    settings = {k: v for k, v in settings.items() if v is not None}
+    if component not in results:
+        if settings:
+            raise ViewSettingsError(f"This review has no {component} component to draw with {settings}.")
+        return View(component, TITLES[component], False, settings,
+                    note=f"Not computed: this review has no {component} component.")
+    return _RENDERERS[component](results[component], settings, lake, review)
+
+
+def render_all(results: dict, *, lake=None, review=None) -> list[View]:
+    """Every component in a fixed order, those not computed included (they say so)."""
+    return [render(c, results, lake=lake, review=review) for c in COMPONENTS]
+
+
+def fairness_results(results: dict) -> list[FairnessResult]:
+    """Every fairness result of a review (each column and intersection), failing first."""
+    return _fairness.results(results.get("fairness", {}))
+
+
+def fairness_live(report: dict, *, threshold: Optional[float] = None) -> View:
+    return _fairness.live_view(report, threshold=threshold)
+
+
+__all__ = ["COMPONENTS", "FairnessResult", "Figure", "GroupRow", "RuleVerdict", "SETTINGS", "Section", "Table", "TITLES",
+           "View", "ViewSettingsError", "blocks", "blocks_html", "chart_title", "charts", "fairness_live", "fairness_results", "fmt",
+           "png", "render", "render_all", "STYLE", "table_html", "verdict", "view_html"]
