@@ -78,7 +78,8 @@ if blocking:  # an open must-fix decision is shown where the decision to ship is
              f"{version.ref} is approved or promoted.", icon=":material/report:")
 m1, m2, m3, m4 = st.columns(4)
 m1.metric("Gate", version.gate.get("status", "?"))
-m2.metric("Sign-off", ("approved" if status["approved"] else "pending") + (f", {len(blocking)} must-fix open" if blocking else ""))
+m2.metric("Sign-off", "approved" if status["approved"] else "pending", delta=f"{len(blocking)} must-fix open" if blocking
+          else None, delta_color="red", delta_arrow="off")
 m3.metric("Aliases", ", ".join(version.aliases) or "none")
 m4.metric("Artifact", "unchanged" if status["artifact_unchanged"] else "CHANGED")
 gate_tab, signoff_tab, card_tab, lineage_tab, details_tab = st.tabs(

@@ -249,3 +249,40 @@ def test_a_removed_accounts_app_session_ends_at_its_next_interaction(team, monke
     assert at.title[0].value == "Sign in to Assay"
     assert "leaver no longer exists" in at.warning[0].value
     assert "actor" not in at.session_state
+
+
+def test_the_app_offers_only_granted_roles_and_an_admin_grants_them_on_the_registry_page(team, monkeypatch):
+    lake = team
+    monkeypatch.setenv("ASSAY_LAKE", str(lake.config.folder))
+    ref = "id_lightgbm@1"
+    if "risk_compliance" not in accounts.signoff_roles(lake, "appr2"):  # when this test runs on its own
+        accounts.grant_signoff_role(lake, "appr2", "risk_compliance", actor="local")
+
+    def registry_page(who: str) -> AppTest:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+        at.session_state["actor"] = who  # signed in
+        at.run().switch_page("pages/models.py").run()
+        at.selectbox(key="registry_model_pick").select("id_lightgbm").run()
+        assert not at.exception
+        return at
+
+    at = registry_page("appr2")
+    assert at.selectbox(key=f"signoff_role_{ref}").options == accounts.signoff_roles(lake, "appr2") == \
+        ["risk_compliance"]
+    assert not [b for b in at.button if b.key == "grant_grant"]  # an approver manages no accounts
+    at = registry_page("vic")
+    assert at.selectbox(key=f"signoff_role_{ref}").options == []
+    at = registry_page("boss")
+    at.selectbox(key="grant_account").select("appr2")
+    at.selectbox(key="grant_role").select("data_science_lead")
+    at.button(key="grant_grant").click().run()
+    assert not at.exception and not at.error
+    assert accounts.signoff_roles(lake, "appr2") == ["data_science_lead", "risk_compliance"]
+    entry = audit.entries(lake, action="users", limit=1)[0]
+    assert entry["actor"] == "boss" and entry["details"]["channel"] == "app"
+    assert registry_page("appr2").selectbox(key=f"signoff_role_{ref}").options == ["data_science_lead",
+                                                                                   "risk_compliance"]
+    at.selectbox(key="grant_account").select("appr2")
+    at.selectbox(key="grant_role").select("data_science_lead")
+    at.button(key="grant_revoke").click().run()
+    assert accounts.signoff_roles(lake, "appr2") == ["risk_compliance"]

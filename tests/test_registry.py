@@ -256,7 +256,7 @@ def test_an_open_must_fix_item_on_the_champion_shows_in_the_registry_and_the_lif
     banner = [e.value for e in at.error]
     assert any("Approved, but 1 must-fix action open" in b and "Retrain with reweighing (alice, due 2026-12-15)" in b
                for b in banner), banner
-    assert at.metric[1].value == "approved, 1 must-fix open"
+    assert at.metric[1].value == "approved" and at.metric[1].proto.delta == "1 must-fix open"
     at.switch_page("pages/lifecycle.py").run()
     assert not at.exception
     assert any(f"{version.ref}" in e.value and sentence in e.value for e in at.error), [e.value for e in at.error]
