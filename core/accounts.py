@@ -113,9 +113,7 @@ def set_role(lake: Lake, name: str, role: str, *, actor: str) -> Account:
 SIGNOFF_HOLDERS = ("approver", "admin")
 
 
-def signoff_roles(lake: Lake, name: str) -> list[str]:
-    """The sign-off roles granted to an account (empty for anyone else)."""
-    return [r[0] for r in lake.query("SELECT role FROM lake.assay.signoff_grants WHERE name = ? ORDER BY role", [name])]
+signoff_roles = permissions.signoff_roles  # the roles granted to an account (empty for anyone else)
 
 
 def all_signoff_roles(lake: Lake) -> dict[str, list[str]]:
@@ -307,4 +305,4 @@ def unlock(lake: Lake, name: str, *, actor: str) -> dict:
 
 
 def single_user(lake: Lake) -> bool:
-    return not lake.query("SELECT count(*) FROM lake.assay.users")[0][0]
+    return not permissions.accounts_exist(lake)

@@ -55,6 +55,16 @@ def role_of(lake, actor: str) -> Optional[str]:
     return None
 
 
+def accounts_exist(lake) -> bool:
+    """False in single-user mode (no accounts at all)."""
+    return bool(lake.query("SELECT count(*) FROM lake.assay.users")[0][0])
+
+
+def signoff_roles(lake, name: str) -> list[str]:
+    """The sign-off roles an admin granted to this account (core.accounts grants and revokes them)."""
+    return [r[0] for r in lake.query("SELECT role FROM lake.assay.signoff_grants WHERE name = ? ORDER BY role", [name])]
+
+
 def require(lake, actor: str, action: str, *, cur=None) -> str:
     """Refuse (PermissionDenied) unless the actor's role allows the action; returns the role."""
     role = role_of_in(cur, actor) if cur is not None else role_of(lake, actor)

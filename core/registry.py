@@ -334,13 +334,11 @@ def _check_signoff_role(lake: Lake, version: ModelVersion, actor: str, role: str
     """Sign-off roles belong to accounts: once accounts exist, the signer must hold the role (granted by an admin);
     and one person signs at most one required role of a version, so each role is a different person's judgement.
     Every refusal is audited."""
-    from core import accounts
-
-    if not accounts.single_user(lake):
+    if permissions.accounts_exist(lake):
         if permissions.is_local_admin(actor):
             permissions.refuse(lake, actor, "signoff", f"The local administrator holds no sign-off role. Sign off as "
                                "your account: `python -m core --as NAME --password-stdin signoff ...` (or an API token).")
-        held = accounts.signoff_roles(lake, actor)
+        held = permissions.signoff_roles(lake, actor)
         if role not in held:
             permissions.refuse(lake, actor, "signoff", f"{actor} does not hold the sign-off role {role} (holds: "
                                f"{', '.join(held) or 'none'}). An admin grants it: "
@@ -356,14 +354,12 @@ def _check_signoff_role(lake: Lake, version: ModelVersion, actor: str, role: str
 def signable_roles(lake: Lake, actor: str) -> list[str]:
     """The required roles this actor may sign in: every one in single-user mode; once accounts exist, the
     roles granted to the actor's account (none for the local administrator)."""
-    from core import accounts
-
     required = list(required_approvals(lake))
-    if accounts.single_user(lake):
+    if not permissions.accounts_exist(lake):
         return required
     if permissions.is_local_admin(actor):
         return []
-    held = accounts.signoff_roles(lake, actor)
+    held = permissions.signoff_roles(lake, actor)
     return [r for r in required if r in held]
 
 
