@@ -67,7 +67,7 @@ def _sign_in(lake: Lake, args) -> Optional[str]:
         return accounts.authenticate_token(lake, token, name=name).name
     if not name:
         return None
-    if args.password_stdin or sys.stdin.isatty():
+    if args.password_stdin or (sys.stdin is not None and sys.stdin.isatty()):
         password = sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass(f"Password for {name}: ")
         return accounts.authenticate(lake, name, password).name
     permissions.record_denial(lake, name, "sign-in", "--as without a credential", details={"credential": "none"})
