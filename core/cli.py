@@ -16,7 +16,7 @@ from typing import Any, Optional, Sequence
 import duckdb
 
 from core import (accounts, audit, causal, cohorts, counterfactuals, datasets, demo, drift, fairness, features,
-                  findings, meeting, mitigation, permissions, privacy, profile, registry, retrain, review, scorecard, scoring, training,
+                  findings, identity, meeting, mitigation, permissions, privacy, profile, registry, retrain, review, scorecard, scoring, training,
                   usecases)
 from core.config import redact
 from core.errors import AssayError, InputError
@@ -46,11 +46,57 @@ def _actor() -> str:
         return "local"
 
 
+def _sign_in(lake: Lake, args) -> Optional[str]:
+    """The account named by --as (or an API token), proven by its credential once accounts exist: a password on
+    standard input (--password-stdin, or typed at a terminal), or a token (ASSAY_TOKEN, --token-stdin). Every
+    refusal is audited; None means the local administrator."""
+    import os
+
+    name = args.as_user
+    token = sys.stdin.readline().strip() if args.token_stdin else os.environ.get("ASSAY_TOKEN", "").strip()
+    if args.password_stdin and not name:
+        raise InputError("--password-stdin signs in as the account named by --as NAME.")
+    if name:
+        try:
+            accounts.get(lake, name)
+        except AssayError as unknown:
+            permissions.record_denial(lake, name, "sign-in", "--as names no account", details={"credential": "none"})
+            raise permissions.PermissionDenied(f"{unknown} `--as` names an account, proven by its password or token.") \
+                from None
+    if token:
+        return accounts.authenticate_token(lake, token, name=name).name
+    if not name:
+        return None
+    if args.password_stdin or (sys.stdin is not None and sys.stdin.isatty()):
+        password = sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass(f"Password for {name}: ")
+        return accounts.authenticate(lake, name, password).name
+    permissions.record_denial(lake, name, "sign-in", "--as without a credential", details={"credential": "none"})
+    raise permissions.PermissionDenied(
+        f"Acting as {name} needs its credential: the password on standard input (--password-stdin) or an API token "
+        "(ASSAY_TOKEN or --token-stdin; an admin issues one with `python -m core users token NAME`).")
+
+
 def cmd_users(lake: Lake, args) -> dict:
     if args.action in (None, "list"):
-        return {"users": [a.__dict__ for a in accounts.list_accounts(lake)], "single_user": accounts.single_user(lake)}
+        return {"users": [{**a.__dict__, "signoff_roles": accounts.signoff_roles(lake, a.name),
+                           "locked": accounts.sign_in_state(lake, a.name)["locked"]}
+                          for a in accounts.list_accounts(lake)], "single_user": accounts.single_user(lake)}
+    if args.action == "policy":
+        if args.lock_after is None and args.backoff_seconds is None:
+            return accounts.sign_in_policy(lake)
+        return accounts.set_sign_in_policy(lake, actor=_actor(), lock_after=args.lock_after,
+                                           backoff_seconds=args.backoff_seconds)
     if not args.name:
         raise InputError(f"Name the account: users {args.action} NAME.")
+    if args.action in ("grant", "revoke"):
+        if not args.signoff_role:
+            raise InputError(f"Name the sign-off role: users {args.action} NAME --signoff-role ROLE.")
+        change = accounts.grant_signoff_role if args.action == "grant" else accounts.revoke_signoff_role
+        return {"name": args.name, "signoff_roles": change(lake, args.name, args.signoff_role, actor=_actor())}
+    if args.action == "token":
+        return accounts.issue_token(lake, args.name, actor=_actor())
+    if args.action == "unlock":
+        return accounts.unlock(lake, args.name, actor=_actor())
     if args.action == "add":
         if not args.role:
             raise InputError("Give the role: users add NAME --role viewer|analyst|approver|admin.")
@@ -388,7 +434,8 @@ def cmd_retrain(lake: Lake, args) -> dict:
 def cmd_serve(lake: Lake, args) -> dict:
     from core import serve
 
-    serve.run(lake, args.model, port=args.port, actor=_actor())
+    with identity.using("endpoint", process=True):  # its server threads write as the endpoint
+        serve.run(lake, args.model, port=args.port, actor=_actor())
     return {"served": args.model, "port": args.port, "stopped": True}
 
 
@@ -410,7 +457,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m core", description="Assay: responsible-AI review over a DuckDB lake.")
     parser.add_argument("--lake", help="folder of the lake (default: $ASSAY_LAKE or data/lake)")
     parser.add_argument("--as", dest="as_user", metavar="USER",
-                        help="act as this account (default: the local administrator)")
+                        help="act as this account, proven by its credential (default: the local administrator)")
+    parser.add_argument("--password-stdin", action="store_true",
+                        help="with --as: read the account's password from the first line of standard input")
+    parser.add_argument("--token-stdin", action="store_true",
+                        help="read an API token from the first line of standard input (or set ASSAY_TOKEN)")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("demo", help="generate the demo data into the lake")
@@ -638,8 +689,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_audit)
 
     p = sub.add_parser("users", help="accounts: users [list] | users add NAME --role ROLE [--oidc] | users remove NAME | "
-                                     "users set-role NAME ROLE (the password is read from standard input)")
-    p.add_argument("action", nargs="?", choices=["list", "add", "remove", "set-role"])
+                                     "users set-role NAME ROLE (the password is read from standard input) | "
+                                     "users grant|revoke NAME --signoff-role ROLE | users token NAME | users unlock NAME | "
+                                     "users policy [--lock-after N] [--backoff-seconds S]")
+    p.add_argument("action", nargs="?", choices=["list", "add", "remove", "set-role", "grant", "revoke", "token",
+                                                 "unlock", "policy"])
+    p.add_argument("--signoff-role", metavar="ROLE", help="grant/revoke: a sign-off role, e.g. data_science_lead")
+    p.add_argument("--lock-after", type=int, metavar="N", help="policy: lock an account after N failed sign-ins")
+    p.add_argument("--backoff-seconds", type=float, metavar="S",
+                   help="policy: the wait after the first failed sign-in (doubling with each further one)")
     p.add_argument("name", nargs="?")
     p.add_argument("role_positional", nargs="?", metavar="ROLE")
     p.add_argument("--role", choices=list(permissions.ROLES))
@@ -720,10 +778,9 @@ def main(argv: Optional[Sequence[str]] = None, out=None) -> int:
         lake = Lake.open(args.lake)
         try:
             _AS["user"] = None
-            if args.as_user:
-                accounts.get(lake, args.as_user)  # an unknown account is refused
-                _AS["user"] = args.as_user
-            result = args.handler(lake, args)
+            with identity.using("cli"):
+                _AS["user"] = _sign_in(lake, args)  # --as needs the account's credential
+                result = args.handler(lake, args)
         finally:
             lake.close()
         code = 1 if result.get("ok") is False else 0  # a check that ran and found a problem (audit verify)

@@ -152,7 +152,7 @@ class Lake:
         the action is the message's first word, the object the tag, with `details` (or
         `details(result)`) and the message.
         """
-        from core import audit, permissions
+        from core import audit, identity, permissions
 
         action = message.split(" ", 1)[0]
 
@@ -161,7 +161,8 @@ class Lake:
             result = work(cur)
             label = tag(result) if callable(tag) else tag
             extra = details(result) if callable(details) else (details or {})
-            audit.append(cur, actor=actor, action=action, obj=label or "", details={"message": message, **extra})
+            audit.append(cur, actor=actor, action=action, obj=label or "",
+                         details={"message": message, **extra, **identity.context()})  # channel and OS user
             return result
 
         try:

@@ -98,6 +98,13 @@ STEPS: Sequence[tuple[int, str, Sequence[str]]] = (
             action_id VARCHAR, finding_id VARCHAR, text VARCHAR, owner VARCHAR, due DATE, status VARCHAR,
             closed_by VARCHAR, close_reason VARCHAR, created_by VARCHAR, created_at TIMESTAMPTZ)""",
     )),
+    (11, "sign-off roles granted to accounts, API tokens, failed sign-ins", (
+        "CREATE TABLE lake.assay.signoff_grants (name VARCHAR, role VARCHAR, granted_by VARCHAR, granted_at TIMESTAMPTZ)",
+        """CREATE TABLE lake.assay.api_tokens (
+            token_id VARCHAR, name VARCHAR, token_sha256 VARCHAR, created_by VARCHAR, created_at TIMESTAMPTZ)""",
+        """CREATE TABLE lake.assay.sign_in_failures (
+            name VARCHAR, failures INTEGER, retry_after DOUBLE, locked BOOLEAN, last_failed_at TIMESTAMPTZ)""",
+    )),
 )
 
 

@@ -55,6 +55,16 @@ def role_of(lake, actor: str) -> Optional[str]:
     return None
 
 
+def accounts_exist(lake) -> bool:
+    """False in single-user mode (no accounts at all)."""
+    return bool(lake.query("SELECT count(*) FROM lake.assay.users")[0][0])
+
+
+def signoff_roles(lake, name: str) -> list[str]:
+    """The sign-off roles an admin granted to this account (core.accounts grants and revokes them)."""
+    return [r[0] for r in lake.query("SELECT role FROM lake.assay.signoff_grants WHERE name = ? ORDER BY role", [name])]
+
+
 def require(lake, actor: str, action: str, *, cur=None) -> str:
     """Refuse (PermissionDenied) unless the actor's role allows the action; returns the role."""
     role = role_of_in(cur, actor) if cur is not None else role_of(lake, actor)
@@ -74,13 +84,24 @@ def require(lake, actor: str, action: str, *, cur=None) -> str:
     raise PermissionDenied(problem)
 
 
-def record_denial(lake, actor: str, action: str, reason: str) -> None:
-    """A refused attempt is itself an audit entry (written outside the refused change)."""
-    from core import audit
+def record_denial(lake, actor: str, action: str, reason: str, *, details: Optional[dict] = None, also=None) -> None:
+    """A refused attempt is itself an audit entry (written outside the refused change), with the channel
+    and OS user it came from; `also(cur)` runs in the same transaction (a failed sign-in's counter)."""
+    from core import audit, identity
 
-    lake._write_with(lake.cursor, lambda cur: audit.append(cur, actor=actor, action="denied", obj=action,
-                                                           details={"reason": reason}),
-                     actor=actor, message=f"denied {action}", tag=None)
+    def work(cur) -> None:
+        if also is not None:
+            also(cur)
+        audit.append(cur, actor=actor, action="denied", obj=action,
+                     details={"reason": reason, **(details or {}), **identity.context()})
+
+    lake._write_with(lake.cursor, work, actor=actor, message=f"denied {action}", tag=None)
+
+
+def refuse(lake, actor: str, action: str, reason: str, error: type = PermissionDenied) -> None:
+    """Record the refusal in the audit trail, then raise it (`error`: the exception class callers expect)."""
+    record_denial(lake, actor, action, reason)
+    raise error(reason)
 
 
 def role_of_in(cur, actor: str) -> Optional[str]:

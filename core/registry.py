@@ -307,19 +307,17 @@ def signoff(lake: Lake, ref: str, *, decision: str, comment: str, actor: str, ro
     version = get(lake, ref)
     run = training.get(lake, version.run_id)
     if actor in (version.created_by, run.created_by):
-        raise InputError(f"{actor} trained or registered {version.ref} and cannot also sign it off "
-                         "(separation of duties): ask another reviewer.")
+        permissions.refuse(lake, actor, "signoff", f"{actor} trained or registered {version.ref} and cannot also sign "
+                           "it off (separation of duties): ask another reviewer.", InputError)
+    _check_signoff_role(lake, version, actor, role)
     current = _artifact_digest(lake, version)
     if current != version.artifact_sha256:
         raise InputError(f"The artifact of {version.ref} changed since it was registered; it cannot be signed off.")
     if decision == "approve":
-        from core import findings
-
-        open_items = findings.blocking(lake, version.run_id)
+        open_items = open_must_fix(lake, version)
         if open_items:
-            listed = "; ".join(f"{i['title']}: {i['action']}" + (f" ({i['owner']}, due {i['due']})" if i["owner"] else "")
-                               for i in open_items[:5])
-            raise InputError(f"{version.ref} has open must-fix items from its review: {listed}. Close them, or have an "
+            raise InputError(f"{version.ref} has open must-fix items from its review: "
+                             f"{describe_must_fix(open_items, limit=5)}. Close them, or have an "
                              "admin override them with a reason, before approving.")
 
     def work(cur) -> None:
@@ -330,6 +328,54 @@ def signoff(lake: Lake, ref: str, *, decision: str, comment: str, actor: str, ro
                details={"decision": decision, "role": role, "comment": comment.strip(),
                         "artifact_sha256": version.artifact_sha256})
     return approval_status(lake, version.ref)
+
+
+def _check_signoff_role(lake: Lake, version: ModelVersion, actor: str, role: str) -> None:
+    """Sign-off roles belong to accounts: once accounts exist, the signer must hold the role (granted by an admin);
+    and one person signs at most one required role of a version, so each role is a different person's judgement.
+    Every refusal is audited."""
+    if permissions.accounts_exist(lake):
+        if permissions.is_local_admin(actor):
+            permissions.refuse(lake, actor, "signoff", f"The local administrator holds no sign-off role. Sign off as "
+                               "your account: `python -m core --as NAME --password-stdin signoff ...` (or an API token).")
+        held = permissions.signoff_roles(lake, actor)
+        if role not in held:
+            permissions.refuse(lake, actor, "signoff", f"{actor} does not hold the sign-off role {role} (holds: "
+                               f"{', '.join(held) or 'none'}). An admin grants it: "
+                               f"`python -m core users grant {actor} --signoff-role {role}`.")
+    other = [r[0] for r in lake.query("SELECT DISTINCT role FROM lake.assay.signoffs WHERE name = ? AND version = ? "
+                                      "AND reviewer = ? AND role <> ?", [version.name, version.version, actor, role])]
+    if other:
+        permissions.refuse(lake, actor, "signoff", f"{actor} already signed {version.ref} as {', '.join(other)}; one "
+                           f"person signs at most one required role of a version (separation of duties): {role} needs "
+                           "another reviewer.", InputError)
+
+
+def signable_roles(lake: Lake, actor: str) -> list[str]:
+    """The required roles this actor may sign in: every one in single-user mode; once accounts exist, the
+    roles granted to the actor's account (none for the local administrator)."""
+    required = list(required_approvals(lake))
+    if not permissions.accounts_exist(lake):
+        return required
+    if permissions.is_local_admin(actor):
+        return []
+    held = permissions.signoff_roles(lake, actor)
+    return [r for r in required if r in held]
+
+
+def open_must_fix(lake: Lake, version: ModelVersion) -> list[dict]:
+    """The version's open blocking items: must-fix findings on its run's reviews whose action items are open
+    (core.findings owns them)."""
+    from core import findings
+
+    return findings.blocking(lake, version.run_id)
+
+
+def describe_must_fix(items: list[dict], *, limit: int = 3) -> str:
+    """One sentence for a page or a message: 'TITLE: ACTION (OWNER, due DATE); ...'."""
+    shown = "; ".join(f"{i['title']}: {i['action']}" + (f" ({i['owner']}, due {i['due']})" if i.get("owner") else "")
+                      for i in items[:limit])
+    return shown + (f"; and {len(items) - limit} more" if len(items) > limit else "")
 
 
 def _artifact_digest(lake: Lake, version: ModelVersion) -> Optional[str]:
@@ -353,19 +399,24 @@ def approval_status(lake: Lake, ref: str) -> dict:
     version = get(lake, ref)
     required = required_approvals(lake)
     latest: dict = {}
+    first_role: dict = {}  # one person counts in one role only: the first they signed in
     for entry in signoffs(lake, ref):
         if entry["valid"]:
+            first_role.setdefault(entry["reviewer"], entry["role"])
             latest[(entry["reviewer"], entry["role"])] = entry
     roles = {}
     for role, count in required.items():
-        decided = [e for (_, r), e in latest.items() if r == role]
+        decided = [e for (who, r), e in latest.items() if r == role and first_role[who] == role]
         approved = [e["reviewer"] for e in decided if e["decision"] == "approve"]
         rejected = [e["reviewer"] for e in decided if e["decision"] == "reject"]
         roles[role] = {"required": count, "approved_by": approved, "rejected_by": rejected,
-                       "met": len(approved) >= count and not rejected}
+                       "met": len(approved) >= count and not rejected,
+                       "not_counted": sorted(who for (who, r) in latest if r == role and first_role[who] != role)}
     artifact_ok = _artifact_digest(lake, version) == version.artifact_sha256
+    blocking = open_must_fix(lake, version)
     return {"model": version.ref, "roles": roles, "artifact_unchanged": artifact_ok,
-            "approved": artifact_ok and all(r["met"] for r in roles.values())}
+            "approved": artifact_ok and all(r["met"] for r in roles.values()),
+            "open_must_fix": blocking}
 
 
 def promote(lake: Lake, ref: str, *, alias: str = "champion", actor: str, override_reason: Optional[str] = None) -> dict:
@@ -393,6 +444,10 @@ def promote(lake: Lake, ref: str, *, alias: str = "champion", actor: str, overri
                        for role, r in status["roles"].items() if not r["met"]]
             raise InputError(f"{version.ref} lacks the required sign-offs: {'; '.join(missing)}. "
                              "Reviewers sign off with `python -m core signoff`.")
+        if status["open_must_fix"]:
+            raise InputError(f"{version.ref} is approved, but {len(status['open_must_fix'])} must-fix item(s) from its "
+                             f"review are open: {describe_must_fix(status['open_must_fix'])}. Close them (or an admin "
+                             "overrides them with a reason) before it becomes champion.")
     previous = None
     try:
         previous = get(lake, f"{version.name}@{alias}").version
@@ -480,6 +535,7 @@ def lifecycle(lake: Lake, usecase: Optional[str] = None) -> dict:
     promotions = audit.entries(lake, limit=10_000, action="promote")
     once_champion = {(e["object"].removeprefix("model:")) for e in promotions if e["details"].get("alias") == "champion"}
     stages, pending = [], []
+    open_by_model: dict = {}
     for model in models:
         for version in versions(lake, model["name"]):
             status = approval_status(lake, version.ref)
@@ -502,9 +558,11 @@ def lifecycle(lake: Lake, usecase: Optional[str] = None) -> dict:
             drift_alert = bool(last_drift) and json.loads(last_drift[0][0]).get("retrain_recommended", False)
             entry = {"model": version.ref, "stage": stage, "aliases": list(version.aliases), "task": version.task,
                      "gate": version.gate.get("status"), "review_id": version.review_id,
-                     "approved": status["approved"], "last_scoring": last_job[0][0] if last_job else None,
+                     "approved": status["approved"], "open_must_fix": len(status["open_must_fix"]),
+                     "attention": _attention(stage, status), "last_scoring": last_job[0][0] if last_job else None,
                      "drift_alert": drift_alert, "created_by": version.created_by, "created_at": version.created_at}
             stages.append(entry)
+            open_by_model[version.ref] = status["open_must_fix"]
             if stage in ("registered", "awaiting sign-off", "approved"):
                 missing = [role for role, r in status["roles"].items() if not r["met"]]
                 if missing:
@@ -514,7 +572,20 @@ def lifecycle(lake: Lake, usecase: Optional[str] = None) -> dict:
     in_registry = {v["run_id"] for v in _all_version_runs(lake)}
     unregistered = [{"run_id": r.run_id, "algorithm": r.algorithm, "stage": "reviewed" if r.run_id in reviewed else "trained",
                      "created_at": r.created_at} for r in runs if r.run_id not in in_registry]
-    return {"versions": stages, "pending_approvals": pending, "unregistered_runs": unregistered}
+    blocked = [{"model": v["model"], "stage": v["stage"], "attention": v["attention"], "items": open_by_model[v["model"]]}
+               for v in stages if open_by_model[v["model"]]]
+    return {"versions": stages, "pending_approvals": pending, "unregistered_runs": unregistered,
+            "open_must_fix": blocked}
+
+
+def _attention(stage: str, status: dict) -> str:
+    """What a decision-maker must see beside the stage: 'Approved, but 1 must-fix action open: ...'."""
+    items = status["open_must_fix"]
+    if not items:
+        return ""
+    head = {"champion": "Champion and approved" if status["approved"] else "Champion",
+            "approved": "Approved"}.get(stage, stage.capitalize())
+    return f"{head}, but {len(items)} must-fix action{'s' if len(items) > 1 else ''} open: {describe_must_fix(items)}"
 
 
 def _all_version_runs(lake: Lake) -> list[dict]:

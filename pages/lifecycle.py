@@ -20,6 +20,8 @@ if len(stages):
 columns = st.columns(len(counts))
 for column, (stage, count) in zip(columns, counts.items()):
     column.metric(stage, count)
+for blocked in overview["open_must_fix"]:  # where the decision is made: an open must-fix item is never silent
+    st.error(f"**{blocked['model']}**: {blocked['attention']}.", icon=":material/report:")
 if len(stages):
     st.subheader("Model versions")
     st.dataframe(stages, hide_index=True)

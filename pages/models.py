@@ -5,7 +5,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from core import registry, review, scorecard, training
+from core import accounts, registry, review, scorecard, training
 from ui import charts, state
 
 state.ensure_app_shell()
@@ -70,9 +70,16 @@ version = all_versions[numbers.index(st.selectbox("Version", numbers, index=numb
                                                      f"[{a}]" for a in all_versions[numbers.index(n)].aliases)))]
 st.query_params["model"] = st.session_state["_model_link_used"] = version.ref  # the URL names this version
 status = registry.approval_status(lake, version.ref)
+blocking = status["open_must_fix"]
+if blocking:  # an open must-fix decision is shown where the decision to ship is made
+    st.error(f"**{'Approved' if status['approved'] else 'Not approved'}, but {len(blocking)} must-fix action"
+             f"{'s' if len(blocking) > 1 else ''} open** (from the review meeting): "
+             f"{registry.describe_must_fix(blocking, limit=5)}. Close them on the Review meeting page before "
+             f"{version.ref} is approved or promoted.", icon=":material/report:")
 m1, m2, m3, m4 = st.columns(4)
 m1.metric("Gate", version.gate.get("status", "?"))
-m2.metric("Sign-off", "approved" if status["approved"] else "pending")
+m2.metric("Sign-off", "approved" if status["approved"] else "pending", delta=f"{len(blocking)} must-fix open" if blocking
+          else None, delta_color="red", delta_arrow="off")
 m3.metric("Aliases", ", ".join(version.aliases) or "none")
 m4.metric("Artifact", "unchanged" if status["artifact_unchanged"] else "CHANGED")
 gate_tab, signoff_tab, card_tab, lineage_tab, details_tab = st.tabs(
@@ -89,20 +96,39 @@ with gate_tab:
         st.dataframe(both.style.apply(charts.mark_best(registry.LOWER_IS_BETTER), axis=1), width="stretch")
 with signoff_tab:
     table = pd.DataFrame([{"role": role, "required": r["required"], "approved by": ", ".join(r["approved_by"]),
-                           "rejected by": ", ".join(r["rejected_by"]), "met": r["met"]} for role, r in status["roles"].items()])
+                           "rejected by": ", ".join(r["rejected_by"]), "met": r["met"],
+                           "not counted (signed another role)": ", ".join(r["not_counted"])}
+                          for role, r in status["roles"].items()])
     st.dataframe(table, hide_index=True)
     done = registry.signoffs(lake, version.ref)
     if done:
         st.dataframe(pd.DataFrame(done), hide_index=True)
+    mine = registry.signable_roles(lake, state.actor())
+    if state.can("signoff") and not mine:
+        st.info(f"{state.actor()} holds no sign-off role: an admin grants one (`python -m core users grant NAME "
+                "--signoff-role ROLE`, or below).")
     with st.form(f"signoff_{version.ref}"):
         a, b = st.columns(2)
         decision = a.radio("Decision", registry.DECISIONS, horizontal=True, key=f"signoff_decision_{version.ref}")
-        role = b.selectbox("Role", list(status["roles"]), key=f"signoff_role_{version.ref}")
+        role = b.selectbox("Role (the sign-off roles granted to you)", mine, key=f"signoff_role_{version.ref}")
         comment = st.text_area("Comment (required)", key=f"signoff_comment_{version.ref}")
-        if st.form_submit_button(f"Sign off as {state.actor()}", disabled=not state.can("signoff")):
+        if st.form_submit_button(f"Sign off as {state.actor()}", disabled=not state.can("signoff") or not mine):
             with state.user_errors():
                 registry.signoff(lake, version.ref, decision=decision, comment=comment, actor=state.actor(), role=role)
                 st.rerun()
+    if state.can("users") and not accounts.single_user(lake):
+        with st.expander("Sign-off roles of accounts (admin)"):
+            holders = accounts.signoff_holders(lake)
+            st.dataframe(pd.DataFrame(holders), hide_index=True)
+            a, b, c, d = st.columns([2, 2, 1, 1])
+            who = a.selectbox("Account", [h["account"] for h in holders], key="grant_account")
+            which = b.selectbox("Sign-off role", list(status["roles"]), key="grant_role")
+            for column, label, change in ((c, "Grant", accounts.grant_signoff_role),
+                                          (d, "Revoke", accounts.revoke_signoff_role)):
+                if column.button(label, key=f"grant_{label.lower()}", disabled=not who):
+                    with state.user_errors():
+                        change(lake, who, which, actor=state.actor())
+                        st.rerun()
     a, b = st.columns([1, 2])
     alias = a.text_input("Promote to alias", "champion", key=f"promote_alias_{version.ref}")
     reason = b.text_input("Override reason (only when the gate failed; audited)", key=f"promote_reason_{version.ref}")

@@ -211,3 +211,57 @@ def test_the_scorecard_pdf_and_html_show_every_section_with_real_figures(trained
     assert main(["--lake", str(lake.config.folder), "scorecard", version.ref, "--out", str(tmp_path / "card.docx")],
                 out=out) == 2
     assert ".pdf or .html" in json.loads(out.getvalue())["error"]
+
+
+def test_an_open_must_fix_item_on_the_champion_shows_in_the_registry_and_the_lifecycle(trained, monkeypatch):
+    """A critical must-fix finding with an open action item, decided after the champion was approved and
+    promoted: approval status, lifecycle, the Model registry page and the Lifecycle page all say so."""
+    from streamlit.testing.v1 import AppTest
+
+    from conftest import ROOT
+    from core import findings, review
+
+    lake, runs, fewer = trained
+    version = registry.register(lake, fewer.run_id, name="watched", actor="alice")
+    approve(lake, version.ref)
+    registry.promote(lake, version.ref, actor="alice")
+    made = review.create(lake, run_id=fewer.run_id, actor="alice", components=["overview"])
+    finding = findings.pin(lake, made.review_id, title="Group B misses defaults", severity="critical",
+                           component="overview", actor="dana")
+    findings.decide(lake, finding["finding_id"], "must_fix", actor="dana", reason="Before the next scoring run")
+    findings.add_action(lake, finding["finding_id"], "Retrain with reweighing", owner="alice", due="2026-12-15",
+                        actor="dana")
+    status = registry.approval_status(lake, version.ref)
+    assert status["approved"] and [i["title"] for i in status["open_must_fix"]] == ["Group B misses defaults"]
+    assert status["open_must_fix"] == findings.blocking(lake, fewer.run_id)  # one owner: core.findings
+    overview = registry.lifecycle(lake)
+    entry = next(v for v in overview["versions"] if v["model"] == version.ref)
+    sentence = ("Champion and approved, but 1 must-fix action open: Group B misses defaults: Retrain with reweighing "
+                "(alice, due 2026-12-15)")
+    assert entry["stage"] == "champion" and entry["open_must_fix"] == 1 and entry["attention"] == sentence
+    same_run = {f"{n}@{v}" for n, v, r in lake.query("SELECT name, version, run_id FROM lake.assay.model_versions")
+                if r == fewer.run_id}  # every version of that run, and no other
+    assert {b["model"] for b in overview["open_must_fix"]} == same_run
+    assert {v["model"] for v in overview["versions"] if v["open_must_fix"]} == same_run
+    with pytest.raises(InputError, match="must-fix item"):
+        registry.promote(lake, version.ref, actor="alice")  # approved, but not (again) champion while it is open
+    shown = io.StringIO()
+    assert main(["--lake", str(lake.config.folder), "model", "show", "watched@champion"], out=shown) == 0
+    assert json.loads(shown.getvalue())["approvals"]["open_must_fix"][0]["action"] == "Retrain with reweighing"
+
+    monkeypatch.setenv("ASSAY_LAKE", str(lake.config.folder))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    at.switch_page("pages/models.py").run()
+    at.selectbox(key="registry_model_pick").select("watched").run()
+    assert not at.exception
+    banner = [e.value for e in at.error]
+    assert any("Approved, but 1 must-fix action open" in b and "Retrain with reweighing (alice, due 2026-12-15)" in b
+               for b in banner), banner
+    assert at.metric[1].value == "approved" and at.metric[1].proto.delta == "1 must-fix open"
+    at.switch_page("pages/lifecycle.py").run()
+    assert not at.exception
+    assert any(f"{version.ref}" in e.value and sentence in e.value for e in at.error), [e.value for e in at.error]
+    findings.close_action(lake, findings.get(lake, finding["finding_id"])["actions"][0]["action_id"], actor="alice")
+    assert registry.approval_status(lake, version.ref)["open_must_fix"] == []
+    at.run()
+    assert not [e.value for e in at.error if "must-fix" in e.value]

@@ -32,6 +32,8 @@ def secured(tmp_path_factory):
     registry.register(lake, run.run_id, name="secured", actor="local")
     for role in ROLES:
         accounts.add(lake, f"{role}_user", role=role, actor="local", password=f"{role} password 123")
+    for holder in ("approver_user", "admin_user"):  # sign-off roles belong to accounts, granted by an admin
+        accounts.grant_signoff_role(lake, holder, "risk_compliance", actor="local")
     yield lake, run
     lake.close()
 
@@ -90,7 +92,7 @@ def test_the_role_matrix_over_every_mutating_core_function(secured, role):
     assert audit.verify(lake)["ok"]
 
 
-def test_unknown_actors_the_local_administrator_and_the_cli_as_a_user(secured):
+def test_unknown_actors_the_local_administrator_and_the_cli_as_a_user(secured, monkeypatch):
     lake, run = secured
     with pytest.raises(PermissionDenied, match="not an account"):
         datasets.ingest_frame(lake, pd.DataFrame({"a": [1]}), name="stranger", actor="stranger")
@@ -98,10 +100,13 @@ def test_unknown_actors_the_local_administrator_and_the_cli_as_a_user(secured):
     out = io.StringIO()
     assert main(["--lake", str(lake.config.folder), "--as", "ghost", "datasets"], out=out) == 2
     assert "No account 'ghost'" in json.loads(out.getvalue())["error"]
+    monkeypatch.setattr("sys.stdin", io.StringIO("viewer password 123\n"))  # --as proves the account
     out = io.StringIO()
-    assert main(["--lake", str(lake.config.folder), "--as", "viewer_user", "cohort", "add", "x", "--dataset",
-                 "applications", "--where", '[{"column": "age", "op": "<", "value": 30}]'], out=out) == 2
+    assert main(["--lake", str(lake.config.folder), "--as", "viewer_user", "--password-stdin", "cohort", "add", "x",
+                 "--dataset", "applications", "--where", '[{"column": "age", "op": "<", "value": 30}]'], out=out) == 2
     assert "viewer" in json.loads(out.getvalue())["error"]
+    denied = audit.entries(lake, action="denied", limit=1)[0]
+    assert denied["actor"] == "viewer_user" and denied["details"]["channel"] == "cli"
     with pytest.raises(AssayError, match="cannot be an account name"):
         accounts.add(lake, "local:me", role="admin", actor="local", password="long enough pw")
     with pytest.raises(PermissionDenied, match="wrong password"):

@@ -7,7 +7,7 @@ from typing import Callable, Iterator
 
 import streamlit as st
 
-from core import accounts, demo, permissions
+from core import accounts, demo, identity, permissions
 from core.config import load_config, redact
 from core.errors import AssayError
 from core.lake import Lake
@@ -64,6 +64,7 @@ def gate() -> Callable[[], None] | None:
     """Who is using the app. Returns None when the session may go on, or the page to show instead:
     the OIDC sign-in, the local sign-in form, or the refusal for a remote client in single-user mode."""
     current = lake()
+    identity.set_channel("app")  # every audit entry of this rerun says it came through the app
     if _oidc_configured():
         if not st.user.is_logged_in:
             return _oidc_page
@@ -80,7 +81,22 @@ def gate() -> Callable[[], None] | None:
         st.session_state[ACTOR_KEY] = LOCAL
     elif not st.session_state.get(ACTOR_KEY) or st.session_state[ACTOR_KEY] == LOCAL:
         return _sign_in_page
+    elif not _still_an_account(current, st.session_state[ACTOR_KEY]):
+        return _sign_in_page
     return None
+
+
+def _still_an_account(current: Lake, name: str) -> bool:
+    """Re-read the signed-in account on every rerun (one small query): a removed account's session ends at
+    its next interaction, with a message on the sign-in page; a changed role applies at once (role() reads it)."""
+    if current.query("SELECT count(*) FROM lake.assay.users WHERE name = ?", [name])[0][0]:
+        return True
+    st.session_state.pop(ACTOR_KEY, None)
+    st.session_state[_ENDED_KEY] = f"The account {name} no longer exists: this session has ended. Sign in again."
+    return False
+
+
+_ENDED_KEY = "_session_ended"
 
 
 def identity_sidebar() -> None:
@@ -109,6 +125,8 @@ def _oidc_page() -> None:
 
 def _sign_in_page() -> None:
     st.title("Sign in to Assay")
+    if st.session_state.get(_ENDED_KEY):
+        st.warning(st.session_state[_ENDED_KEY], icon=":material/logout:")
     with st.form("sign_in"):
         name = st.text_input("Account", key="sign_in_name")
         password = st.text_input("Password", type="password", key="sign_in_password")
@@ -119,6 +137,7 @@ def _sign_in_page() -> None:
                 st.error(str(error))
             else:
                 st.session_state[ACTOR_KEY] = account.name
+                st.session_state.pop(_ENDED_KEY, None)
                 st.rerun()
 
 
