@@ -365,7 +365,8 @@ def test_saved_counterfactual_causal_and_privacy_components(app, reviewed, page_
     from core import review
 
     made = review.create(lake, run_id=reviewed.run_id, actor="t", components=["counterfactuals", "causal", "privacy"],
-                         cf_rows=4, cf_count=2, treatments=["counselling"], quasi=["age", "sex"])
+                         cf_rows=4, cf_count=2, treatments=["counselling"], quasi=["age", "sex"],
+                         higher_is_better=False)
     lake.close()
     at = app.run()
     at.session_state["review_id"] = made.review_id

@@ -143,3 +143,94 @@ def test_training_review_and_scoring_with_yes_no_target_and_text_flags(lake, tmp
     job = scoring.score(lake, version.ref, actor="t", dataset="cases")
     scored = datasets.read_frame(lake, datasets.get(lake, job.output))
     assert len(scored) == n and set(scored["prediction"].astype(str)) <= {"no", "yes"}
+
+
+@pytest.fixture(scope="module")
+def credit_run(tmp_path_factory):
+    """The credit demo with a model of `defaulted` (lower is better) over sex and race_ethnicity."""
+    from core import demo, training
+
+    lake = Lake.open(tmp_path_factory.mktemp("values") / "lake")
+    demo.build(lake, rows=4_000, with_transactions=False)
+    run = training.train(lake, dataset="applications", target="defaulted", actor="t", algorithms=["logistic"],
+                         sensitive=["sex", "race_ethnicity"], exclude=["applicant_id", "applied_at"]).runs[0]
+    yield lake, run
+    lake.close()
+
+
+def test_the_saved_causal_policy_follows_the_reviews_direction_as_the_live_one_does(credit_run):
+    lake, run = credit_run
+    shares = {}
+    for flag, higher in (("--lower-is-better", False), ("--higher-is-better", True)):
+        code, made = cli(lake, "review", "--run", run.run_id, "--components", "causal", "--treatments", "counselling",
+                         flag)
+        assert code == 0, made
+        saved = made["components"]["causal"][0]
+        assert saved["higher_is_better"] is higher and saved["policy"]["higher_is_better"] is higher
+        code, shown = cli(lake, "review", "show", made["review_id"])
+        assert shown["config"]["higher_is_better"] is higher  # the direction is one of the review's settings
+        stored = shown["components"]["causal"]["effects"][0]["policy"]
+        live_args = ["causal", "--dataset", "applications@1", "--treatment", "counselling", "--outcome", "defaulted",
+                     "--exclude", *run.excluded] + ([] if higher else ["--lower-is-better"])
+        code, live = cli(lake, *live_args)
+        assert code == 0, live
+        assert live["higher_is_better"] is higher
+        assert stored["treated_share"] == live["policy"]["treated_share"]
+        assert stored["gain_policy"] == pytest.approx(live["policy"]["gain_policy"])
+        assert stored["rules"] == live["policy"]["rules"]
+        assert stored["gain_policy"] > 0  # the policy does better than treating no one, in the chosen direction
+        shares[higher] = stored["treated_share"]
+        ate = live["ate"]
+    # Counselling lowers default: with a lower default better, the policy treats most rows, and few otherwise.
+    assert ate < 0
+    assert shares[False] > 0.5 > shares[True]
+    assert shares[False] != shares[True]
+
+
+def test_a_causal_review_without_a_direction_is_refused_and_changes_nothing(credit_run):
+    lake, run = credit_run
+    before = lake_state(lake)
+    code, error = cli(lake, "review", "--run", run.run_id, "--components", "causal", "--treatments", "counselling")
+    assert code != 0 and "--lower-is-better" in error["error"] and "--higher-is-better" in error["error"]
+    code, error = cli(lake, "review", "--run", run.run_id, "--components", "causal", "--treatments", "counselling",
+                      "--lower-is-better", "--higher-is-better")
+    assert code != 0 and "not allowed with" in error["error"]
+    assert lake_state(lake) == before
+
+
+def test_l_diversity_on_a_quasi_identifier_is_refused(credit_run):
+    lake, _ = credit_run
+    before = lake_state(lake)
+    code, error = cli(lake, "privacy", "--dataset", "applications", "--quasi", "age", "sex", "region",
+                      "--sensitive", "sex")
+    assert code != 0
+    assert "l-diversity of 'sex' cannot be computed while 'sex' is also a quasi-identifier" in error["error"]
+    assert lake_state(lake) == before
+
+
+def test_a_privacy_review_takes_the_first_sensitive_column_that_is_not_a_quasi_identifier(credit_run):
+    from core import privacy
+
+    lake, run = credit_run
+    code, made = cli(lake, "review", "--run", run.run_id, "--components", "privacy", "--quasi", "age", "sex", "region")
+    assert code == 0, made
+    saved = made["components"]["privacy"]
+    diversity = saved["k_anonymity"]["l_diversity"]
+    assert diversity["sensitive"] == "race_ethnicity"  # sex, the first sensitive column, is a quasi-identifier
+    frame = datasets.read_frame(lake, datasets.get(lake, "applications"))
+    by_hand = frame.astype({c: str for c in ("age", "sex", "region")}).groupby(["age", "sex", "region"])[
+        "race_ethnicity"].nunique(dropna=False)
+    assert diversity["l"] == int(by_hand.min())
+    code, live = cli(lake, "privacy", "--dataset", "applications", "--quasi", "age", "sex", "region",
+                     "--sensitive", "race_ethnicity")
+    assert live["k_anonymity"]["l_diversity"] == diversity
+    assert "l_diversity_note" not in saved
+
+    code, made = cli(lake, "review", "--run", run.run_id, "--components", "privacy", "--sensitive", "sex",
+                     "--quasi", "age", "sex")
+    assert code == 0, made
+    saved = made["components"]["privacy"]
+    assert "l_diversity" not in saved["k_anonymity"]
+    assert saved["l_diversity_note"].startswith("l-diversity was not computed: 'sex' is also among the quasi-identifiers")
+    assert saved["recommendations"][-1] == saved["l_diversity_note"]  # so the scorecard says it too
+    assert privacy.l_diversity_column(["sex", "race_ethnicity"], ["sex"]) == ("race_ethnicity", ["sex"])
