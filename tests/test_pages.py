@@ -375,10 +375,27 @@ def test_saved_counterfactual_causal_and_privacy_components(app, reviewed, page_
     no_errors(at)
     assert any(h.value.startswith("counselling → defaulted") for h in at.header)
     assert [m.label for m in at.metric][0] == "Average effect"
+    assert any("set in the review: **a lower defaulted is better**" in m.value for m in at.markdown)
+    saved_policy = [m.value for m in at.markdown if "policy tree treats" in m.value]
+    assert len(saved_policy) == 1 and saved_policy[0].startswith("A **lower** defaulted is better.")
+    # The live page with the review's columns and direction draws the same policy.
+    lake = Lake.open(page_lake)
+    effect = review.results(lake, made.review_id)["causal"]["effects"][0]
+    lake.close()
+    at.segmented_control(key="causal_mode").set_value("Live").run()
+    at.selectbox(key="causal_treatment_applications").select("counselling").run()
+    at.multiselect(key="causal_confounders_applications_counselling_defaulted").set_value(effect["confounders"]).run()
+    at.multiselect(key="causal_het_applications_counselling_defaulted").set_value(effect["heterogeneity"])
+    at.toggle(key="causal_lower_defaulted").set_value(True)
+    at.button(key="causal_go").click().run()
+    no_errors(at)
+    assert [m.value for m in at.markdown if "policy tree treats" in m.value] == saved_policy
     at.switch_page("pages/privacy.py").run()
     at.segmented_control(key="privacy_mode").set_value("From a saved review").run()
     no_errors(at)
     assert [m.label for m in at.metric][0] == "Attack AUC"
+    # l-diversity of the first sensitive column that is not a quasi-identifier (sex is one here)
+    assert any(m.value.startswith("**l-diversity** of race_ethnicity: l = ") for m in at.markdown)
     at.switch_page("pages/counterfactuals.py").run()
     no_errors(at)
     assert any("held-out rows of run" in c.value for c in at.caption)
