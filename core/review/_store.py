@@ -99,9 +99,8 @@ def create(lake: Lake, *, run_id: str, actor: str, dataset: Optional[str] = None
     if "causal" in components and not treatments:
         raise InputError("The causal component needs the treatment column(s): --treatments COL ...")
     if "causal" in components and not isinstance(higher_is_better, bool):
-        raise InputError("The causal component needs the direction of the outcome (the run's target): is a higher "
-                         "value better or worse? Pass --higher-is-better or --lower-is-better; the review stores it "
-                         "and its treatment policy follows it.")
+        raise InputError("The causal component needs the direction of the outcome (the run's target): pass "
+                         "--higher-is-better or --lower-is-better (stored with the review; its treatment policy follows it).")
     if "counterfactuals" in components and not (isinstance(cf_rows, int) and 1 <= cf_rows <= 10_000
                                                  and isinstance(cf_count, int) and 1 <= cf_count <= 50):
         raise InputError(f"Counterfactuals take 1 to 10,000 rows and 1 to 50 per row, not {cf_rows!r} and {cf_count!r}.")
@@ -396,8 +395,8 @@ def delete(lake: Lake, review_id: str, *, actor: str) -> None:
 
 def recompute(lake: Lake, review_id: str, *, actor: str, higher_is_better: Optional[bool] = None,
               progress: Optional[Progress] = None) -> Review:
-    """The same review computed again (a new id); the old one is deleted once the new one is saved.
-    `higher_is_better` names the outcome direction of a causal review saved before it was recorded."""
+    """The same review computed again (a new id; the old one is deleted once it is saved); `higher_is_better`:
+    the outcome direction of a causal review saved before it was recorded."""
     old = get(lake, review_id)
     dataset = None if old.dataset_kind == "feature_set" else old.dataset_ref
     new = create(lake, run_id=old.run_id, actor=actor, dataset=dataset, scope=old.scope, sensitive=old.sensitive,
