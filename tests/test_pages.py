@@ -281,6 +281,24 @@ def test_reviews_page_computes_and_deletes(app, reviewed):
     assert made not in at.selectbox(key="reviews_current").options
 
 
+def test_reviews_page_asks_the_outcome_direction_for_a_causal_review(app, reviewed, page_lake):
+    from conftest import lake_state
+
+    at = app.run().switch_page("pages/reviews.py").run()
+    at.selectbox(key="new_review_run").select(reviewed.run_id).run()
+    at.multiselect(key="new_review_components").set_value(["causal"]).run()
+    at.multiselect(key=f"new_review_treatments_{reviewed.run_id}").set_value(["counselling"]).run()
+    assert at.radio(key=f"new_review_direction_{reviewed.run_id}").value is None  # no silent default
+    lake = Lake.open(page_lake)
+    before = lake_state(lake)
+    lake.close()
+    at.button(key="new_review_go").click().run()
+    assert not at.exception and "higher or a lower value is better" in at.error[0].value
+    lake = Lake.open(page_lake)
+    assert lake_state(lake) == before
+    lake.close()
+
+
 def test_fairness_page_for_a_model_and_for_stored_predictions(app, reviewed):
     at = app.run().switch_page("pages/fairness.py").run()
     no_errors(at)

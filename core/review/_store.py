@@ -99,8 +99,8 @@ def create(lake: Lake, *, run_id: str, actor: str, dataset: Optional[str] = None
     if "causal" in components and not treatments:
         raise InputError("The causal component needs the treatment column(s): --treatments COL ...")
     if "causal" in components and not isinstance(higher_is_better, bool):
-        raise InputError("The causal component needs the direction of the outcome (the run's target): pass "
-                         "--higher-is-better or --lower-is-better (stored with the review; its treatment policy follows it).")
+        raise InputError("The causal component needs the direction of the outcome (the run's target): say whether a "
+                         "higher or a lower value is better (--higher-is-better or --lower-is-better); the policy follows it.")
     if "counterfactuals" in components and not (isinstance(cf_rows, int) and 1 <= cf_rows <= 10_000
                                                  and isinstance(cf_count, int) and 1 <= cf_count <= 50):
         raise InputError(f"Counterfactuals take 1 to 10,000 rows and 1 to 50 per row, not {cf_rows!r} and {cf_count!r}.")
