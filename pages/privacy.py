@@ -29,8 +29,6 @@ def show(result: dict) -> None:
             diversity = result["k_anonymity"]["l_diversity"]
             st.markdown(f"**l-diversity** of {diversity['sensitive']}: l = {diversity['l']}; "
                         f"{diversity['share_rows_l_below_2']:.1%} of rows are in groups where everyone shares one value.")
-        elif result.get("l_diversity_note"):
-            st.info(result["l_diversity_note"])
     if "membership_inference" in result:
         attack = result["membership_inference"]
         st.subheader("Membership inference")
