@@ -59,7 +59,11 @@ def analyse(lake: Lake, dataset: str, *, treatment: str, outcome: str, confounde
             treated_value: Any = None, exclude: Sequence[str] = (), treatment_cost: float = 0.0,
             higher_is_better: bool = True, seed: int = 0, progress: Optional[Progress] = None) -> dict:
     """The average effect with interval and p-value, heterogeneity, individual effects, a treatment
-    policy, and the honesty checks, for `treatment` on `outcome` in a dataset version."""
+    policy, and the honesty checks, for `treatment` on `outcome` in a dataset version. The policy
+    treats the rows whose effect moves the outcome the good way (`higher_is_better`, stored in the result)."""
+    if not isinstance(higher_is_better, bool):
+        raise InputError("Say which way the outcome is better: higher_is_better must be True or False, "
+                         f"not {higher_is_better!r}.")
     if method not in METHODS:
         raise InputError(f"Unknown method {method!r}; choose linear, forest or dr.")
     version = datasets.get(lake, parse_dataset_ref(dataset))
@@ -83,7 +87,8 @@ def analyse(lake: Lake, dataset: str, *, treatment: str, outcome: str, confounde
         "dataset": version.ref, "treatment": treatment, "outcome": outcome, "method": method,
         "estimator": METHODS[method], "n": int(len(data.y)), "sampled_from": data.sampled_from,
         "binary_treatment": data.binary, "treated_value": _plain(data.treated_value),
-        "outcome_class": _plain(data.outcome_class), "confounders": data.confounders, "heterogeneity": data.heterogeneity,
+        "outcome_class": _plain(data.outcome_class), "higher_is_better": bool(higher_is_better),
+        "confounders": data.confounders, "heterogeneity": data.heterogeneity,
         "ate": ate, "ci_low": low, "ci_high": high, "p_value": float(np.ravel(inference.pvalue())[0]),
         "naive_difference": _naive(data),
         "by_feature": _by_feature(estimator, data, effects) if X is not None else [],

@@ -250,7 +250,7 @@ def cmd_review(lake: Lake, args) -> dict:
     made = review.create(lake, run_id=args.run, actor=_actor(), dataset=args.dataset, scope=args.scope,
                          sensitive=args.sensitive, components=components, explain_rows=args.explain_rows,
                          cf_rows=args.cf_rows, cf_count=args.cf_count, treatments=args.treatments or (),
-                         quasi=args.quasi or (), progress=_progress)
+                         quasi=args.quasi or (), higher_is_better=args.higher_is_better, progress=_progress)
     results = review.results(lake, made.review_id)
     summary: dict = {}
     if "explain" in results:
@@ -273,7 +273,8 @@ def cmd_review(lake: Lake, args) -> dict:
         summary["counterfactuals"]["rows"] = len(found["rows"])
     if "causal" in results:
         summary["causal"] = [{k: e[k] for k in ("treatment", "outcome", "method", "ate", "ci_low", "ci_high", "p_value",
-                                                "naive_difference", "overlap", "placebo", "warnings")}
+                                                "naive_difference", "overlap", "placebo", "warnings", "higher_is_better",
+                                                "policy")}
                              for e in results["causal"]["effects"]]
         for entry in summary["causal"]:
             entry["overlap"] = {k: v for k, v in entry["overlap"].items() if k != "histogram"}
@@ -576,6 +577,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cf-count", type=int, default=5, help="counterfactuals per row")
     p.add_argument("--treatments", nargs="+", metavar="COL", help="causal: treatment column(s); outcome: the target")
     p.add_argument("--quasi", nargs="+", metavar="COL", help="privacy: quasi-identifiers for k-anonymity")
+    direction = p.add_mutually_exclusive_group()
+    direction.add_argument("--higher-is-better", dest="higher_is_better", action="store_const", const=True,
+                           help="causal (required with it): a higher outcome is the good one")
+    direction.add_argument("--lower-is-better", dest="higher_is_better", action="store_const", const=False,
+                           help="causal (required with it): a lower outcome is the good one (e.g. default)")
     p.add_argument("--explain-rows", type=int, default=100_000,
                    help="explain at most this many rows (a seeded sample above it); errors use every row")
     p.set_defaults(handler=cmd_review)

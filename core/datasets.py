@@ -153,8 +153,9 @@ def ingest_chunks(lake: Lake, make_chunks: Callable[[], Iterable[pd.DataFrame]],
 def _ingest_file(lake: Lake, source: sources.Source, *, digest: str, **kwargs) -> DatasetVersion:
     def attempt(full_sample: bool) -> DatasetVersion:
         def fill(cur: duckdb.DuckDBPyConnection, table: str) -> str:
-            cur.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {source.reader_sql(full_sample=full_sample)}",
-                        [str(source.path)])
+            as_text = sources.sniffed_boolean(cur, source, full_sample=full_sample)
+            cur.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM "
+                        f"{source.reader_sql(full_sample=full_sample, as_text=as_text)}", [str(source.path)])
             return digest
         return _write_version(lake, fill, kind=source.kind, **kwargs)
     try:

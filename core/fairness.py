@@ -176,9 +176,9 @@ def audit(lake: Lake, dataset: str, *, label: str, sensitive: Sequence[str], pre
         warnings.append(f"{int((~known).sum()):,} row(s) without a label or prediction were left out.")
         frame = frame[known]
     positive = _positive_value(frame[label], positive)
-    y_true = (frame[label].astype(str) == str(positive)).to_numpy()
+    y_true = _is_value(frame[label], positive)
     if prediction:
-        y_pred = (frame[prediction].astype(str) == str(positive)).to_numpy()
+        y_pred = _is_value(frame[prediction], positive)
         scores = None
     else:
         if not pd.api.types.is_numeric_dtype(frame[score]):
@@ -233,11 +233,32 @@ def assess_regression(y_true: np.ndarray, y_pred: np.ndarray, sensitive: pd.Data
                          for g in groups if g["small"]]}
 
 
+# How a user's file may have written a boolean. Only a column stored as BOOLEAN (a lake ingested before
+# CSV text stayed text, or a Parquet/JSON boolean) is matched through these; text is matched as written.
+_TRUE_WORDS = ("true", "t", "yes", "y", "1")
+_FALSE_WORDS = ("false", "f", "no", "n", "0")
+
+
+def _as_boolean(positive: Any) -> Optional[bool]:
+    word = str(positive).strip().lower()
+    return True if word in _TRUE_WORDS else (False if word in _FALSE_WORDS else None)
+
+
+def _is_value(values: pd.Series, positive: Any) -> np.ndarray:
+    """Rows whose value is `positive`: as text, or for a BOOLEAN column, the boolean the literal means."""
+    if pd.api.types.is_bool_dtype(values) and str(positive) not in ("True", "False") \
+            and _as_boolean(positive) is not None:
+        return (values.astype(bool) == _as_boolean(positive)).to_numpy()
+    return (values.astype(str) == str(positive)).to_numpy()
+
+
 def _positive_value(values: pd.Series, positive: Any) -> Any:
     seen = set(values.astype(str))
     if positive is not None:
-        if str(positive) not in seen:
-            raise InputError(f"--positive {positive!r} does not occur in the label; it has {sorted(seen)[:10]}.")
+        if str(positive) not in seen and not (pd.api.types.is_bool_dtype(values) and _as_boolean(positive) is not None):
+            hint = (" (a true/false column: yes, no, true, false, t, f, y, n, 1 or 0 also name its values)"
+                    if pd.api.types.is_bool_dtype(values) else "")
+            raise InputError(f"--positive {positive!r} does not occur in the label; it has {sorted(seen)[:10]}{hint}.")
         return positive
     for candidate in ("1", "True", "true", "yes", "1.0"):
         if candidate in seen and len(seen) == 2:

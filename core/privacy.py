@@ -107,6 +107,7 @@ def k_anonymity(frame: pd.DataFrame, quasi: Sequence[str], k: int = 5, sensitive
         raise InputError(f"No column(s) {missing}; the data has {', '.join(frame.columns[:30])}.")
     if not isinstance(k, int) or k < 2:
         raise InputError(f"k must be a whole number of at least 2, not {k!r}.")
+    _refuse_quasi_sensitive(quasi, sensitive)
     keys = frame[quasi].astype("object").where(frame[quasi].notna(), "(missing)").astype(str)
     sizes = keys.groupby(quasi, sort=False).transform("size") if len(quasi) > 1 else keys.groupby(quasi[0]).transform("size")
     sizes = np.asarray(sizes if isinstance(sizes, pd.Series) else sizes.iloc[:, 0])
@@ -122,6 +123,21 @@ def k_anonymity(frame: pd.DataFrame, quasi: Sequence[str], k: int = 5, sensitive
         out["l_diversity"] = {"sensitive": sensitive, "l": int(diversity.min()) if len(diversity) else 0,
                               "share_rows_l_below_2": float((per_row < 2).mean())}
     return out
+
+
+def _refuse_quasi_sensitive(quasi: Sequence[str], sensitive: Optional[str]) -> None:
+    if sensitive and sensitive in quasi:
+        raise InputError(f"l-diversity of {sensitive!r} cannot be computed while {sensitive!r} is also a quasi-identifier: "
+                         "everyone in a group shares its value, so l would be 1 by construction. Name a sensitive "
+                         f"column that is not among the quasi-identifiers, or leave {sensitive!r} out of them.")
+
+
+def l_diversity_column(sensitive: Sequence[str], quasi: Sequence[str]) -> tuple[Optional[str], list[str]]:
+    """The sensitive attribute for l-diversity among a review's sensitive columns: the first that is not a
+    quasi-identifier; and those passed over because they are."""
+    passed_over = [c for c in sensitive if c in quasi]
+    chosen = next((c for c in sensitive if c not in quasi), None)
+    return chosen, passed_over
 
 
 def bucketed(frame: pd.DataFrame, quasi: Sequence[str], bins: int = 5) -> pd.DataFrame:
@@ -178,8 +194,11 @@ def membership_inference(lake: Lake, run_id: str, seed: int = 0) -> dict:
 
 
 def assess(lake: Lake, dataset: str, *, quasi: Sequence[str] = (), sensitive: Optional[str] = None, k: int = 5,
-           run_id: Optional[str] = None, seed: int = 0) -> dict:
-    """The whole privacy check of a dataset version (and, with `run_id`, of a model trained on it)."""
+           run_id: Optional[str] = None, seed: int = 0, passed_over: Sequence[str] = ()) -> dict:
+    """The whole privacy check of a dataset version (and, with `run_id`, of a model trained on it).
+    `passed_over`: sensitive columns not used for l-diversity because they are quasi-identifiers (said
+    in the result when none is left)."""
+    _refuse_quasi_sensitive(list(quasi), sensitive)
     version = datasets.get(lake, parse_dataset_ref(dataset))
     frame = datasets.read_frame(lake, version)
     findings = scan(frame, seed=seed)
@@ -198,6 +217,11 @@ def assess(lake: Lake, dataset: str, *, quasi: Sequence[str] = (), sensitive: Op
                 f"quintiles gives {generalized['share_below_k']:.1%}; {widest} has the most distinct values "
                 f"({frame[widest].nunique():,}): generalize it first.")
         diversity = result["k_anonymity"].get("l_diversity")
+        if not sensitive:
+            result["l_diversity_note"] = "l-diversity was not computed: " + (
+                f"{_names(passed_over)} {'is' if len(passed_over) == 1 else 'are'} also among the quasi-identifiers, "
+                "and a quasi-identifier cannot be its own sensitive attribute (its l is 1 by construction)."
+                if passed_over else "no sensitive column was named.")
         if diversity and diversity["l"] < 2:
             recommendations.append(f"l-diversity of {sensitive} is {diversity['l']}: in some groups everyone shares the "
                                    f"same {sensitive} ({diversity['share_rows_l_below_2']:.1%} of rows), so knowing the "
@@ -211,5 +235,11 @@ def assess(lake: Lake, dataset: str, *, quasi: Sequence[str] = (), sensitive: Op
             recommendations.append(f"The model tells its training rows from others with AUC {attack['auc']:.2f}: "
                                    "regularize it (fewer leaves or trees, more rows per leaf, early stopping) or train "
                                    "with more data before releasing scores outside the team.")
-    result["recommendations"] = recommendations or ["No personal-data columns were found by name or value pattern."]
+    result["recommendations"] = ((recommendations or ["No personal-data columns were found by name or value pattern."])
+                                 + ([result["l_diversity_note"]] if "l_diversity_note" in result else []))
     return result
+
+
+def _names(columns: Sequence[str]) -> str:
+    quoted = [repr(c) for c in columns]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]

@@ -38,18 +38,33 @@ class Source:
     delimiter: str = ","
     header: tuple[str, ...] = ()
 
-    def reader_sql(self, *, full_sample: bool = False) -> str:
-        """The table function that reads this file; the path is the single parameter `?`."""
+    def reader_sql(self, *, full_sample: bool = False, as_text: tuple[str, ...] = ()) -> str:
+        """The table function that reads this file; the path is the single parameter `?`.
+        `as_text`: CSV columns read as VARCHAR whatever the sniffer guessed (see `sniffed_boolean`)."""
         if self.kind == "csv":
             delim = self.delimiter.replace("'", "''")
             sample = ", sample_size=-1" if full_sample else ""
+            types = (", types={" + ", ".join(f"'{c.replace(chr(39), chr(39) * 2)}': 'VARCHAR'" for c in as_text) + "}"
+                     if as_text else "")
             return (f"read_csv(?, delim='{delim}', quote='\"', escape='\"', header=true, skip=0, "
-                    f"strict_mode=true, null_padding=false, nullstr={list(NULL_MARKERS)!r}{sample})")
+                    f"strict_mode=true, null_padding=false, nullstr={list(NULL_MARKERS)!r}{sample}{types})")
         if self.kind == "parquet":
             return "read_parquet(?)"
         if self.kind == "json":
             return "read_json(?, format='auto')"
         raise ValueError("duckdb files are attached, not read with a table function")
+
+
+def sniffed_boolean(cur, source: Source, *, full_sample: bool = False) -> tuple[str, ...]:
+    """CSV columns DuckDB's sniffer would read as BOOLEAN. A user's yes/no, T/F or true/false is their
+    category, not a boolean: read as BOOLEAN, `yes` came back as `True` and `--positive yes` no longer
+    matched. These columns are read as text so every value round-trips exactly (0/1 stays a number,
+    and real BOOLEAN types of Parquet and JSON files are kept)."""
+    if source.kind != "csv":
+        return ()
+    described = cur.execute(f"DESCRIBE SELECT * FROM {source.reader_sql(full_sample=full_sample)}",
+                            [str(source.path)]).fetchall()
+    return tuple(row[0] for row in described if row[1] == "BOOLEAN")
 
 
 def detect_kind(path: Path) -> Kind:

@@ -47,7 +47,8 @@ def show(result: dict) -> None:
     if result["policy"]:
         policy = result["policy"]
         st.subheader("Who should be treated")
-        st.markdown(f"At a cost of {policy['treatment_cost']} per treated row, the policy tree treats "
+        st.markdown(f"A **{'higher' if policy['higher_is_better'] else 'lower'}** {outcome} is better. "
+                    f"At a cost of {policy['treatment_cost']} per treated row, the policy tree treats "
                     f"**{policy['treated_share']:.0%}** of rows. Expected gain per row: policy "
                     f"{policy['gain_policy']:+.4f}, treat everyone {policy['gain_treat_all']:+.4f}, treat no one 0.")
         st.dataframe(pd.DataFrame(policy["rules"]), hide_index=True)
@@ -60,6 +61,11 @@ mode = st.segmented_control("Estimate", ["Live", "From a saved review"], default
                             required=True)
 if mode == "From a saved review":
     current, results = review_component(lake, usecase, "causal")
+    direction = current.config.get("higher_is_better")
+    st.markdown(f"Outcome direction, set in the review: **a {'higher' if direction else 'lower'} "
+                f"{current.config.get('target')} is better**." if direction is not None else
+                "This review was saved before the outcome direction was recorded: its policy treats the rows where "
+                "the outcome rises. Recompute it with a direction to be sure.")
     for effect in results["causal"]["effects"]:
         st.header(f"{effect['treatment']} → {effect['outcome']}")
         show(effect)

@@ -40,6 +40,9 @@ with st.expander("New review", expanded=not review.list_reviews(lake, usecase=us
         extra["treatments"] = st.multiselect(f"Causal: treatment column(s); the outcome is {run.target}",
                                              [c for c in source_columns if c != run.target],
                                              key=f"new_review_treatments_{run.run_id}")
+        extra["higher_is_better"] = st.radio(f"Causal: which {run.target} is better?", [True, False], index=None,
+                                             format_func=lambda v: "higher" if v else "lower", horizontal=True,
+                                             key=f"new_review_direction_{run.run_id}")
     if "privacy" in components:
         extra["quasi"] = st.multiselect("Privacy: quasi-identifiers for k-anonymity", source_columns,
                                         key=f"new_review_quasi_{run.run_id}")

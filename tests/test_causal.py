@@ -105,7 +105,7 @@ def test_causal_and_privacy_as_review_components_through_the_cli(credit):
     out = io.StringIO()
     assert main(["--lake", str(credit.config.folder), "review", "--run", run.run_id, "--components",
                  "counterfactuals,causal,privacy", "--cf-rows", "10", "--cf-count", "2", "--treatments", "counselling",
-                 "--quasi", "age", "sex", "region"], out=out) == 0
+                 "--lower-is-better", "--quasi", "age", "sex", "region"], out=out) == 0
     made = json.loads(out.getvalue())
     assert set(made["timings"]) == {"counterfactuals", "causal", "privacy"}
     effect = made["components"]["causal"][0]

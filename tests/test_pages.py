@@ -281,6 +281,24 @@ def test_reviews_page_computes_and_deletes(app, reviewed):
     assert made not in at.selectbox(key="reviews_current").options
 
 
+def test_reviews_page_asks_the_outcome_direction_for_a_causal_review(app, reviewed, page_lake):
+    from conftest import lake_state
+
+    at = app.run().switch_page("pages/reviews.py").run()
+    at.selectbox(key="new_review_run").select(reviewed.run_id).run()
+    at.multiselect(key="new_review_components").set_value(["causal"]).run()
+    at.multiselect(key=f"new_review_treatments_{reviewed.run_id}").set_value(["counselling"]).run()
+    assert at.radio(key=f"new_review_direction_{reviewed.run_id}").value is None  # no silent default
+    lake = Lake.open(page_lake)
+    before = lake_state(lake)
+    lake.close()
+    at.button(key="new_review_go").click().run()
+    assert not at.exception and "higher or a lower value is better" in at.error[0].value
+    lake = Lake.open(page_lake)
+    assert lake_state(lake) == before
+    lake.close()
+
+
 def test_fairness_page_for_a_model_and_for_stored_predictions(app, reviewed):
     at = app.run().switch_page("pages/fairness.py").run()
     no_errors(at)
@@ -365,7 +383,8 @@ def test_saved_counterfactual_causal_and_privacy_components(app, reviewed, page_
     from core import review
 
     made = review.create(lake, run_id=reviewed.run_id, actor="t", components=["counterfactuals", "causal", "privacy"],
-                         cf_rows=4, cf_count=2, treatments=["counselling"], quasi=["age", "sex"])
+                         cf_rows=4, cf_count=2, treatments=["counselling"], quasi=["age", "sex"],
+                         higher_is_better=False)
     lake.close()
     at = app.run()
     at.session_state["review_id"] = made.review_id
@@ -374,10 +393,27 @@ def test_saved_counterfactual_causal_and_privacy_components(app, reviewed, page_
     no_errors(at)
     assert any(h.value.startswith("counselling → defaulted") for h in at.header)
     assert [m.label for m in at.metric][0] == "Average effect"
+    assert any("set in the review: **a lower defaulted is better**" in m.value for m in at.markdown)
+    saved_policy = [m.value for m in at.markdown if "policy tree treats" in m.value]
+    assert len(saved_policy) == 1 and saved_policy[0].startswith("A **lower** defaulted is better.")
+    # The live page with the review's columns and direction draws the same policy.
+    lake = Lake.open(page_lake)
+    effect = review.results(lake, made.review_id)["causal"]["effects"][0]
+    lake.close()
+    at.segmented_control(key="causal_mode").set_value("Live").run()
+    at.selectbox(key="causal_treatment_applications").select("counselling").run()
+    at.multiselect(key="causal_confounders_applications_counselling_defaulted").set_value(effect["confounders"]).run()
+    at.multiselect(key="causal_het_applications_counselling_defaulted").set_value(effect["heterogeneity"])
+    at.toggle(key="causal_lower_defaulted").set_value(True)
+    at.button(key="causal_go").click().run()
+    no_errors(at)
+    assert [m.value for m in at.markdown if "policy tree treats" in m.value] == saved_policy
     at.switch_page("pages/privacy.py").run()
     at.segmented_control(key="privacy_mode").set_value("From a saved review").run()
     no_errors(at)
     assert [m.label for m in at.metric][0] == "Attack AUC"
+    # l-diversity of the first sensitive column that is not a quasi-identifier (sex is one here)
+    assert any(m.value.startswith("**l-diversity** of race_ethnicity: l = ") for m in at.markdown)
     at.switch_page("pages/counterfactuals.py").run()
     no_errors(at)
     assert any("held-out rows of run" in c.value for c in at.caption)

@@ -179,7 +179,8 @@ def test_the_scorecard_pdf_and_html_show_every_section_with_real_figures(trained
     run = runs["better"]
     made = review.create(lake, run_id=run.run_id, actor="t",
                          components=["overview", "explain", "errors", "fairness", "counterfactuals", "causal", "privacy"],
-                         cf_rows=10, cf_count=2, treatments=["counselling"], quasi=["age", "sex"])
+                         cf_rows=10, cf_count=2, treatments=["counselling"], quasi=["age", "sex"],
+                         higher_is_better=False)
     version = registry.register(lake, run.run_id, name="carded", actor="alice", description="Predict default",
                                 review_id=made.review_id)
     registry.update_card(lake, version.ref, {"intended_use": "Pre-screening, a person decides",

@@ -82,12 +82,13 @@ def evaluation_source(lake: Lake, run: training.Run, dataset: Optional[str]):
 def create(lake: Lake, *, run_id: str, actor: str, dataset: Optional[str] = None, scope: Optional[str] = None,
            sensitive: Optional[Sequence[str]] = None, components: Sequence[str] = DEFAULT_COMPONENTS, seed: int = 0,
            explain_rows: int = _explain.EXPLAIN_ROWS, cf_rows: int = 100, cf_count: int = 5,
-           treatments: Sequence[str] = (), quasi: Sequence[str] = (), progress: Optional[Progress] = None) -> Review:
+           treatments: Sequence[str] = (), quasi: Sequence[str] = (), higher_is_better: Optional[bool] = None,
+           progress: Optional[Progress] = None) -> Review:
     """Compute a review's components and persist them, in one transaction.
 
     counterfactuals: `cf_count` for each of `cf_rows` held-out rows (a seeded sample); causal: the
     effect of each of `treatments` on the run's target in the evaluated dataset; privacy: the
-    personal-data scan, k-anonymity over `quasi` (l-diversity of the first sensitive column) and
+    personal-data scan, k-anonymity over `quasi` (l-diversity of the first sensitive column not in it) and
     membership inference against the model."""
     permissions.require(lake, actor, "review")
     if not isinstance(explain_rows, int) or explain_rows < 100:
@@ -97,6 +98,9 @@ def create(lake: Lake, *, run_id: str, actor: str, dataset: Optional[str] = None
         raise InputError(f"Unknown component(s) {unknown}; choose from {', '.join(COMPONENTS)}.")
     if "causal" in components and not treatments:
         raise InputError("The causal component needs the treatment column(s): --treatments COL ...")
+    if "causal" in components and not isinstance(higher_is_better, bool):
+        raise InputError("The causal component needs the direction of the outcome (the run's target): say whether a "
+                         "higher or a lower value is better (--higher-is-better or --lower-is-better); the policy follows it.")
     if "counterfactuals" in components and not (isinstance(cf_rows, int) and 1 <= cf_rows <= 10_000
                                                  and isinstance(cf_count, int) and 1 <= cf_count <= 50):
         raise InputError(f"Counterfactuals take 1 to 10,000 rows and 1 to 50 per row, not {cf_rows!r} and {cf_count!r}.")
@@ -172,6 +176,7 @@ def create(lake: Lake, *, run_id: str, actor: str, dataset: Optional[str] = None
         started = time.perf_counter()
         results["causal"] = {"effects": [
             causal.analyse(lake, _dataset_ref(version, kind), treatment=t, outcome=run.target, exclude=run.excluded, seed=seed,
+                           higher_is_better=higher_is_better,
                            progress=lambda f, m: report(progress, 0.88 + 0.02 * f, m)) for t in treatments]}
         timings["causal"] = round(time.perf_counter() - started, 3)
     if "privacy" in components:
@@ -179,15 +184,15 @@ def create(lake: Lake, *, run_id: str, actor: str, dataset: Optional[str] = None
 
         started = time.perf_counter()
         report(progress, 0.9, "Privacy: personal data, k-anonymity, membership inference")
-        results["privacy"] = privacy.assess(lake, _dataset_ref(version, kind), quasi=list(quasi),
-                                            sensitive=sensitive[0] if quasi and sensitive else None,
-                                            run_id=run.run_id, seed=seed)
+        diverse, passed_over = privacy.l_diversity_column(sensitive, quasi) if quasi else (None, [])
+        results["privacy"] = privacy.assess(lake, _dataset_ref(version, kind), quasi=list(quasi), sensitive=diverse,
+                                            passed_over=passed_over, run_id=run.run_id, seed=seed)
         timings["privacy"] = round(time.perf_counter() - started, 3)
     review_id = f"{time.strftime('%Y%m%d')}-{uuid.uuid4().hex[:10]}"
     report(progress, 0.92, "Saving the review in the lake")
     config = {"seed": seed, "scope": scope, "algorithm": run.algorithm, "task": run.task, "target": run.target,
               "explain_rows": explain_rows, "cf_rows": cf_rows, "cf_count": cf_count, "treatments": list(treatments),
-              "quasi": list(quasi)}
+              "quasi": list(quasi), "higher_is_better": higher_is_better if "causal" in components else None}
 
     def work(cur) -> None:
         safe = _safe(review_id)
@@ -388,15 +393,18 @@ def delete(lake: Lake, review_id: str, *, actor: str) -> None:
     lake.write(work, actor=actor, message=f"delete review {review_id}", tag=f"review-deleted:{review_id}")
 
 
-def recompute(lake: Lake, review_id: str, *, actor: str, progress: Optional[Progress] = None) -> Review:
-    """The same review computed again (a new id); the old one is deleted once the new one is saved."""
+def recompute(lake: Lake, review_id: str, *, actor: str, higher_is_better: Optional[bool] = None,
+              progress: Optional[Progress] = None) -> Review:
+    """The same review computed again (a new id; the old one is deleted once it is saved); `higher_is_better`:
+    the outcome direction of a causal review saved before it was recorded."""
     old = get(lake, review_id)
     dataset = None if old.dataset_kind == "feature_set" else old.dataset_ref
     new = create(lake, run_id=old.run_id, actor=actor, dataset=dataset, scope=old.scope, sensitive=old.sensitive,
                  components=old.components, seed=old.config.get("seed", 0),
                  explain_rows=old.config.get("explain_rows", _explain.EXPLAIN_ROWS),
                  cf_rows=old.config.get("cf_rows", 100), cf_count=old.config.get("cf_count", 5),
-                 treatments=old.config.get("treatments", []), quasi=old.config.get("quasi", []), progress=progress)
+                 treatments=old.config.get("treatments", []), quasi=old.config.get("quasi", []),
+                 higher_is_better=old.config.get("higher_is_better", higher_is_better), progress=progress)
     delete(lake, review_id, actor=actor)
     return new
 
