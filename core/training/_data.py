@@ -156,6 +156,11 @@ def _positive(classes: list, counts: pd.Series, positive: Any) -> Any:
     for candidate in (1, True, "1", "yes", "Yes", "true", "True"):
         if candidate in classes:
             return candidate
+    # Text kept as the user wrote it (Y/N, T/F, TRUE/FALSE): the affirmative spelling is the event.
+    spelled = {str(v).strip().lower(): v for v in classes}
+    for yes, no in (("y", "n"), ("t", "f"), ("yes", "no"), ("true", "false")):
+        if len(classes) == 2 and set(spelled) == {yes, no}:
+            return spelled[yes]
     return counts.idxmin()  # the rarer class is usually the event of interest
 
 
