@@ -234,3 +234,11 @@ def test_a_privacy_review_takes_the_first_sensitive_column_that_is_not_a_quasi_i
     assert saved["l_diversity_note"].startswith("l-diversity was not computed: 'sex' is also among the quasi-identifiers")
     assert saved["recommendations"][-1] == saved["l_diversity_note"]  # so the scorecard says it too
     assert privacy.l_diversity_column(["sex", "race_ethnicity"], ["sex"]) == ("race_ethnicity", ["sex"])
+
+
+def test_a_text_target_spelled_t_f_or_y_n_takes_its_affirmative_class_as_positive():
+    from core.training._data import _positive
+
+    for classes, expected in ((["F", "T"], "T"), (["N", "Y"], "Y"), (["NO", "YES"], "YES"), (["FALSE", "TRUE"], "TRUE")):
+        assert _positive(classes, pd.Series([9, 1], index=classes), None) == expected
+    assert _positive(["a", "b"], pd.Series([9, 1], index=["a", "b"]), None) == "b"  # otherwise the rarer class
