@@ -356,9 +356,44 @@ def cmd_card(lake: Lake, args) -> dict:
 
 
 def cmd_audit(lake: Lake, args) -> dict:
+    if args.action == "anchor":
+        mark = audit.anchor(lake)
+        if args.out:
+            return {**mark, "out": _write_new_file(lake, args.out, json.dumps(mark, indent=2) + "\n")}
+        return mark
     if args.action == "verify":
-        return audit.verify(lake)
+        return audit.verify(lake, anchor=_read_anchor(args.anchor) if args.anchor else None)
     return {"entries": audit.entries(lake, limit=args.limit, action=args.only, obj=args.object)}
+
+
+def _read_anchor(path: str) -> dict:
+    from pathlib import Path
+
+    try:
+        mark = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise InputError(f"Could not read the anchor {path}: {exc}. Give the file `audit anchor --out FILE` wrote.") from None
+    if not (isinstance(mark, dict) and isinstance(mark.get("seq"), int) and not isinstance(mark["seq"], bool)
+            and mark["seq"] >= 0 and isinstance(mark.get("hash"), str)):
+        raise InputError(f"{path} is not an audit anchor: it needs the seq and hash that `audit anchor` writes.")
+    return mark
+
+
+def _write_new_file(lake: Lake, path: str, text: str) -> str:
+    """Write a file that did not exist (never overwrite, never follow a symlink, never inside the lake)."""
+    import os
+    from pathlib import Path
+
+    target = Path(path).absolute()
+    if target.parent.resolve().is_relative_to(lake.config.folder.resolve()):
+        raise InputError(f"{path} is inside the lake folder; write the anchor somewhere else (ideally another machine).")
+    try:
+        handle = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    except FileExistsError:
+        raise InputError(f"{path} already exists (or is a link); choose a new file name.") from None
+    with os.fdopen(handle, "w", encoding="utf-8") as out:
+        out.write(text)
+    return str(target)
 
 
 def cmd_score(lake: Lake, args) -> dict:
@@ -630,8 +665,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", dest="fields", required=True)
     p.set_defaults(handler=cmd_card)
 
-    p = sub.add_parser("audit", help="the audit trail: audit verify | audit list")
-    p.add_argument("action", choices=["verify", "list"])
+    p = sub.add_parser("audit", help="the audit trail: audit verify [--anchor FILE] | audit list | audit anchor [--out FILE]")
+    p.add_argument("action", choices=["verify", "list", "anchor"])
+    p.add_argument("--anchor", metavar="FILE", help="verify: also check the chain still holds the entry this anchor names")
+    p.add_argument("--out", metavar="FILE", help="anchor: write it to this new file (never overwritten) as well")
     p.add_argument("--limit", type=int, default=100)
     p.add_argument("--only", metavar="ACTION", help="list: only this action (ingest, train, register, ...)")
     p.add_argument("--object", help="list: objects containing this text")

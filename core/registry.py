@@ -352,9 +352,14 @@ def approval_status(lake: Lake, ref: str) -> dict:
     """Each required role: approvals that count (the latest decision of each reviewer, on this artifact)."""
     version = get(lake, ref)
     required = required_approvals(lake)
+    from core import audit
+
     latest: dict = {}
+    audited = audit.verified_signoffs(lake, version.ref)  # a row written around Assay has no entry: it does not count
     for entry in signoffs(lake, ref):
-        if entry["valid"]:
+        key = (entry["reviewer"], entry["role"], entry["decision"], entry["artifact_sha256"])
+        if entry["valid"] and audited[key] > 0:
+            audited[key] -= 1
             latest[(entry["reviewer"], entry["role"])] = entry
     roles = {}
     for role, count in required.items():
