@@ -32,6 +32,7 @@ from core.lake import Lake
 
 _STAMP = "\n[audit] "  # what follows in a snapshot's commit message: {"seq": ..., "hash": ...}
 _recording: dict[int, list] = {}  # id(cursor) -> [(seq, hash)] appended in that cursor's open transaction
+_checked: dict = {}  # catalog -> (snapshot, what _inspect found then), for verified_signoffs
 _MIGRATION = re.compile(r"migration (\d+): ", re.S)
 # Changes that rewrite files without changing what the lake holds (DuckLake maintenance).
 _MAINTENANCE = ("compact", "flush", "merge")
@@ -124,9 +125,9 @@ def verify(lake: Lake, *, anchor: Optional[dict] = None) -> dict:
         if not holds and result["ok"]:
             now = result["_hashes"].get(seq)
             result.update(ok=False, first_bad=seq, problem=(
-                f"entry {seq} is no longer in the chain, as anchored" if now is None else
-                f"entry {seq} no longer has the anchored hash ({digest[:12]}…, now {now[:12]}…)")
-                + (f" at {anchor['at']}" if anchor.get("at") else "")
+                f"entry {seq} of the anchor is no longer in the chain" if now is None else
+                f"entry {seq} no longer has the anchored hash ({digest[:12]}…; now {now[:12]}…)")
+                + (f", anchored {anchor['anchored_at']}" if anchor.get("anchored_at") else "")
                 + ": the chain was rewritten after the anchor was taken")
     result.pop("_hashes")
     return result
@@ -135,8 +136,15 @@ def verify(lake: Lake, *, anchor: Optional[dict] = None) -> dict:
 def verified_signoffs(lake: Lake, ref: str) -> Counter:
     """Sign-offs of model version `ref` that the audit trail vouches for: entries that verify (before the
     first bad one), counted by (reviewer, role, decision, artifact_sha256). A sign-off row with no such
-    entry was written around Assay and does not count."""
-    result, rows = _inspect(lake)
+    entry was written around Assay and does not count. The check is kept per snapshot of the lake (a page
+    asks for every version at once), so it reruns only after a write."""
+    snapshot = lake.query("SELECT id FROM lake.current_snapshot()")[0][0]  # not snapshots(): that reads them all
+    cached = _checked.get(lake.config.catalog)
+    if cached and cached[0] == snapshot:
+        result, rows = cached[1]
+    else:
+        result, rows = _inspect(lake)
+        _checked[lake.config.catalog] = (snapshot, (result, rows))
     last_good = (result["first_bad"] - 1) if result["first_bad"] is not None else None
     counted: Counter = Counter()
     for seq, _, actor, action, obj, details, _, _ in rows:
@@ -156,7 +164,7 @@ def _inspect(lake: Lake) -> tuple[dict, list]:
                                 "ORDER BY snapshot_id").fetchall()
         migrated = dict(cur.execute("SELECT version, count(*) FROM lake.assay.migrations GROUP BY 1").fetchall())
         names = _table_names(cur)
-    result = {**_check_chain(rows, head_row), "snapshots": 0, "unstamped_before": None,
+    result = {**_check_chain(rows, head_row), "snapshots": 0, "unstamped_before": None, "snapshots_expired": 0,
               "_hashes": {r[0]: r[7] for r in rows}}
     if result["ok"]:
         result.update(_check_snapshots(rows, snapshots, migrated, names))
@@ -246,7 +254,9 @@ def _check_snapshots(rows: list, snapshots: list, migrated: dict, names: dict) -
             return bad(f"entry {seq} has no link to a snapshot (it was not written by Assay)", None, seq)
         if not _expired_between(present, claims, seq):
             return bad(f"no snapshot carries audit entry {seq} (it was added around Assay)", None, seq)
-    return {"ok": True, "snapshots": checked, "unstamped_before": unstamped_before if legacy else None}
+    expired = (present[-1] + 1 - len(present)) if present else 0  # ids DuckLake's maintenance removed
+    return {"ok": True, "snapshots": checked, "unstamped_before": unstamped_before if legacy else None,
+            "snapshots_expired": expired}
 
 
 def _expired_between(present: list, claims: dict, seq: int) -> bool:
