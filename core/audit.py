@@ -24,10 +24,12 @@ import re
 from collections import Counter
 from contextlib import contextmanager
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Iterator, Optional
 
 import duckdb
 
+from core.errors import InputError
 from core.lake import Lake
 
 _STAMP = "\n[audit] "  # what follows in a snapshot's commit message: {"seq": ..., "hash": ...}
@@ -112,6 +114,18 @@ def anchor(lake: Lake) -> dict:
     return {"seq": int(seq), "hash": digest, "snapshot": stamped[-1] if stamped else None,
             "at": at[0][0].isoformat() if at else None,
             "anchored_at": datetime.now(timezone.utc).replace(tzinfo=None).isoformat(timespec="seconds")}
+
+
+def read_anchor(path: str | Path) -> dict:
+    """An anchor file written by `audit anchor --out`, checked to hold a seq and a hash."""
+    try:
+        mark = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise InputError(f"Could not read the anchor {path}: {exc}. Give the file `audit anchor --out FILE` wrote.") from None
+    if not (isinstance(mark, dict) and isinstance(mark.get("seq"), int) and not isinstance(mark["seq"], bool)
+            and mark["seq"] >= 0 and isinstance(mark.get("hash"), str)):
+        raise InputError(f"{path} is not an audit anchor: it needs the seq and hash that `audit anchor` writes.")
+    return mark
 
 
 def verify(lake: Lake, *, anchor: Optional[dict] = None) -> dict:

@@ -356,27 +356,16 @@ def cmd_card(lake: Lake, args) -> dict:
 
 
 def cmd_audit(lake: Lake, args) -> dict:
+    if (args.out and args.action != "anchor") or (args.anchor and args.action != "verify"):
+        raise InputError("--out goes with `audit anchor`, --anchor FILE with `audit verify`.")
     if args.action == "anchor":
         mark = audit.anchor(lake)
         if args.out:
             return {**mark, "out": _write_new_file(lake, args.out, json.dumps(mark, indent=2) + "\n")}
         return mark
     if args.action == "verify":
-        return audit.verify(lake, anchor=_read_anchor(args.anchor) if args.anchor else None)
+        return audit.verify(lake, anchor=audit.read_anchor(args.anchor) if args.anchor else None)
     return {"entries": audit.entries(lake, limit=args.limit, action=args.only, obj=args.object)}
-
-
-def _read_anchor(path: str) -> dict:
-    from pathlib import Path
-
-    try:
-        mark = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise InputError(f"Could not read the anchor {path}: {exc}. Give the file `audit anchor --out FILE` wrote.") from None
-    if not (isinstance(mark, dict) and isinstance(mark.get("seq"), int) and not isinstance(mark["seq"], bool)
-            and mark["seq"] >= 0 and isinstance(mark.get("hash"), str)):
-        raise InputError(f"{path} is not an audit anchor: it needs the seq and hash that `audit anchor` writes.")
-    return mark
 
 
 def _write_new_file(lake: Lake, path: str, text: str) -> str:

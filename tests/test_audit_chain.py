@@ -141,6 +141,8 @@ def test_anchor_files_are_never_overwritten_nor_followed_nor_put_in_the_lake(wri
         assert code == 2 and "anchor" in printed["error"], printed
     code, printed = cli(lake, "audit", "verify", "--anchor", str(tmp_path / "missing.json"))
     assert code == 2 and "Could not read the anchor" in printed["error"]
+    code, printed = cli(lake, "audit", "list", "--out", str(tmp_path / "new.json"))
+    assert code == 2 and "--out goes with `audit anchor`" in printed["error"] and not (tmp_path / "new.json").exists()
     assert lake_state(lake) == before
 
 
