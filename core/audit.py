@@ -84,7 +84,7 @@ def commit_message(message: str, appended: list) -> str:
 
 
 def _stamp(message: Optional[str]) -> Optional[dict]:
-    text, sep, tail = (message or "").rpartition(_STAMP)
+    _, sep, tail = (message or "").rpartition(_STAMP)
     if not sep:
         return None
     try:
@@ -164,7 +164,7 @@ def verified_signoffs(lake: Lake, ref: str) -> Counter:
     for seq, _, actor, action, obj, details, _, _ in rows:
         if action != "signoff" or obj != f"model:{ref}" or (last_good is not None and seq > last_good):
             continue
-        fields = json.loads(details)
+        fields = _fields(details)
         counted[(actor, fields.get("role"), fields.get("decision"), fields.get("artifact_sha256"))] += 1
     return counted
 
@@ -209,7 +209,7 @@ def _check_snapshots(rows: list, snapshots: list, migrated: dict, names: dict) -
     """Every snapshot that changed the lake carries its audit entry (or is a migration), and every stamp
     matches the entry it names. Entries older than the stamping (lakes made before it) are reported, not failed."""
     hashes = {r[0]: r[7] for r in rows}
-    bases = {r[0]: json.loads(r[5]).get("base_snapshot") for r in rows}
+    bases = {r[0]: _fields(r[5]).get("base_snapshot") for r in rows}
     first_stamped = next((seq for seq, base in bases.items() if base is not None), None)
     unstamped_before = first_stamped if first_stamped is not None else (rows[-1][0] + 1 if rows else None)
     legacy = bool(unstamped_before and unstamped_before > 1)
@@ -296,14 +296,26 @@ def _migration_problem(author, message, content: dict, migrated: dict, names: di
     if not match:
         return None
     version = int(match.group(1))
-    if version in seen or version not in {step[0] for step in STEPS} or migrated.get(version) != 1:
-        return (f"it claims migration {version}, which is not a step of this version, came twice, or is recorded "
-                f"{migrated.get(version, 0)} times in lake.assay.migrations")
+    if version not in {step[0] for step in STEPS}:
+        return f"it claims migration {version}, which is not a step of this version of Assay"
+    if version in seen:
+        return f"it claims migration {version}, which an earlier snapshot applied"
+    if not migrated.get(version):
+        return f"it claims migration {version}, which lake.assay.migrations does not record"
     seen.add(version)
     recorded = {t for t, name in names.items() if name == "assay.migrations"}
     if recorded and not recorded & {str(t) for t in content.get("tables_inserted_into", [])}:
         return f"it claims migration {version} but did not record it in lake.assay.migrations"
     return ""
+
+
+def _fields(details: str) -> dict:
+    """An entry's details; {} when they are not the JSON object Assay writes (the chain check names such a row)."""
+    try:
+        fields = json.loads(details)
+    except (TypeError, ValueError):
+        return {}
+    return fields if isinstance(fields, dict) else {}
 
 
 def _table_names(cur) -> dict:

@@ -89,6 +89,16 @@ def test_editing_an_entry_and_recomputing_every_later_hash_is_found(written):
     assert "differs from the one stamped" in checked["problem"] and "recomputed" in checked["problem"]
 
 
+def test_a_write_around_assay_dressed_as_a_migration_is_found(written):
+    lake = written
+    disguise = ("CALL lake.set_commit_message('assay', ?)", ["migration 3: training runs and their curves"])
+    raw(lake, ("INSERT INTO lake.assay.migrations VALUES (3, 'again', now())", []),
+        ("INSERT INTO lake.assay.settings VALUES ('required_approvals', '{}', now())", []), disguise)
+    checked = audit.verify(lake)
+    assert not checked["ok"] and checked["snapshot"] == lake.current_snapshot()
+    assert "claims migration 3, which an earlier snapshot applied" in checked["problem"]
+
+
 def test_an_anchor_kept_elsewhere_catches_a_rewrite_of_the_history_too(written, tmp_path):
     lake = written
     mark = tmp_path / "anchor.json"
