@@ -150,7 +150,8 @@ class Lake:
 
         Every write also appends an entry to the audit trail (core.audit) in the same transaction:
         the action is the message's first word, the object the tag, with `details` (or
-        `details(result)`) and the message.
+        `details(result)`) and the message. The snapshot's commit message then names that entry
+        (seq and hash), which `audit.verify` holds against the chain.
         """
         from core import audit, permissions
 

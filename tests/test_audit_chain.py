@@ -231,8 +231,9 @@ def test_a_sign_off_written_straight_into_the_lake_does_not_count(governed):
     assert registry.approval_status(lake, other.ref)["roles"]["data_science_lead"]["approved_by"] == ["dana"]
     raw(lake, ("INSERT INTO lake.assay.signoffs VALUES (?, ?, 'rick', 'risk_compliance', 'approve', 'ok', ?, now())",
                [other.name, other.version, other.artifact_sha256]))
-    assert len(registry.signoffs(lake, other.ref)) == 2  # the row is there ...
-    status = registry.approval_status(lake, other.ref)  # ... but no audit entry vouches for it
+    rows = registry.signoffs(lake, other.ref)  # the row is there, but no audit entry vouches for it
+    assert [(r["reviewer"], r["audited"], r["valid"]) for r in rows] == [("dana", True, True), ("rick", False, False)]
+    status = registry.approval_status(lake, other.ref)
     assert status["roles"]["risk_compliance"]["approved_by"] == [] and not status["approved"]
     assert status["roles"]["data_science_lead"]["approved_by"] == ["dana"]
     with pytest.raises(InputError, match="lacks the required sign-offs"):
