@@ -403,9 +403,33 @@ def cmd_card(lake: Lake, args) -> dict:
 
 
 def cmd_audit(lake: Lake, args) -> dict:
+    if (args.out and args.action != "anchor") or (args.anchor and args.action != "verify"):
+        raise InputError("--out goes with `audit anchor`, --anchor FILE with `audit verify`.")
+    if args.action == "anchor":
+        mark = audit.anchor(lake)
+        if args.out:
+            return {**mark, "out": _write_new_file(lake, args.out, json.dumps(mark, indent=2) + "\n")}
+        return mark
     if args.action == "verify":
-        return audit.verify(lake)
+        return audit.verify(lake, anchor=audit.read_anchor(args.anchor) if args.anchor else None)
     return {"entries": audit.entries(lake, limit=args.limit, action=args.only, obj=args.object)}
+
+
+def _write_new_file(lake: Lake, path: str, text: str) -> str:
+    """Write a file that did not exist (never overwrite, never follow a symlink, never inside the lake)."""
+    import os
+    from pathlib import Path
+
+    target = Path(path).absolute()
+    if target.parent.resolve().is_relative_to(lake.config.folder.resolve()):
+        raise InputError(f"{path} is inside the lake folder; write the anchor somewhere else (ideally another machine).")
+    try:
+        handle = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    except FileExistsError:
+        raise InputError(f"{path} already exists (or is a link); choose a new file name.") from None
+    with os.fdopen(handle, "w", encoding="utf-8") as out:
+        out.write(text)
+    return str(target)
 
 
 def cmd_score(lake: Lake, args) -> dict:
@@ -687,8 +711,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", dest="fields", required=True)
     p.set_defaults(handler=cmd_card)
 
-    p = sub.add_parser("audit", help="the audit trail: audit verify | audit list")
-    p.add_argument("action", choices=["verify", "list"])
+    p = sub.add_parser("audit", help="the audit trail: audit verify [--anchor FILE] | audit list | audit anchor [--out FILE]")
+    p.add_argument("action", choices=["verify", "list", "anchor"])
+    p.add_argument("--anchor", metavar="FILE", help="verify: also check the chain still holds the entry this anchor names")
+    p.add_argument("--out", metavar="FILE", help="anchor: write it to this new file (never overwritten) as well")
     p.add_argument("--limit", type=int, default=100)
     p.add_argument("--only", metavar="ACTION", help="list: only this action (ingest, train, register, ...)")
     p.add_argument("--object", help="list: objects containing this text")

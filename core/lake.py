@@ -150,7 +150,8 @@ class Lake:
 
         Every write also appends an entry to the audit trail (core.audit) in the same transaction:
         the action is the message's first word, the object the tag, with `details` (or
-        `details(result)`) and the message.
+        `details(result)`) and the message. The snapshot's commit message then names that entry
+        (seq and hash), which `audit.verify` holds against the chain.
         """
         from core import audit, identity, permissions
 
@@ -172,15 +173,20 @@ class Lake:
             raise
 
     def _write_with(self, open_cursor, work, *, actor, message, tag):
+        from core import audit
+
         deadline = time.monotonic() + _RETRY_SECONDS
         delay = 0.01
         while True:
             cur = open_cursor()
             try:
                 cur.execute("BEGIN TRANSACTION")
-                result = work(cur)
+                with audit.recording(cur) as appended:
+                    result = work(cur)
                 label = tag(result) if callable(tag) else tag
-                cur.execute("CALL lake.set_commit_message(?, ?, extra_info => ?)", [actor, message, label])
+                # The snapshot names the audit entries it carries, so `audit verify` can hold one against the other.
+                cur.execute("CALL lake.set_commit_message(?, ?, extra_info => ?)",
+                            [actor, audit.commit_message(message, appended), label])
                 cur.execute("COMMIT")
                 return result
             except BaseException as error:

@@ -386,12 +386,22 @@ def _artifact_digest(lake: Lake, version: ModelVersion) -> Optional[str]:
 
 
 def signoffs(lake: Lake, ref: str) -> list[dict]:
+    """Sign-offs of a version; `valid` (it counts) needs this artifact and an audit entry that verifies for the
+    row (`audited`): a row written straight into the lake has none."""
+    from core import audit
+
     version = get(lake, ref)
     with lake.reading() as cur:
         rows = cur.execute("SELECT reviewer, role, decision, comment, artifact_sha256, signed_at FROM lake.assay.signoffs "
                            "WHERE name = ? AND version = ? ORDER BY signed_at", [version.name, version.version]).fetchall()
-    return [{"reviewer": r[0], "role": r[1], "decision": r[2], "comment": r[3], "artifact_sha256": r[4], "at": r[5],
-             "valid": r[4] == version.artifact_sha256} for r in rows]
+    entries = audit.verified_signoffs(lake, version.ref)  # each entry vouches for one row
+    found = []
+    for r in rows:
+        audited = entries[(r[0], r[1], r[2], r[4])] > 0
+        entries[(r[0], r[1], r[2], r[4])] -= audited
+        found.append({"reviewer": r[0], "role": r[1], "decision": r[2], "comment": r[3], "artifact_sha256": r[4],
+                      "at": r[5], "audited": audited, "valid": r[4] == version.artifact_sha256 and audited})
+    return found
 
 
 def approval_status(lake: Lake, ref: str) -> dict:

@@ -42,7 +42,8 @@ checked = audit.verify(lake)
 if checked["ok"]:
     st.success(f"The audit chain is intact: {checked['entries']:,} entries, each hash-linked to the one before.")
 else:
-    st.error(f"The audit chain is broken at entry {checked['first_bad']}: {checked['problem']}.")
+    at = f" at entry {checked['first_bad']}" if checked["first_bad"] is not None else ""
+    st.error(f"The audit chain is broken{at}: {checked['problem']}.")
 entries = audit.entries(lake, limit=500)
 if entries:
     frame = pd.DataFrame(entries)
