@@ -115,11 +115,17 @@ def test_one_person_in_two_roles_counts_once_even_when_recorded_before_the_rule(
     lake = team
     ref = "id_lightgbm@1"
 
-    for role in ("data_science_lead", "risk_compliance"):  # two sign-offs, one after the other, straight in the table
-        lake._write_with(lake.cursor, lambda cur, role=role: cur.execute(
-            "INSERT INTO lake.assay.signoffs SELECT 'id_lightgbm', 1, 'old_hand', ?, 'approve', 'legacy', "
-            "artifact_sha256, now() FROM lake.assay.model_versions WHERE name = 'id_lightgbm'", [role]),
-            actor="t", message="legacy sign-off", tag=None)
+    def legacy_signoff(cur, role):  # as the sign-off of an older Assay wrote it: the row and its audit entry
+        digest = cur.execute("SELECT artifact_sha256 FROM lake.assay.model_versions WHERE name = 'id_lightgbm' "
+                             "AND version = 1").fetchall()[0][0]
+        cur.execute("INSERT INTO lake.assay.signoffs VALUES ('id_lightgbm', 1, 'old_hand', ?, 'approve', 'legacy', ?, "
+                    "now())", [role, digest])
+        audit.append(cur, actor="old_hand", action="signoff", obj=f"model:{ref}",
+                     details={"decision": "approve", "role": role, "comment": "legacy", "artifact_sha256": digest})
+
+    for role in ("data_science_lead", "risk_compliance"):  # two sign-offs, one after the other, before the rule
+        lake._write_with(lake.cursor, lambda cur, role=role: legacy_signoff(cur, role),
+                         actor="t", message="signoff legacy", tag=None)
     status = registry.approval_status(lake, ref)
     assert status["roles"]["data_science_lead"]["approved_by"] == ["old_hand"]
     assert status["roles"]["risk_compliance"] == {**status["roles"]["risk_compliance"], "approved_by": [],
@@ -127,8 +133,12 @@ def test_one_person_in_two_roles_counts_once_even_when_recorded_before_the_rule(
     assert not status["approved"]
     with pytest.raises(InputError, match="lacks the required sign-offs"):
         registry.promote(lake, ref, actor="boss")
-    lake._write_with(lake.cursor, lambda cur: cur.execute("DELETE FROM lake.assay.signoffs WHERE reviewer = 'old_hand'"),
-                     actor="t", message="cleanup", tag=None)
+    def cleanup(cur):
+        cur.execute("DELETE FROM lake.assay.signoffs WHERE reviewer = 'old_hand'")
+        audit.append(cur, actor="t", action="cleanup", obj=f"model:{ref}", details={"removed": "legacy sign-offs"})
+
+    lake._write_with(lake.cursor, cleanup, actor="t", message="cleanup", tag=None)
+    assert audit.verify(lake)["ok"]
 
 
 def test_as_needs_a_credential_refusals_are_audited_and_the_entry_names_channel_and_os_user(team, monkeypatch):
