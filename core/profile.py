@@ -82,18 +82,47 @@ class DatasetProfile:
                 return c
         raise InputError(f"Column {name!r} is not in {self.dataset}.")
 
-    def table(self) -> pd.DataFrame:
-        """One row per column: the overview a person scans first."""
+    def table(self, columns: Optional[Sequence[str]] = None) -> pd.DataFrame:
+        """One row per column (or per column named in `columns`): the overview a person scans first."""
+        chosen = self.columns if columns is None else [self.column(name) for name in columns]
         return pd.DataFrame([{
             "column": c.name, "type": c.type, "missing": c.missing, "missing %": round(100 * c.missing_share, 2),
             "distinct": c.distinct, "min": _short(c.min), "max": _short(c.max),
             "mean": _short(c.mean), "median": _short(c.quantiles.get("0.5")),
             "top values": ", ".join(f"{_short(v)} ({n:,})" for v, n in c.top_values[:3]),
-        } for c in self.columns])
+        } for c in chosen], columns=["column", "type", "missing", "missing %", "distinct", "min", "max", "mean",
+                                     "median", "top values"])
 
     def to_dict(self) -> dict:
         return {"dataset": self.dataset, "rows": self.rows, "approximate": self.approximate,
                 "cohort": self.cohort, "columns": [c.to_dict() for c in self.columns]}
+
+
+@dataclass(frozen=True)
+class ColumnPage:
+    """One page of a table's columns, for views that cannot draw 10,000 of them at once."""
+    columns: tuple[str, ...]
+    page: int  # 1-based
+    pages: int
+    matches: int  # columns matching the search, on all pages
+
+    @property
+    def first(self) -> int:
+        return 0 if not self.columns else (self.page - 1) * PAGE_COLUMNS + 1
+
+
+PAGE_COLUMNS = 50
+
+
+def column_page(names: Sequence[str], *, search: str = "", page: int = 1) -> ColumnPage:
+    """The columns whose name contains `search` (any case), PAGE_COLUMNS at a time; a page past the end
+    gives the last page."""
+    needle = search.strip().lower()
+    matched = [n for n in names if needle in n.lower()]
+    pages = max(1, math.ceil(len(matched) / PAGE_COLUMNS))
+    page = min(max(1, int(page)), pages)
+    start = (page - 1) * PAGE_COLUMNS
+    return ColumnPage(columns=tuple(matched[start:start + PAGE_COLUMNS]), page=page, pages=pages, matches=len(matched))
 
 
 class TableVersion(Protocol):
