@@ -91,10 +91,10 @@ def _size(name: str, node: dict) -> Size:
     function = str(node.get("function_name", "")).lower() if kind == "FUNCTION" else ""
     if function in ("lpad", "rpad"):
         return (0.0, float(_constant_length(name, function, children[1] if len(children) > 1 else None)))
+    if function == "concat_ws" and len(sizes) > 2:  # the separator (first) goes between every two values
+        return _sum(sizes[1:] + [sizes[0]] * (len(sizes) - 2))
     if function in ("||", "concat", "concat_ws"):
-        separators = sizes[0] if function == "concat_ws" and len(sizes) > 2 else (0.0, 0.0)
-        total = _sum(sizes)
-        return (total[0] + separators[0] * (len(sizes) - 3), total[1] + separators[1] * (len(sizes) - 3))
+        return _sum(sizes)
     if function == "replace" and len(sizes) == 3:  # each match of the search text (>= 1 char) becomes the replacement
         replacement = _fixed_length(name, function, sizes[2])
         searched = children[1].get("value", {}).get("value") if children[1].get("class") == "CONSTANT" else None
