@@ -182,14 +182,26 @@ def cmd_cohort_add(lake: Lake, args) -> dict:
     return cohort.to_dict()
 
 
-def cmd_features_build(lake: Lake, args) -> dict:
+def _read_spec(path: str) -> str:
+    """The spec file's text, read no further than one byte past the limit load_spec enforces."""
     try:
-        text = open(args.spec, encoding="utf-8").read()
-    except OSError as exc:
-        raise InputError(f"Cannot read the spec file {args.spec}: {exc.strerror}.") from None
-    built = features.build(lake, features.load_spec(text), actor=_actor(), usecase=args.usecase, progress=_progress)
+        with open(path, encoding="utf-8") as handle:
+            return handle.read(features.MAX_SPEC_BYTES + 1)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"Cannot read the spec file {path}: {getattr(exc, 'strerror', None) or exc}.") from None
+
+
+def cmd_features_build(lake: Lake, args) -> dict:
+    built = features.build(lake, features.load_spec(_read_spec(args.spec)), actor=_actor(), usecase=args.usecase,
+                           progress=_progress)
     return {"feature_set": built.name, "version": built.version, "rows": built.rows, "columns": built.column_names,
             "snapshot": built.snapshot, "lineage": list(built.lineage)}
+
+
+def cmd_features_preview(lake: Lake, args) -> dict:
+    frame = features.preview(lake, features.load_spec(_read_spec(args.spec)), rows=args.rows)
+    return {"rows": len(frame), "columns": list(frame.columns),
+            "preview": json.loads(frame.to_json(orient="records", date_format="iso"))}
 
 
 def cmd_features_list(lake: Lake, args) -> dict:
@@ -550,6 +562,10 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("spec", metavar="SPEC_FILE")
     a.add_argument("--usecase", help="use case (default: the spec's, else the base dataset's)")
     a.set_defaults(handler=cmd_features_build)
+    a = fsub.add_parser("preview", help="the first rows of a spec's feature set, computed live (bounded; any role)")
+    a.add_argument("spec", metavar="SPEC_FILE")
+    a.add_argument("--rows", type=int, default=100, help="rows to compute (1 to 1,000)")
+    a.set_defaults(handler=cmd_features_preview)
     a = fsub.add_parser("list", help="newest version of each feature set")
     a.add_argument("--usecase")
     a.add_argument("--search", help="text to find in names, descriptions, owners and features")
@@ -826,6 +842,9 @@ def main(argv: Optional[Sequence[str]] = None, out=None) -> int:
         result, code = {"error": "invalid arguments"}, 2
     except (OSError, ValueError) as exc:
         result, code = {"error": f"{type(exc).__name__}: {exc}"}, 1
+    except MemoryError:  # the last line of defence: the limits in core.features and DuckDB's memory limit come first
+        result, code = {"error": "Out of memory: the command needed more memory than this process may have. "
+                                 "Lower ASSAY_MEMORY_LIMIT or ask for less (fewer rows or columns)."}, 1
     if code == 2 or (code == 1 and "error" in result):
         result = {"error": redact(str(result["error"]))}  # no password or key ever reaches the terminal or a log
     out.write(json.dumps(result, default=_json_default, allow_nan=False) + "\n")

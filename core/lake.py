@@ -99,7 +99,14 @@ class Lake:
             _prepare_sqlite_catalog(Path(config.catalog.split(":", 1)[1]))
         if not config.uses_s3:
             Path(config.data_path).mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect()
+        # Bounded: a query that needs more memory than the limit spills to the lake's temp folder or
+        # fails with DuckDB's out-of-memory error, instead of taking the machine (see config._limits).
+        limits = {"temp_directory": str(config.folder / "duckdb_tmp")}
+        if config.memory_limit_bytes:
+            limits["memory_limit"] = f"{config.memory_limit_bytes // 2**20}MiB"
+        if config.threads:
+            limits["threads"] = config.threads
+        con = duckdb.connect(config=limits)
         extensions = ["ducklake", "sqlite" if config.catalog_kind == "sqlite" else "postgres"]
         if config.uses_s3:
             extensions.append("httpfs")

@@ -77,7 +77,8 @@ with yaml_tab:
             spec = features.load_spec(text)
 
 if spec is not None:
-    st.subheader(f"Preview of {spec.name}: first 100 rows, computed live")
+    st.subheader(f"Preview of {spec.name}: first 100 rows, computed live (stopped after "
+                 f"{lake.config.query_seconds:g} s)")
     with state.user_errors():
         st.dataframe(features.preview(lake, spec, rows=100), hide_index=True)
         if st.button("Build and register", type="primary", key="build_go",
@@ -89,3 +90,5 @@ if spec is not None:
             if built:
                 st.success(f"Registered **{built.ref}**. See it in the Feature store.")
                 st.session_state["store_selected"] = built.name
+        if not state.can("build"):
+            st.caption(f"Anyone may preview; building needs an analyst or admin ({state.actor()} is a {state.role()}).")

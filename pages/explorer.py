@@ -2,6 +2,7 @@
 import streamlit as st
 
 from core import cohorts, datasets, export
+from core import profile as core_profile
 from ui import cached, charts, state
 from ui.cohort_builder import cohort_builder
 
@@ -43,18 +44,32 @@ with state.user_errors():
     cells = profile.rows * len(profile.columns)
     a, b, c, d = st.columns(4)
     a.metric("Rows", f"{profile.rows:,}", help=f"of {version.rows:,} in {version.ref}" if cohort else None)
-    b.metric("Columns", len(profile.columns))
+    b.metric("Columns", f"{len(profile.columns):,}")
     c.metric("Missing cells", f"{sum(col.missing for col in profile.columns) / cells:.1%}" if cells else "–")
     d.metric("Version", f"v{version.version}", help=f"snapshot {version.snapshot}, {version.created_at:%Y-%m-%d %H:%M} by {version.created_by}")
     if profile.approximate:
         st.caption("Above 1M rows, distinct counts and quantiles are estimates; counts and missing values are exact.")
 
+    # wide tables: one page of columns at a time (the profile and the rows), found by name
+    find, pick = st.columns([3, 2], vertical_alignment="bottom")
+    search = find.text_input("Find columns", key=f"explorer_search_{name}", placeholder="part of a column name")
+    page_key = f"explorer_page_{name}_{search}"
+    page = core_profile.column_page([c.name for c in profile.columns], search=search,
+                                    page=st.session_state.get(page_key, 1))
+    pick.selectbox("Columns page", range(1, page.pages + 1), key=page_key, format_func=lambda n: f"{n} of {page.pages}",
+                   disabled=page.pages == 1)
+    if page.columns:
+        st.caption(f"Columns {page.first:,} to {page.first + len(page.columns) - 1:,} of {page.matches:,}"
+                   + (f" matching “{search}”" if search.strip() else ""))
+    else:
+        st.caption(f"No column name contains “{search}”.")
     ids = profile.identifiers()
     overview, distribution, balance, correlation, rows, cohort_tab = st.tabs(
         ["Profile", "Distributions", "Target balance", "Correlations", "Rows", "Cohorts"])
     with overview:
-        st.dataframe(profile.table(), hide_index=True, height=36 * (len(profile.columns) + 1) + 4, column_config={
-            "missing %": st.column_config.ProgressColumn("missing %", min_value=0, max_value=100, format="%.1f%%")})
+        st.dataframe(profile.table(page.columns), hide_index=True, height=36 * (len(page.columns) + 1) + 4,
+                     column_config={"missing %": st.column_config.ProgressColumn("missing %", min_value=0,
+                                                                                 max_value=100, format="%.1f%%")})
     with distribution:
         columns = [c for c in version.column_names if c not in ids] + ids  # identifiers last
         column = st.selectbox("Column", columns, key=f"explorer_hist_{name}")
@@ -88,10 +103,10 @@ with state.user_errors():
         else:
             st.altair_chart(charts.correlation_heatmap(frame))
     with rows:
-        shown = datasets.read_frame(lake, version, limit=100, where=where, params=list(params))
+        shown = datasets.read_frame(lake, version, limit=100, where=where, params=list(params))[list(page.columns)]
         st.dataframe(shown, hide_index=True)
         st.download_button("Download these rows (CSV, safe to open in a spreadsheet)", export.safe_csv(shown),
                            f"{version.name}_v{version.version}_rows.csv", "text/csv", key="explorer_rows_csv")
-        st.caption("The first 100 rows.")
+        st.caption("The first 100 rows, in the columns of the page chosen above.")
     with cohort_tab:
         cohort_builder(lake, version, usecase)

@@ -15,6 +15,7 @@ import pandas as pd
 from core import datasets
 from core.errors import InputError
 from core.features._expressions import check_expression
+from core.features._limits import PREVIEW_MAX_ROWS, bounded_frame
 from core.features._spec import FUNCTIONS, FeatureSpec
 from core.lake import Lake
 from core.names import quote_identifier as q
@@ -136,11 +137,16 @@ def compile_spec(lake: Lake, spec: FeatureSpec, *, base_limit: Optional[int] = N
 
 
 def preview(lake: Lake, spec: FeatureSpec, *, rows: int = 100) -> pd.DataFrame:
-    """The first `rows` rows of the feature set, computed live over the first base rows only."""
+    """The first `rows` rows of the feature set, computed live over the first base rows only.
+
+    Anyone may preview (a viewer too), so it is bounded: at most PREVIEW_MAX_ROWS rows and
+    PREVIEW_MAX_BYTES, stopped after the lake's query_seconds, within DuckDB's memory limit."""
+    if not 1 <= rows <= PREVIEW_MAX_ROWS:
+        raise InputError(f"A preview shows 1 to {PREVIEW_MAX_ROWS:,} rows, not {rows:,}.")
     compiled = compile_spec(lake, spec, base_limit=rows)
     with lake.reading() as cur:
         try:
-            return cur.execute(compiled.sql).df()
+            return bounded_frame(cur, compiled.sql, rows=rows, seconds=lake.config.query_seconds, what="preview")
         except duckdb.Error as exc:
             raise _query_error(exc) from None
 

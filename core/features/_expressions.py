@@ -13,6 +13,7 @@ from typing import Any, Iterable
 import duckdb
 
 from core.errors import InputError
+from core.features._limits import MAX_GROWTH, MAX_TEXT_LENGTH
 
 ALLOWED_FUNCTIONS = frozenset({
     # operators as DuckDB names them
@@ -57,7 +58,85 @@ def check_expression(name: str, expression: str, columns: Iterable[str]) -> str:
                          "(no FROM, WHERE, GROUP BY or second statement).")
     known = {c.lower(): c for c in columns}
     _walk(name, node["select_list"][0], known)
+    growth, added = _size(name, node["select_list"][0])
+    if growth > MAX_GROWTH or added > MAX_TEXT_LENGTH:
+        raise InputError(f"Derived column {name!r} can make a value up to {growth:,.0f} times as long as a base value "
+                         f"plus {added:,.0f} characters; the limit is {MAX_GROWTH} times plus {MAX_TEXT_LENGTH:,} "
+                         "characters. Nest fewer replace/concat calls or use shorter constants.")
     return canonical.removeprefix("SELECT ").strip()
+
+
+# Size of a value as (growth, added): at most growth * (longest base value) + added characters.
+# Functions not listed return at most the longest of their arguments (or a short number, date or flag).
+Size = tuple[float, float]
+
+
+def _size(name: str, node: dict) -> Size:
+    kind = node.get("class")
+    if kind == "COLUMN_REF":
+        return (1.0, 0.0)
+    if kind == "CONSTANT":
+        value = node.get("value", {})
+        return (0.0, 0.0 if value.get("is_null") else float(len(str(value.get("value")))))
+    if kind in ("COMPARISON", "CONJUNCTION", "BETWEEN"):
+        return (0.0, 8.0)
+    if kind == "CAST":  # a number or date written out as text: a few dozen characters at most
+        growth, added = _size(name, node["child"])
+        return (growth, added + 64)
+    if kind == "CASE":
+        branches = [c["then_expr"] for c in node.get("case_checks", [])] + [node["else_expr"]]
+        return _longest([_size(name, b) for b in branches])
+    children = node.get("children", [])
+    sizes = [_size(name, c) for c in children]
+    function = str(node.get("function_name", "")).lower() if kind == "FUNCTION" else ""
+    if function in ("lpad", "rpad"):
+        return (0.0, float(_constant_length(name, function, children[1] if len(children) > 1 else None)))
+    if function == "concat_ws" and len(sizes) > 2:  # the separator (first) goes between every two values
+        return _sum(sizes[1:] + [sizes[0]] * (len(sizes) - 2))
+    if function in ("||", "concat", "concat_ws"):
+        return _sum(sizes)
+    if function == "replace" and len(sizes) == 3:  # each match of the search text (>= 1 char) becomes the replacement
+        replacement = _fixed_length(name, function, sizes[2])
+        searched = children[1].get("value", {}).get("value") if children[1].get("class") == "CONSTANT" else None
+        factor = max(1.0, replacement / max(len(searched) if isinstance(searched, str) else 1, 1))
+        return (sizes[0][0] * factor, sizes[0][1] * factor)
+    if function == "regexp_replace" and len(sizes) >= 3:
+        # with 'g', a pattern may match (even empty) at every position, and \0..\9 copy a match back;
+        # without it, only the first match is replaced
+        replacement = _fixed_length(name, function, sizes[2])
+        flags = children[3] if len(children) > 3 else {"class": "CONSTANT", "value": {"value": ""}}
+        every = flags.get("class") != "CONSTANT" or "g" in str(flags.get("value", {}).get("value") or "")
+        factor = 1.0 + (2 * replacement if every else replacement / 2)
+        return (sizes[0][0] * factor, sizes[0][1] * factor + replacement)
+    return _longest(sizes) if sizes else (0.0, 64.0)
+
+
+def _constant_length(name: str, function: str, node: dict | None) -> int:
+    value = node.get("value", {}) if node and node.get("class") == "CONSTANT" else {}
+    number = value.get("value")
+    if not isinstance(number, int) or isinstance(number, bool):
+        raise InputError(f"Derived column {name!r}: {function}'s length must be a whole number written in the "
+                         f"expression (at most {MAX_TEXT_LENGTH:,}), not computed.")
+    if number > MAX_TEXT_LENGTH:
+        raise InputError(f"Derived column {name!r}: {function}'s length {number:,} is above the limit of "
+                         f"{MAX_TEXT_LENGTH:,} characters.")
+    return max(number, 0)
+
+
+def _fixed_length(name: str, function: str, size: Size) -> float:
+    """The longest a replacement can be; refused when it depends on a column (quadratic growth)."""
+    if size[0]:
+        raise InputError(f"Derived column {name!r}: {function}'s replacement must be written in the expression, "
+                         "not taken from a column (the value could grow with the square of its length).")
+    return size[1]
+
+
+def _sum(sizes: list[Size]) -> Size:
+    return (sum(s[0] for s in sizes), sum(s[1] for s in sizes))
+
+
+def _longest(sizes: list[Size]) -> Size:
+    return (max(s[0] for s in sizes), max(s[1] for s in sizes))
 
 
 def _walk(name: str, node: Any, known: dict) -> None:
@@ -81,7 +160,8 @@ def _walk(name: str, node: Any, known: dict) -> None:
                                  f"{', '.join(sorted(known.values())[:25])}.")
         if kind == "FUNCTION":
             function = str(node.get("function_name", "")).lower()
-            if node.get("schema") or node.get("catalog") or function not in ALLOWED_FUNCTIONS:
+            # DuckDB parses trim(x) as main.trim(x): the built-in schema is fine, any other is not
+            if node.get("schema") not in ("", None, "main") or node.get("catalog") or function not in ALLOWED_FUNCTIONS:
                 raise InputError(f"Derived column {name!r}: function {function!r} is not allowed. Allowed: "
                                  f"{', '.join(sorted(f for f in ALLOWED_FUNCTIONS if f.isalpha() or '_' in f))}.")
             if node.get("distinct") or node.get("filter") or node.get("order_bys", {}).get("orders"):

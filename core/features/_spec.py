@@ -33,6 +33,7 @@ from typing import Any, Optional
 import yaml
 
 from core.errors import InputError
+from core.features._limits import MAX_EXPRESSION_CHARS, check_counts, parse_yaml
 from core.names import check_name, parse_dataset_ref
 
 FUNCTIONS = {"count": "count({c})", "sum": "sum({c})", "avg": "avg({c})", "mean": "avg({c})", "min": "min({c})",
@@ -151,11 +152,7 @@ def parse_window(text: Any) -> Window:
 
 def load_spec(text: str) -> FeatureSpec:
     """Parse YAML or JSON text (JSON is YAML) into a checked spec."""
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise InputError(f"The spec is not valid YAML or JSON: {str(exc).splitlines()[0]}") from None
-    return spec_from_dict(raw)
+    return spec_from_dict(parse_yaml(text))
 
 
 def spec_from_dict(raw: Any) -> FeatureSpec:
@@ -174,6 +171,10 @@ def spec_from_dict(raw: Any) -> FeatureSpec:
         check_name(str(name), what="derived column name")
         if not isinstance(expression, (str, int, float)) or not str(expression).strip():
             raise InputError(f"Derived column {name!r} needs an expression.")
+        if len(str(expression)) > MAX_EXPRESSION_CHARS:
+            raise InputError(f"Derived column {name!r} is {len(str(expression)):,} characters long; an expression may "
+                             f"have at most {MAX_EXPRESSION_CHARS:,}.")
+    check_counts(len(derived), len(_list(raw.get("aggregates"), "aggregates")), len(_list(raw.get("joins"), "joins")))
     return FeatureSpec(
         name=str(raw["name"]), base=str(raw["base"]), entity=str(raw["entity"]),
         description=str(raw.get("description") or ""), timestamp=raw.get("timestamp") or None,
