@@ -124,7 +124,7 @@ def cmd_cohorts(lake: Lake, args) -> dict:
 
 def cmd_cohort_add(lake: Lake, args) -> dict:
     try:
-        raw = json.loads(args.where)
+        raw = _strict_json(args.where, "--where")
     except json.JSONDecodeError as exc:
         raise InputError(f"--where must be a JSON list of conditions ({exc}).") from None
     if not isinstance(raw, list):
@@ -248,7 +248,7 @@ def cmd_fairness(lake: Lake, args) -> dict:
     reference = None
     if args.reference:
         try:
-            reference = json.loads(args.reference)
+            reference = _strict_json(args.reference, "--reference")
         except json.JSONDecodeError:
             reference = None
         if not isinstance(reference, dict):
@@ -272,7 +272,7 @@ def cmd_counterfactuals(lake: Lake, args) -> dict:
     permitted = None
     if args.ranges:
         try:
-            permitted = json.loads(args.ranges)
+            permitted = _strict_json(args.ranges, "--ranges")
         except json.JSONDecodeError:
             permitted = None
         if not isinstance(permitted, dict):
@@ -317,7 +317,7 @@ def _json_arg(text: Optional[str], flag: str, example: str) -> Optional[dict]:
     if not text:
         return None
     try:
-        value = json.loads(text)
+        value = _strict_json(text, flag)
     except json.JSONDecodeError:
         value = None
     if not isinstance(value, dict):
@@ -345,7 +345,7 @@ def cmd_model_show(lake: Lake, args) -> dict:
 
 
 def cmd_scorecard(lake: Lake, args) -> dict:
-    return scorecard.export(lake, args.model, args.out)
+    return scorecard.export(lake, args.model, args.out, force=args.force)
 
 
 def cmd_card(lake: Lake, args) -> dict:
@@ -397,13 +397,50 @@ def cmd_findings(lake: Lake, args) -> dict:
 
 
 def cmd_report(lake: Lake, args) -> dict:
-    return meeting.export(lake, args.review_id, args.out)
+    return meeting.export(lake, args.review_id, args.out, force=args.force)
 
 
 def cmd_mitigate(lake: Lake, args) -> dict:
     result = mitigation.mitigate(lake, args.run, sensitive=args.sensitive, method=args.method,
                                  constraint=args.constraint, eps=args.eps, actor=_actor(), progress=_progress)
     return result.to_dict()
+
+
+def _strict_json(text: str, flag: str) -> Any:
+    """json.loads that refuses NaN and Infinity (Python's json accepts them; no range or threshold can use them)."""
+    def refuse(constant: str) -> None:
+        raise InputError(f"{flag}: {constant} is not a number a range or threshold can use; give finite numbers.")
+    return json.loads(text, parse_constant=refuse)
+
+
+# Sane bounds of the numeric options, checked after parsing (argparse checks only the type): option -> (low, high).
+# A value outside (or NaN/Infinity in any float option) is refused with the option's name and its range.
+_BOUNDS: dict[str, tuple[float, float]] = {
+    "seed": (0, 2**32 - 1), "test_size": (0.01, 0.99), "train.threshold": (0.0, 1.0), "search_seconds": (0, 86_400),
+    "cf_rows": (1, 100_000), "cf_count": (1, 50), "explain_rows": (1, 10_000_000), "bootstrap": (0, 10_000),
+    "eps": (0.000001, 1.0), "first": (1, 100_000), "count": (1, 50), "cost": (-1e12, 1e12), "k": (2, 1_000_000),
+    "batch_rows": (1_000, 10_000_000), "limit": (1, 100_000), "share": (0.000001, 1.0), "port": (1, 65_535),
+}
+
+
+def _check_bounds(args: argparse.Namespace) -> None:
+    import math
+
+    for name, value in vars(args).items():
+        values = value if isinstance(value, list) else [value]
+        for item in values:
+            if isinstance(item, bool) or not isinstance(item, (int, float)):
+                continue
+            flag = "-k" if name == "k" else "--" + name.replace("_", "-")
+            if isinstance(item, float) and not math.isfinite(item):
+                raise InputError(f"{flag}: {item} is not a finite number.")
+            bounds = _BOUNDS.get(f"{getattr(args, 'command', '')}.{name}") or _BOUNDS.get(name)
+            if bounds:
+                low, high = bounds
+                if not low <= item <= high:
+                    whole = isinstance(item, int)
+                    raise InputError(f"{flag} must be {'a whole number ' if whole else ''}from {low:,} to {high:,}, "
+                                     f"not {item:,}.")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -623,6 +660,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("scorecard", help="the responsible-AI scorecard of a model version, as PDF or HTML")
     p.add_argument("model", metavar="NAME@VERSION")
     p.add_argument("--out", required=True, metavar="FILE.pdf|FILE.html")
+    p.add_argument("--force", action="store_true", help="replace --out if it exists (a link is never followed)")
     p.set_defaults(handler=cmd_scorecard)
 
     p = sub.add_parser("card", help="edit a model version's card: card NAME@VERSION --set JSON")
@@ -692,6 +730,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="a review meeting's record as one self-contained HTML file")
     p.add_argument("review_id", metavar="REVIEW_ID")
     p.add_argument("--out", required=True, metavar="FILE.html")
+    p.add_argument("--force", action="store_true", help="replace --out if it exists (a link is never followed)")
     p.set_defaults(handler=cmd_report)
 
     p = sub.add_parser("reviews", help="list reviews")
@@ -715,6 +754,7 @@ def main(argv: Optional[Sequence[str]] = None, out=None) -> int:
     out = out or sys.stdout
     try:
         args = build_parser().parse_args(argv)
+        _check_bounds(args)
         if getattr(args, "role_positional", None):
             args.role = args.role or args.role_positional
         lake = Lake.open(args.lake)

@@ -208,6 +208,7 @@ def _write_version(lake: Lake, fill: Callable[[duckdb.DuckDBPyConnection, str], 
         digest = fill(cur, table)
         described = cur.execute(f"DESCRIBE {table}").fetchall()
         sources.check_column_names([row[0] for row in described], source=label)
+        sources.check_column_types(described, source=label)
         rows = cur.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
         if rows == 0:
             raise InputError(f"{label}: has column names but no data rows; nothing was ingested.")
