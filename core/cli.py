@@ -70,9 +70,19 @@ def cmd_demo(lake: Lake, args) -> dict:
     if args.sample == "ihdp":
         version = demo.ingest_ihdp(lake, actor=_actor())
         return {"sample": "ihdp", "datasets": {"ihdp": version.ref}, "rows": version.rows}
+    before = demo.state(lake)
     truths = demo.build(lake, rows=args.rows, seed=args.seed, actor=_actor(),
                         with_transactions=not args.no_transactions, progress=_progress)
-    return {"sample": "credit", "usecase": demo.USECASE, **truths}
+    return {"sample": "credit", "usecase": demo.USECASE, **truths,
+            **({"completed": before["partial"]} if before["state"] == "incomplete" else {})}
+
+
+def cmd_doctor(lake: Lake, args) -> dict:
+    from core import doctor
+
+    if args.repair:
+        return doctor.repair(lake, actor=_actor(), progress=_progress)
+    return doctor.examine(lake)
 
 
 def cmd_usecase_add(lake: Lake, args) -> dict:
@@ -733,6 +743,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace --out if it exists (a link is never followed)")
     p.set_defaults(handler=cmd_report)
 
+    p = sub.add_parser("doctor", help="find what crashed jobs left (untracked files, artifacts, spool, a half-built demo)")
+    p.add_argument("--repair", action="store_true",
+                   help="remove it (admin; never what a running process may own) and complete a half-built demo")
+    p.set_defaults(handler=cmd_doctor)
+
     p = sub.add_parser("reviews", help="list reviews")
     p.add_argument("--usecase")
     p.add_argument("--run", metavar="RUN_ID")
@@ -757,7 +772,7 @@ def main(argv: Optional[Sequence[str]] = None, out=None) -> int:
         _check_bounds(args)
         if getattr(args, "role_positional", None):
             args.role = args.role or args.role_positional
-        lake = Lake.open(args.lake)
+        lake = Lake.open(args.lake, sweep=args.command != "doctor")  # doctor reports leftovers before removing them
         try:
             _AS["user"] = None
             if args.as_user:

@@ -71,15 +71,25 @@ def folder(lake_folder: Path) -> Path:
     return path
 
 
+def make_spool(lake_folder: Path, kind: str = "spool") -> Path:
+    """A new private folder under LAKE/tmp/, owned by this process; the caller removes it (`remove`)."""
+    path = folder(lake_folder) / f"{kind}-{me().tag}-{uuid.uuid4().hex[:8]}"
+    path.mkdir(mode=0o700)
+    return path
+
+
+def remove(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+
+
 @contextmanager
 def spool(lake_folder: Path, kind: str = "spool") -> Iterator[Path]:
     """A private folder under LAKE/tmp/ for the duration of a job, removed afterwards."""
-    path = folder(lake_folder) / f"{kind}-{me().tag}-{uuid.uuid4().hex[:8]}"
-    path.mkdir(mode=0o700)
+    path = make_spool(lake_folder, kind)
     try:
         yield path
     finally:
-        shutil.rmtree(path, ignore_errors=True)
+        remove(path)
 
 
 def register_open(lake_folder: Path) -> None:
