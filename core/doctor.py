@@ -143,7 +143,8 @@ def repair(lake: Lake, *, actor: str, progress: Optional[Progress] = None) -> di
         removed["orphan_artifacts"] += 1
     if found["demo"]["state"] == "incomplete":
         report(progress, 0.6, "Completing the half-built demo")
-        removed["demo"] = demo.repair(lake, actor=actor, progress=progress)
+        scaled = (lambda f, m: progress(0.6 + 0.35 * f, m)) if progress else None
+        removed["demo"] = demo.repair(lake, actor=actor, progress=scaled)
     if any(removed[k] for k in ("orphan_files", "scheduled_files", "orphan_artifacts", "spool")):
         counts = {k: v for k, v in removed.items() if k != "demo"}
         lake.write(lambda cur: None, actor=actor, message="repair lake debris (doctor)", tag="doctor",
