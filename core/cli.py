@@ -86,6 +86,8 @@ def cmd_doctor(lake: Lake, args) -> dict:
 
 
 def cmd_usecase_add(lake: Lake, args) -> dict:
+    import math
+
     metrics = []
     for text in args.metric or []:
         name, sep, target = text.partition("=")
@@ -93,8 +95,8 @@ def cmd_usecase_add(lake: Lake, args) -> dict:
             metrics.append(usecases.SuccessMetric(name.strip(), float(target)))
         except ValueError:
             raise InputError(f"--metric {text!r}: write NAME=TARGET, for example roc_auc=0.75.") from None
-        if not sep:
-            raise InputError(f"--metric {text!r}: write NAME=TARGET, for example roc_auc=0.75.")
+        if not sep or not math.isfinite(metrics[-1].target):
+            raise InputError(f"--metric {text!r}: write NAME=TARGET with a finite number, for example roc_auc=0.75.")
     case = usecases.add(lake, args.name, objective=args.objective, actor=_actor(), owner=args.owner,
                         stakeholders=tuple(args.stakeholder or ()), data_sources=tuple(args.source or ()),
                         success_metrics=tuple(metrics))

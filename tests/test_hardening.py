@@ -367,6 +367,7 @@ def test_formula_safe_export_leaves_plain_text_alone_and_a_line_break_cannot_sta
     (["serve", "--model", "m@champion", "--port", "70000"], "--port"),
     (["review", "--run", "r", "--cf-rows", "-1"], "--cf-rows"),
     (["causal", "--dataset", "d", "--treatment", "t", "--outcome", "o", "--cost", "-inf"], "--cost"),
+    (["usecase", "add", "u", "--objective", "o", "--metric", "roc_auc=nan"], "--metric"),
     (["register", "--run", "r", "--name", "m", "--gate", '{"roc_auc": {"min_absolute": NaN}}'], "--gate"),
 ])
 def test_numeric_options_out_of_bounds_get_a_clear_message(lake, args, flag):
