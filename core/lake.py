@@ -113,6 +113,8 @@ class Lake:
         if config.uses_s3:
             extensions.append("httpfs")
         _load_extensions(con, extensions)
+        from core import scratch
+        con.execute("SET temp_directory = ?", [str(scratch.spill_folder(config.folder))])  # swept if killed
         if config.uses_s3:
             con.execute(_s3_secret(dict(os.environ)))
         try:

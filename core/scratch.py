@@ -71,6 +71,12 @@ def folder(lake_folder: Path) -> Path:
     return path
 
 
+def spill_folder(lake_folder: Path) -> Path:
+    """Where DuckDB spills what does not fit in memory (its default is ./.tmp wherever the process started);
+    DuckDB creates it on the first spill. One per process, swept like the rest after the process ends."""
+    return folder(lake_folder) / f"duckdb-{me().tag}"
+
+
 def make_spool(lake_folder: Path, kind: str = "spool") -> Path:
     """A new private folder under LAKE/tmp/, owned by this process; the caller removes it (`remove`)."""
     path = folder(lake_folder) / f"{kind}-{me().tag}-{uuid.uuid4().hex[:8]}"

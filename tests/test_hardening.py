@@ -140,6 +140,11 @@ def test_spool_is_under_the_lake_and_only_dead_owners_are_swept(tmp_path):
     assert not spool.exists()
 
 
+def test_duckdb_spills_under_the_lake(lake):
+    spill = lake.query("SELECT current_setting('temp_directory')")[0][0]
+    assert Path(spill).parent == lake.config.folder / "tmp" and Path(spill).name.startswith(f"duckdb-{os.getpid()}-")
+
+
 def test_ingest_spools_under_the_lake_not_in_the_system_temp(lake, monkeypatch, tmp_path):
     seen = []
     real = scratch.make_spool
