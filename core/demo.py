@@ -38,7 +38,7 @@ from typing import Iterator, Optional
 import numpy as np
 import pandas as pd
 
-from core import datasets, settings, usecases
+from core import datasets, scratch, settings, usecases
 from core.errors import InputError
 from core.lake import Lake
 from core.progress import Progress, report
@@ -165,9 +165,18 @@ def transactions(apps: pd.DataFrame, *, seed: int, per_applicant: float = 20.0) 
 
 def build(lake: Lake, *, rows: int = 50_000, seed: int = 7, actor: str = "demo", with_transactions: bool = True,
           progress: Optional[Progress] = None) -> dict:
-    """Generate the demo into the lake (new versions if it exists) and return what was written."""
+    """Generate the demo into the lake (new versions if it exists) and return what was written.
+
+    While it runs, a folder LAKE/tmp/demo-PID-... says so: a half-written demo whose builder still runs is
+    "building", not "incomplete" (the app must not start a second build beside a CLI one)."""
     if not isinstance(rows, int) or rows < 1_000 or rows > MAX_ROWS:
         raise InputError(f"--rows must be a whole number from 1,000 to {MAX_ROWS:,}, not {rows!r}.")
+    with scratch.spool(lake.config.folder, "demo"):
+        return _build(lake, rows=rows, seed=seed, actor=actor, with_transactions=with_transactions, progress=progress)
+
+
+def _build(lake: Lake, *, rows: int, seed: int, actor: str, with_transactions: bool,
+           progress: Optional[Progress]) -> dict:
     _ensure_usecase(lake, actor)
     chunks = max(1, -(-rows // CHUNK_ROWS))
     sizes = [min(CHUNK_ROWS, rows - i * CHUNK_ROWS) for i in range(chunks)]
@@ -232,7 +241,8 @@ _SOURCE_PREFIX = "demo generator (seed "
 
 
 def state(lake: Lake) -> dict:
-    """Whether the demo is "absent", "complete" or "incomplete" (a build stopped half-way, e.g. killed).
+    """Whether the demo is "absent", "complete", "building" (a build runs now) or "incomplete" (a build
+    stopped half-way, e.g. killed).
 
     `build` writes its tables one by one and its truths (`demo_truths`) last, so a demo table version
     newer than the truths is the trace of a build that did not finish: the lake then holds, say, a new
@@ -246,7 +256,10 @@ def state(lake: Lake) -> dict:
     if not newest:
         return {"state": "absent", "partial": []}
     partial = sorted(v.ref for v in newest.values() if truths_at is None or (v.snapshot or 0) > truths_at)
-    return {"state": "incomplete" if partial else "complete", "partial": partial}
+    if not partial:
+        return {"state": "complete", "partial": []}
+    building = any(e.alive and e.path.name.startswith("demo-") for e in scratch.entries(lake.config.folder))
+    return {"state": "building" if building else "incomplete", "partial": partial}
 
 
 def repair(lake: Lake, *, actor: str = "demo", progress: Optional[Progress] = None) -> dict:

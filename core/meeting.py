@@ -112,6 +112,6 @@ def export(lake: Lake, review_id: str, out: str, *, force: bool = False) -> dict
         raise InputError(f"The report is an .html file, not {path.suffix or 'no extension'} ({out}).")
     outputs.check_output(path, lake=lake, force=force)  # refuse a bad path before the work
     text = report_html(lake, review_id)
-    path = outputs.write_output(path, text.encode("utf-8"), lake=lake, force=force)
+    outputs.write_output(path, text.encode("utf-8"), lake=lake, force=force)
     return {"review_id": review_id, "out": str(path), "bytes": len(text.encode("utf-8")),
             "findings": len(findings.list_findings(lake, review_id))}

@@ -312,6 +312,6 @@ def export(lake: Lake, ref: str, out: str, *, force: bool = False) -> dict:
     outputs.check_output(path, lake=lake, force=force)  # refuse a bad path before the work
     scorecard = build(lake, ref)
     data = to_pdf(scorecard) if path.suffix.lower() == ".pdf" else to_html(scorecard).encode("utf-8")
-    path = outputs.write_output(path, data, lake=lake, force=force)
+    outputs.write_output(path, data, lake=lake, force=force)
     return {"model": scorecard["model"], "out": str(path), "bytes": len(data),
             "sections": [title for title, _ in _sections(scorecard)]}

@@ -174,7 +174,8 @@ def test_kill_9_mid_demo_then_doctor_finds_and_repairs_the_debris(tmp_path):
     code, found = cli(folder, "doctor")
     assert code == 0, found
     assert found["demo"] == {"state": "incomplete", "partial": ["applications@1"]}
-    assert len(found["spool"]) == 1 and found["spool"][0]["bytes"] > 0
+    left = {Path(e["path"]).name.split("-")[0]: e["bytes"] for e in found["spool"]}
+    assert sorted(left) == ["demo", "spool"] and left["spool"] > 0  # the ingest's spool, the build's marker
     assert found["audit"]["ok"] is True
     assert found["debris"] == len(found["orphan_files"]) + len(found["spool"]) + 1
     print("\nkill -9 debris:", json.dumps({k: found[k] for k in ("orphan_files", "spool", "demo", "debris",
@@ -183,7 +184,7 @@ def test_kill_9_mid_demo_then_doctor_finds_and_repairs_the_debris(tmp_path):
     code, repaired = cli(folder, "doctor", "--repair")
     assert code == 0, repaired
     assert repaired["repaired"]["orphan_files"] == len(found["orphan_files"])
-    assert repaired["repaired"]["spool"] == 1
+    assert repaired["repaired"]["spool"] == 2
     assert repaired["repaired"]["demo"]["replaced"] == ["applications@1"]
     assert repaired["after"] == {"orphan_files": 0, "scheduled_files": 0, "orphan_artifacts": 0, "spool": 0,
                                  "demo": "complete", "debris": 0, "debris_bytes": 0}
@@ -245,13 +246,20 @@ def test_a_half_built_demo_is_completed_by_ensure(tmp_path):
         frame, _ = demo.applications(3_000, seed=11)
         datasets.ingest_frame(lake, frame, name="applications", actor="t", usecase=demo.USECASE,
                               source="demo generator (seed 11)")
+        # while another live process builds, the half-written demo is "building": nobody starts a second build
+        parent = os.getppid()
+        builder = lake.config.folder / "tmp" / f"demo-{parent}-{_process_start(parent)}-0000"
+        builder.mkdir()
+        assert demo.state(lake) == {"state": "building", "partial": ["applications@2"]}
+        assert not demo.needs_build(lake) and demo.ensure(lake) is False
+        builder.rmdir()
         assert demo.state(lake) == {"state": "incomplete", "partial": ["applications@2"]}
         assert demo.needs_build(lake)
         assert demo.ensure(lake) is True
         assert demo.state(lake)["state"] == "complete"
         truths = demo.truths(lake)
         assert truths["rows"] == 3_000 and truths["seed"] == 11 and truths["datasets"]["applications"] == "applications@3"
-        assert demo.ensure(lake) is False
+        assert demo.ensure(lake) is False and not list((lake.config.folder / "tmp").glob("demo-*"))
     finally:
         lake.close()
 
