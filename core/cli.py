@@ -116,12 +116,24 @@ def cmd_demo(lake: Lake, args) -> dict:
     if args.sample == "ihdp":
         version = demo.ingest_ihdp(lake, actor=_actor())
         return {"sample": "ihdp", "datasets": {"ihdp": version.ref}, "rows": version.rows}
+    before = demo.state(lake)
     truths = demo.build(lake, rows=args.rows, seed=args.seed, actor=_actor(),
                         with_transactions=not args.no_transactions, progress=_progress)
-    return {"sample": "credit", "usecase": demo.USECASE, **truths}
+    return {"sample": "credit", "usecase": demo.USECASE, **truths,
+            **({"completed": before["partial"]} if before["state"] == "incomplete" else {})}
+
+
+def cmd_doctor(lake: Lake, args) -> dict:
+    from core import doctor
+
+    if args.repair:
+        return doctor.repair(lake, actor=_actor(), progress=_progress)
+    return doctor.examine(lake)
 
 
 def cmd_usecase_add(lake: Lake, args) -> dict:
+    import math
+
     metrics = []
     for text in args.metric or []:
         name, sep, target = text.partition("=")
@@ -129,8 +141,8 @@ def cmd_usecase_add(lake: Lake, args) -> dict:
             metrics.append(usecases.SuccessMetric(name.strip(), float(target)))
         except ValueError:
             raise InputError(f"--metric {text!r}: write NAME=TARGET, for example roc_auc=0.75.") from None
-        if not sep:
-            raise InputError(f"--metric {text!r}: write NAME=TARGET, for example roc_auc=0.75.")
+        if not sep or not math.isfinite(metrics[-1].target):
+            raise InputError(f"--metric {text!r}: write NAME=TARGET with a finite number, for example roc_auc=0.75.")
     case = usecases.add(lake, args.name, objective=args.objective, actor=_actor(), owner=args.owner,
                         stakeholders=tuple(args.stakeholder or ()), data_sources=tuple(args.source or ()),
                         success_metrics=tuple(metrics))
@@ -170,7 +182,7 @@ def cmd_cohorts(lake: Lake, args) -> dict:
 
 def cmd_cohort_add(lake: Lake, args) -> dict:
     try:
-        raw = json.loads(args.where)
+        raw = _strict_json(args.where, "--where")
     except json.JSONDecodeError as exc:
         raise InputError(f"--where must be a JSON list of conditions ({exc}).") from None
     if not isinstance(raw, list):
@@ -307,7 +319,7 @@ def cmd_fairness(lake: Lake, args) -> dict:
     reference = None
     if args.reference:
         try:
-            reference = json.loads(args.reference)
+            reference = _strict_json(args.reference, "--reference")
         except json.JSONDecodeError:
             reference = None
         if not isinstance(reference, dict):
@@ -331,7 +343,7 @@ def cmd_counterfactuals(lake: Lake, args) -> dict:
     permitted = None
     if args.ranges:
         try:
-            permitted = json.loads(args.ranges)
+            permitted = _strict_json(args.ranges, "--ranges")
         except json.JSONDecodeError:
             permitted = None
         if not isinstance(permitted, dict):
@@ -376,7 +388,7 @@ def _json_arg(text: Optional[str], flag: str, example: str) -> Optional[dict]:
     if not text:
         return None
     try:
-        value = json.loads(text)
+        value = _strict_json(text, flag)
     except json.JSONDecodeError:
         value = None
     if not isinstance(value, dict):
@@ -404,7 +416,7 @@ def cmd_model_show(lake: Lake, args) -> dict:
 
 
 def cmd_scorecard(lake: Lake, args) -> dict:
-    return scorecard.export(lake, args.model, args.out)
+    return scorecard.export(lake, args.model, args.out, force=args.force)
 
 
 def cmd_card(lake: Lake, args) -> dict:
@@ -481,13 +493,50 @@ def cmd_findings(lake: Lake, args) -> dict:
 
 
 def cmd_report(lake: Lake, args) -> dict:
-    return meeting.export(lake, args.review_id, args.out)
+    return meeting.export(lake, args.review_id, args.out, force=args.force)
 
 
 def cmd_mitigate(lake: Lake, args) -> dict:
     result = mitigation.mitigate(lake, args.run, sensitive=args.sensitive, method=args.method,
                                  constraint=args.constraint, eps=args.eps, actor=_actor(), progress=_progress)
     return result.to_dict()
+
+
+def _strict_json(text: str, flag: str) -> Any:
+    """json.loads that refuses NaN and Infinity (Python's json accepts them; no range or threshold can use them)."""
+    def refuse(constant: str) -> None:
+        raise InputError(f"{flag}: {constant} is not a number a range or threshold can use; give finite numbers.")
+    return json.loads(text, parse_constant=refuse)
+
+
+# Sane bounds of the numeric options, checked after parsing (argparse checks only the type): option -> (low, high).
+# A value outside (or NaN/Infinity in any float option) is refused with the option's name and its range.
+_BOUNDS: dict[str, tuple[float, float]] = {
+    "seed": (0, 2**32 - 1), "test_size": (0.01, 0.99), "train.threshold": (0.0, 1.0), "search_seconds": (0, 86_400),
+    "cf_rows": (1, 100_000), "cf_count": (1, 50), "explain_rows": (1, 10_000_000), "bootstrap": (0, 10_000),
+    "eps": (0.000001, 1.0), "first": (1, 100_000), "count": (1, 50), "cost": (-1e12, 1e12), "k": (2, 1_000_000),
+    "batch_rows": (1_000, 10_000_000), "limit": (1, 100_000), "share": (0.000001, 1.0), "port": (1, 65_535),
+}
+
+
+def _check_bounds(args: argparse.Namespace) -> None:
+    import math
+
+    for name, value in vars(args).items():
+        values = value if isinstance(value, list) else [value]
+        for item in values:
+            if isinstance(item, bool) or not isinstance(item, (int, float)):
+                continue
+            flag = "-k" if name == "k" else "--" + name.replace("_", "-")
+            if isinstance(item, float) and not math.isfinite(item):
+                raise InputError(f"{flag}: {item} is not a finite number.")
+            bounds = _BOUNDS.get(f"{getattr(args, 'command', '')}.{name}") or _BOUNDS.get(name)
+            if bounds:
+                low, high = bounds
+                if not low <= item <= high:
+                    whole = isinstance(item, int)
+                    raise InputError(f"{flag} must be {'a whole number ' if whole else ''}from {low:,} to {high:,}, "
+                                     f"not {item:,}.")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -720,6 +769,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("scorecard", help="the responsible-AI scorecard of a model version, as PDF or HTML")
     p.add_argument("model", metavar="NAME@VERSION")
     p.add_argument("--out", required=True, metavar="FILE.pdf|FILE.html")
+    p.add_argument("--force", action="store_true", help="replace --out if it exists (a link is never followed)")
     p.set_defaults(handler=cmd_scorecard)
 
     p = sub.add_parser("card", help="edit a model version's card: card NAME@VERSION --set JSON")
@@ -798,7 +848,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="a review meeting's record as one self-contained HTML file")
     p.add_argument("review_id", metavar="REVIEW_ID")
     p.add_argument("--out", required=True, metavar="FILE.html")
+    p.add_argument("--force", action="store_true", help="replace --out if it exists (a link is never followed)")
     p.set_defaults(handler=cmd_report)
+
+    p = sub.add_parser("doctor", help="find what crashed jobs left (untracked files, artifacts, spool, a half-built demo)")
+    p.add_argument("--repair", action="store_true",
+                   help="remove it (admin; never what a running process may own) and complete a half-built demo")
+    p.set_defaults(handler=cmd_doctor)
 
     p = sub.add_parser("reviews", help="list reviews")
     p.add_argument("--usecase")
@@ -821,9 +877,10 @@ def main(argv: Optional[Sequence[str]] = None, out=None) -> int:
     out = out or sys.stdout
     try:
         args = build_parser().parse_args(argv)
+        _check_bounds(args)
         if getattr(args, "role_positional", None):
             args.role = args.role or args.role_positional
-        lake = Lake.open(args.lake)
+        lake = Lake.open(args.lake, sweep=args.command != "doctor")  # doctor reports leftovers before removing them
         try:
             _AS["user"] = None
             with identity.using("cli"):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tempfile
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,7 +18,7 @@ from typing import Callable, ClassVar, Iterable, Optional
 import duckdb
 import pandas as pd
 
-from core import permissions, sources, usecases
+from core import permissions, scratch, sources, usecases
 from core.errors import InputError, NotFoundError
 from core.lake import Lake, sql_literal
 from core.names import DatasetRef, check_name, parse_dataset_ref, quote_identifier
@@ -127,7 +126,7 @@ def ingest_chunks(lake: Lake, make_chunks: Callable[[], Iterable[pd.DataFrame]],
     check_name(name, what="dataset name")
     usecases.get(lake, usecase)
     digest = hashlib.sha256()
-    with tempfile.TemporaryDirectory(prefix="assay-spool-") as folder:
+    with scratch.spool(lake.config.folder) as folder:  # under the lake, owned by this process (core/scratch.py)
         files = []
         for index, chunk in enumerate(make_chunks()):
             if index == 0:
@@ -209,6 +208,7 @@ def _write_version(lake: Lake, fill: Callable[[duckdb.DuckDBPyConnection, str], 
         digest = fill(cur, table)
         described = cur.execute(f"DESCRIBE {table}").fetchall()
         sources.check_column_names([row[0] for row in described], source=label)
+        sources.check_column_types(described, source=label)
         rows = cur.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
         if rows == 0:
             raise InputError(f"{label}: has column names but no data rows; nothing was ingested.")

@@ -38,7 +38,7 @@ from typing import Iterator, Optional
 import numpy as np
 import pandas as pd
 
-from core import datasets, settings, usecases
+from core import datasets, scratch, settings, usecases
 from core.errors import InputError
 from core.lake import Lake
 from core.progress import Progress, report
@@ -165,9 +165,18 @@ def transactions(apps: pd.DataFrame, *, seed: int, per_applicant: float = 20.0) 
 
 def build(lake: Lake, *, rows: int = 50_000, seed: int = 7, actor: str = "demo", with_transactions: bool = True,
           progress: Optional[Progress] = None) -> dict:
-    """Generate the demo into the lake (new versions if it exists) and return what was written."""
+    """Generate the demo into the lake (new versions if it exists) and return what was written.
+
+    While it runs, a folder LAKE/tmp/demo-PID-... says so: a half-written demo whose builder still runs is
+    "building", not "incomplete" (the app must not start a second build beside a CLI one)."""
     if not isinstance(rows, int) or rows < 1_000 or rows > MAX_ROWS:
         raise InputError(f"--rows must be a whole number from 1,000 to {MAX_ROWS:,}, not {rows!r}.")
+    with scratch.spool(lake.config.folder, "demo"):
+        return _build(lake, rows=rows, seed=seed, actor=actor, with_transactions=with_transactions, progress=progress)
+
+
+def _build(lake: Lake, *, rows: int, seed: int, actor: str, with_transactions: bool,
+           progress: Optional[Progress]) -> dict:
     _ensure_usecase(lake, actor)
     chunks = max(1, -(-rows // CHUNK_ROWS))
     sizes = [min(CHUNK_ROWS, rows - i * CHUNK_ROWS) for i in range(chunks)]
@@ -227,8 +236,58 @@ def truths(lake: Lake) -> Optional[dict]:
     return json.loads(raw) if raw else None
 
 
+DEMO_TABLES = ("applications", "transactions", "applications_batch2")
+_SOURCE_PREFIX = "demo generator (seed "
+
+
+def state(lake: Lake) -> dict:
+    """Whether the demo is "absent", "complete", "building" (a build runs now) or "incomplete" (a build
+    stopped half-way, e.g. killed).
+
+    `build` writes its tables one by one and its truths (`demo_truths`) last, so a demo table version
+    newer than the truths is the trace of a build that did not finish: the lake then holds, say, a new
+    `applications` without the `transactions` and truths that belong to it."""
+    truths_at = lake.snapshot_for_tag("setting:demo_truths")
+    newest: dict = {}
+    for name in DEMO_TABLES:
+        made = [v for v in datasets.versions(lake, name) if v.source.startswith(_SOURCE_PREFIX)]
+        if made:
+            newest[name] = max(made, key=lambda v: v.version)
+    if not newest:
+        return {"state": "absent", "partial": []}
+    partial = sorted(v.ref for v in newest.values() if truths_at is None or (v.snapshot or 0) > truths_at)
+    if not partial:
+        return {"state": "complete", "partial": []}
+    building = any(e.alive and e.path.name.startswith("demo-") for e in scratch.entries(lake.config.folder))
+    return {"state": "building" if building else "incomplete", "partial": partial}
+
+
+def repair(lake: Lake, *, actor: str = "demo", progress: Optional[Progress] = None) -> dict:
+    """Complete a half-built demo by building it again with the interrupted build's rows and seed (new
+    versions; the partial ones stay in the history, superseded). Returns what was built."""
+    found = state(lake)
+    if found["state"] != "incomplete":
+        return {"state": found["state"], "built": None}
+    partial = {ref.split("@")[0]: datasets.get(lake, ref) for ref in found["partial"]}
+    first = partial.get("applications") or next(iter(partial.values()))
+    seed_text = first.source[len(_SOURCE_PREFIX):].split(")")[0].split(",")[0]
+    seed = int(seed_text) if seed_text.isdigit() else 7
+    rows = partial["applications"].rows if "applications" in partial else 50_000
+    rows = min(max(rows, 1_000), MAX_ROWS)
+    built = build(lake, rows=rows, seed=seed, actor=actor, progress=progress)
+    return {"state": "complete", "replaced": found["partial"], "built": built["datasets"], "rows": rows, "seed": seed}
+
+
+def needs_build(lake: Lake) -> bool:
+    """True on a lake with no data at all (first start) and on a lake whose demo build stopped half-way."""
+    return not datasets.latest(lake) or state(lake)["state"] == "incomplete"
+
+
 def ensure(lake: Lake, *, progress: Optional[Progress] = None) -> bool:
-    """Build the demo on first start (an empty lake); True when it was built now."""
+    """Build the demo on first start (an empty lake), or complete one a crash left half-built; True when built now."""
+    if state(lake)["state"] == "incomplete":
+        repair(lake, progress=progress)
+        return True
     if datasets.latest(lake):
         return False
     build(lake, progress=progress)

@@ -84,9 +84,18 @@ class Lake:
         self._lock = threading.Lock()
 
     @classmethod
-    def open(cls, folder: Optional[str | Path] = None) -> "Lake":
+    def open(cls, folder: Optional[str | Path] = None, *, sweep: bool = True) -> "Lake":
+        """Open (or create) the lake. `sweep` removes what killed jobs left in LAKE/tmp/ (`doctor` opens
+        without it, to report the leftovers before removing them)."""
+        from core import scratch
+
         lake = cls(load_config(folder))
+        _prepare_private_folders(lake.config)
         lake.cursor().close()  # attach and migrate now, so configuration errors surface here
+        _restrict_catalog_files(lake.config)
+        scratch.register_open(lake.config.folder)
+        if sweep:
+            scratch.sweep(lake.config.folder)
         return lake
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
@@ -101,7 +110,9 @@ class Lake:
             Path(config.data_path).mkdir(parents=True, exist_ok=True)
         # Bounded: a query that needs more memory than the limit spills to the lake's temp folder or
         # fails with DuckDB's out-of-memory error, instead of taking the machine (see config._limits).
-        limits = {"temp_directory": str(config.folder / "duckdb_tmp")}
+        from core import scratch
+
+        limits = {"temp_directory": str(scratch.spill_folder(config.folder))}  # per process, swept if killed
         if config.memory_limit_bytes:
             limits["memory_limit"] = f"{config.memory_limit_bytes // 2**20}MiB"
         if config.threads:
@@ -114,12 +125,13 @@ class Lake:
         if config.uses_s3:
             con.execute(_s3_secret(dict(os.environ)))
         try:
-            con.execute(f"ATTACH {sql_literal('ducklake:' + config.catalog)} AS lake "
-                        f"(DATA_PATH {sql_literal(config.data_path)})")
+            con.execute(f"ATTACH {sql_literal('ducklake:' + config.catalog)} AS lake ({_data_path_option(con, config)})")
         except duckdb.Error as error:
             from core.config import redact
 
             con.close()
+            if any(marker in str(error) for marker in _DAMAGED):
+                raise AssayError(f"The lake's catalog ({config.describe()['catalog']}) is damaged: {_DAMAGED_ADVICE}") from None
             raise AssayError(f"Could not open the lake's catalog ({config.describe()['catalog']}): "
                              f"{redact(str(error).splitlines()[0])[:300]}") from None
         migrations.apply(self, con)
@@ -228,10 +240,114 @@ def _prepare_sqlite_catalog(path: Path) -> None:
     import sqlite3
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    with sqlite3.connect(path, timeout=30) as db:
-        if db.execute("PRAGMA journal_mode").fetchall()[0][0] != "wal":
-            db.execute("PRAGMA journal_mode=WAL")
-    db.close()
+    try:
+        with sqlite3.connect(path, timeout=30) as db:
+            _chmod_own(path, 0o600)  # before the -wal and -shm files exist: SQLite gives them the database's mode
+            if db.execute("PRAGMA journal_mode").fetchall()[0][0] != "wal":
+                db.execute("PRAGMA journal_mode=WAL")
+        db.close()
+    except sqlite3.DatabaseError as error:
+        if "locked" in str(error).lower() or "busy" in str(error).lower():
+            raise LakeBusyError(f"The lake's catalog {path} stayed locked by another process; try again.") from None
+        raise AssayError(f"The lake's catalog {path} is damaged ({error}): {_DAMAGED_ADVICE}") from None
+
+
+_DAMAGED = ("malformed", "not a database", "database corrupt")
+_DAMAGED_ADVICE = ("nothing was changed. Restore catalog.sqlite from a backup (the Parquet files in the lake's files/ "
+                   "folder are untouched), or move the lake folder aside to start a new lake; `python -m core doctor` "
+                   "checks a lake once it opens.")
+
+
+# Lakes hold password hashes and personal data: the folders are private to their owner (0700) and the
+# catalog files 0600. Parquet files are written by DuckDB with the process umask; the 0700 folder is
+# what keeps them private (changing the umask of a threaded server for every write would race).
+_PRIVATE_FOLDERS = ("", "artifacts", "tmp")
+
+
+def _prepare_private_folders(config: LakeConfig) -> None:
+    folder = Path(config.folder)
+    created = not folder.exists()
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for name in _PRIVATE_FOLDERS:
+        path = folder / name
+        if name:
+            path.mkdir(mode=0o700, exist_ok=True)
+        if name or created or (folder / "catalog.sqlite").exists():  # never chmod a folder that is not a lake
+            _chmod_own(path, 0o700)
+    if not config.uses_s3:
+        data = Path(config.data_path)
+        fresh = not data.exists()
+        data.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if fresh or folder in data.resolve().parents:
+            _chmod_own(data, 0o700)
+
+
+def _restrict_catalog_files(config: LakeConfig) -> None:
+    """Take group and other permissions off the SQLite catalog and its -wal/-shm files (older lakes had 0644)."""
+    if config.catalog_kind != "sqlite":
+        return
+    path = Path(config.catalog.split(":", 1)[1])
+    for candidate in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if candidate.exists():
+            _chmod_own(candidate, 0o600)
+
+
+def _chmod_own(path: Path, mode: int) -> None:
+    import os
+
+    try:
+        if path.stat().st_uid == os.getuid():
+            os.chmod(path, mode)
+    except OSError:
+        pass  # not ours to change (a shared mount): leave it
+
+
+def _data_path_option(con: duckdb.DuckDBPyConnection, config: LakeConfig) -> str:
+    """The DATA_PATH options of the ATTACH, so that a lake keeps opening after its folder is moved or copied.
+
+    DuckLake stores the data path in its catalog at creation and refuses another one unless told to
+    override. A data path inside the lake folder is stored relative to it ('files/'), and each open passes
+    the absolute path it resolves to now, with OVERRIDE_DATA_PATH. Lakes made before this stored an
+    absolute path: one that ends like the configured path inside the lake (same tail, folder moved) is
+    overridden the same way; any other mismatch is left to DuckLake to refuse, as before."""
+    configured = config.data_path
+    plain = f"DATA_PATH {sql_literal(configured)}"
+    if config.catalog_kind != "sqlite" or config.uses_s3:
+        return plain
+    folder = Path(config.folder).resolve()
+    try:
+        relative = Path(configured).resolve().relative_to(folder).as_posix().rstrip("/") + "/"
+    except ValueError:
+        return plain  # a data path outside the lake folder stays absolute
+    override = f"DATA_PATH {sql_literal(configured)}, OVERRIDE_DATA_PATH true"
+    stored = _stored_data_path(con, Path(config.catalog.split(":", 1)[1]))
+    if stored is None:  # a new lake: create its catalog with the relative path, then open it at the absolute one
+        con.execute(f"ATTACH {sql_literal('ducklake:' + config.catalog)} AS lake_init (DATA_PATH {sql_literal(relative)})")
+        con.execute("DETACH lake_init")
+        return override
+    if stored.rstrip("/") == configured.rstrip("/"):
+        return plain
+    if not Path(stored).is_absolute():
+        if (folder / stored).resolve() == Path(configured).resolve():
+            return override
+        return plain  # DuckLake explains the mismatch
+    if stored.rstrip("/").endswith("/" + relative.rstrip("/")):
+        return override  # an older lake, copied or moved: its files are at the same place inside the folder
+    return plain
+
+
+def _stored_data_path(con: duckdb.DuckDBPyConnection, catalog: Path) -> Optional[str]:
+    """The data path recorded in a SQLite DuckLake catalog, or None before the catalog is initialised.
+    Read through DuckDB's own SQLite (the library DuckLake uses): a second SQLite library opening the file
+    in this process would not see the first one's locks."""
+    tables = con.execute("SELECT name FROM sqlite_scan(?, 'sqlite_master') WHERE name = 'ducklake_metadata'",
+                         [str(catalog)]).fetchall()
+    if not tables:
+        return None
+    rows = con.execute("SELECT value FROM sqlite_scan(?, 'ducklake_metadata') WHERE key = 'data_path'",
+                       [str(catalog)]).fetchall()
+    return rows[0][0] if rows else None
+
 
 
 def _rollback(cur: duckdb.DuckDBPyConnection) -> None:

@@ -99,14 +99,15 @@ def report_html(lake: Lake, review_id: str) -> str:
     return "".join(parts)
 
 
-def export(lake: Lake, review_id: str, out: str) -> dict:
+def export(lake: Lake, review_id: str, out: str, *, force: bool = False) -> dict:
+    from core import outputs
+
     path = Path(out)
     if path.suffix.lower() not in (".html", ".htm"):
         raise InputError(f"The report is an .html file, not {path.suffix or 'no extension'} ({out}).")
-    if not path.parent.exists():
-        raise InputError(f"The folder {path.parent} does not exist.")
+    outputs.check_output(path, lake=lake, force=force)  # refuse a bad path before the work
     text = report_html(lake, review_id)
-    path.write_text(text, encoding="utf-8")
+    outputs.write_output(path, text.encode("utf-8"), lake=lake, force=force)
     head = audit.head(lake)
     return {"review_id": review_id, "out": str(path), "bytes": len(text.encode("utf-8")),
             "findings": len(findings.list_findings(lake, review_id)), "audit_head": head}

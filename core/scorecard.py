@@ -218,14 +218,15 @@ def _pdf_cell(value: Any) -> str:
     return text
 
 
-def export(lake: Lake, ref: str, out: str) -> dict:
+def export(lake: Lake, ref: str, out: str, *, force: bool = False) -> dict:
+    from core import outputs
+
     path = Path(out)
     if path.suffix.lower() not in (".pdf", ".html", ".htm"):
         raise InputError(f"The scorecard is written as .pdf or .html, not {path.suffix or 'no extension'} ({out}).")
-    if not path.parent.exists():
-        raise InputError(f"The folder {path.parent} does not exist.")
+    outputs.check_output(path, lake=lake, force=force)  # refuse a bad path before the work
     scorecard = build(lake, ref)
     data = to_pdf(scorecard) if path.suffix.lower() == ".pdf" else to_html(scorecard).encode("utf-8")
-    path.write_bytes(data)
+    outputs.write_output(path, data, lake=lake, force=force)
     return {"model": scorecard["model"], "out": str(path), "bytes": len(data),
             "sections": [title for title, _ in _sections(scorecard)], "audit_head": scorecard["audit_head"]}

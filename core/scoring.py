@@ -26,7 +26,7 @@ from typing import Iterator, Optional
 import numpy as np
 import pandas as pd
 
-from core import datasets, permissions, registry, training
+from core import datasets, permissions, registry, scratch, training
 from core.errors import InputError
 from core.lake import Lake, sql_literal
 from core.names import parse_dataset_ref, quote_identifier as q
@@ -267,8 +267,9 @@ def _dask_batches(lake: Lake, chosen: Plan, model, scheduler: Optional[str], bat
     files = _parquet_files(lake, chosen)
     columns = list(dict.fromkeys([*chosen.casts, *([chosen.entity] if chosen.entity else [])]))
     model_bytes = (lake.config.folder / chosen.version.artifact).read_bytes()
+    local = scratch.make_spool(lake.config.folder, "dask")  # worker scratch under the lake, not /tmp
     cluster = None if scheduler else LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                                 dashboard_address=None)
+                                                 dashboard_address=None, local_directory=str(local))
     client = Client(scheduler or cluster)
     try:
         shipped = client.scatter(model_bytes, broadcast=True)
@@ -280,6 +281,7 @@ def _dask_batches(lake: Lake, chosen: Plan, model, scheduler: Optional[str], bat
         client.close()
         if cluster is not None:
             cluster.close()
+        scratch.remove(local)
 
 
 def _score_file(file: str, offset: int, columns: list, casts: dict, run: training.Run, model_bytes: bytes):

@@ -11,6 +11,7 @@ import csv
 import gzip
 import hashlib
 import io
+import stat
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,8 @@ _SUFFIXES: dict[str, Kind] = {
 }
 _DELIMITERS = (",", ";", "\t", "|")
 _PROBE_BYTES = 64 * 1024
+_SCAN_BYTES = 8 * 1024 * 1024
+_MAX_HEADER_CHARS = 1024 * 1024
 # Cells read as missing, as pandas does by default: R and spreadsheet exports write NA, N/A or NULL.
 NULL_MARKERS = ("", "NA", "N/A", "NaN", "nan", "NULL", "null", "None")
 
@@ -51,7 +54,7 @@ class Source:
         if self.kind == "parquet":
             return "read_parquet(?)"
         if self.kind == "json":
-            return "read_json(?, format='auto')"
+            return "read_json(?, format='newline_delimited')"
         raise ValueError("duckdb files are attached, not read with a table function")
 
 
@@ -84,12 +87,19 @@ def detect_kind(path: Path) -> Kind:
 
 def check_file(path: Path, *, max_mb: int) -> Source:
     """Refuse a missing, empty, oversized, binary or malformed-header file with a clear message."""
-    if not path.exists():
-        raise InputError(f"{path}: no such file. Check the path.")
-    if not path.is_file():
+    try:
+        found = path.stat()  # follows a link: what counts is what would be read
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file (or a link to nothing). Check the path.") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror}).") from None
+    if stat.S_ISDIR(found.st_mode):
         raise InputError(f"{path}: is a folder, not a file.")
+    if not stat.S_ISREG(found.st_mode):
+        raise InputError(f"{path}: is not a regular file (a device, pipe or socket{', through a link' if path.is_symlink() else ''}); "
+                         "save the data to a file and ingest that.")
     kind = detect_kind(path)
-    size = path.stat().st_size
+    size = found.st_size
     if size == 0:
         raise InputError(f"{path.name}: the file is empty (0 bytes).")
     if size > max_mb * 1024 * 1024:
@@ -101,6 +111,10 @@ def check_file(path: Path, *, max_mb: int) -> Source:
         _check_expanded_size(path, max_mb)
     if kind in ("csv", "json"):
         _check_text(path)
+    if kind == "json":
+        _check_json_lines(path)
+    if kind == "parquet":
+        _check_parquet_names(path)
     if kind == "csv":
         delimiter, header = _csv_header(path)
         check_column_names(header, source=path.name)
@@ -172,13 +186,21 @@ def _open_text(path: Path) -> io.TextIOBase:
 
 
 def _check_text(path: Path) -> None:
+    """Text only: a NUL byte anywhere (not only in the first 64 KB) marks a binary file. The whole file is
+    scanned in 8 MB blocks (memchr speed, a small share of the ingest time)."""
     try:
         with (gzip.open(path, "rb") if path.name.lower().endswith(".gz") else path.open("rb")) as handle:
             probe = handle.read(_PROBE_BYTES)
+            offset, block = 0, probe
+            while block:
+                at = block.find(b"\x00")
+                if at >= 0:
+                    raise InputError(f"{path.name}: has a NUL byte at byte {offset + at:,}, so it is a binary file, "
+                                     "not text. Upload a CSV or JSON lines file.")
+                offset += len(block)
+                block = handle.read(_SCAN_BYTES)
     except (OSError, EOFError) as exc:
         raise InputError(f"{path.name}: could not be read as gzip ({exc}).") from None
-    if b"\x00" in probe:
-        raise InputError(f"{path.name}: looks like a binary file, not text. Upload a CSV or JSON lines file.")
     try:
         probe.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -187,13 +209,78 @@ def _check_text(path: Path) -> None:
 
 
 def _csv_header(path: Path) -> tuple[str, list[str]]:
-    with _open_text(path) as handle:
-        first = handle.readline()
+    try:
+        with _open_text(path) as handle:
+            first = handle.readline(_MAX_HEADER_CHARS + 1)  # bounded: a 200 MB one-field header is refused, not read
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path.name}: the header line is not UTF-8 text (byte {exc.start}). Save it as UTF-8.") from None
+    if len(first) > _MAX_HEADER_CHARS:
+        raise InputError(f"{path.name}: the header line is longer than {_MAX_HEADER_CHARS // 1024 // 1024} MB; the first "
+                         "line must hold the column names (is this a CSV file with a header?).")
     if not first.strip():
         raise InputError(f"{path.name}: the first line is empty; the first line must hold the column names.")
     delimiter = "\t" if ".tsv" in path.name.lower() else _guess_delimiter(first)
-    header = next(csv.reader([first], delimiter=delimiter))
+    try:
+        header = next(csv.reader([first], delimiter=delimiter))
+    except csv.Error as exc:
+        raise InputError(f"{path.name}: the header line cannot be read ({exc}); check its quotes.") from None
     return delimiter, [name.strip() for name in header]
+
+
+def _check_json_lines(path: Path) -> None:
+    """JSON lines means one object per line. A JSON array, or one object spread over lines, is refused
+    (DuckDB would read either as rows and hide the mistake)."""
+    import json
+
+    try:
+        with _open_text(path) as handle:
+            first = ""
+            while not first.strip():
+                first = handle.readline(_MAX_HEADER_CHARS + 1)
+                if not first:
+                    raise InputError(f"{path.name}: holds no JSON lines (only blank lines).")
+                if len(first) > _MAX_HEADER_CHARS:
+                    raise InputError(f"{path.name}: the first line is longer than {_MAX_HEADER_CHARS // 1024 // 1024} MB; "
+                                     "JSON lines holds one record (an object) per line.")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path.name}: the first line is not UTF-8 text (byte {exc.start}). Save it as UTF-8.") from None
+    text = first.strip()
+    if text.startswith("["):
+        raise InputError(f"{path.name}: is a JSON array, not JSON lines. Write one object per line "
+                         "(for example with `jq -c '.[]'`), then ingest it.")
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        raise InputError(f"{path.name}: line 1 is not a complete JSON object. JSON lines holds one object per line; "
+                         "a pretty-printed JSON document is not accepted (write it with one record per line).") from None
+    if not isinstance(value, dict):
+        raise InputError(f"{path.name}: line 1 is a JSON {type(value).__name__}, not an object; "
+                         "JSON lines holds one object (one record) per line.")
+
+
+def _check_parquet_names(path: Path) -> None:
+    """Column names as stored in the Parquet file: DuckDB would rename duplicates (a, a_1) and blanks silently."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        names = pq.read_schema(path).names
+    except (pa.ArrowException, OSError) as exc:
+        raise InputError(f"{path.name}: could not be read as PARQUET ({str(exc).splitlines()[0][:200]}).") from None
+    check_column_names(names, source=path.name)
+
+
+_NESTED_PREFIXES = ("STRUCT", "MAP", "UNION")
+
+
+def check_column_types(described: list, *, source: str) -> None:
+    """Refuse nested columns (STRUCT, LIST, MAP, ARRAY, UNION): profiling, training and export take flat
+    tables. `described` is DuckDB's DESCRIBE output (name, type, ...)."""
+    for row in described:
+        name, kind = str(row[0]), str(row[1]).upper()
+        if kind.startswith(_NESTED_PREFIXES) or kind.endswith("]"):
+            raise InputError(f"{source}: column {name!r} holds nested values ({str(row[1])[:80]}); Assay takes flat "
+                             "tables. Flatten it (one column per field) or store it as text, then ingest again.")
 
 
 def _guess_delimiter(line: str) -> str:

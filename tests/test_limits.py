@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import accounts, audit, datasets, demo, features
+from core import accounts, audit, datasets, demo, features, scratch
 from core.config import load_config
 from core.errors import InputError
 from core.features import _limits
@@ -163,7 +163,7 @@ def test_duckdb_runs_with_the_configured_memory_limit_and_threads(tmp_path):
     lake = Lake(load_config(tmp_path / "a", env={"ASSAY_MEMORY_LIMIT": "512MiB", "ASSAY_THREADS": "1"}))
     limit, threads, temp = lake.query("SELECT current_setting('memory_limit'), current_setting('threads'), "
                                       "current_setting('temp_directory')")[0]
-    assert (limit, threads) == ("512.0 MiB", 1) and temp == str(tmp_path / "a" / "duckdb_tmp")
+    assert (limit, threads) == ("512.0 MiB", 1) and temp == str(scratch.spill_folder(tmp_path / "a"))
     lake.close()
     (tmp_path / "b").mkdir()
     (tmp_path / "b" / "assay.toml").write_text('memory_limit = "25%"\nthreads = 2\nquery_seconds = 12\n')

@@ -165,7 +165,7 @@ def test_hostile_input_is_refused_or_defused(lake, tmp_path):
                           "amount": [-5.0, 1.0, 2.0, 3.0, 4.0, 5.0]})
     text = export.safe_csv(frame).decode()
     assert "'=HYPERLINK" in text and "'+1+1" in text and "'-2+3" in text and "'@SUM" in text and "'=cmd" in text
-    assert ",-5.0\n" in text and "\nplain,4.0" in text  # numbers and plain text untouched
+    assert ",-5.0\r\n" in text and "\nplain,4.0" in text  # numbers and plain text untouched
 
 
 def test_html_and_script_are_shown_as_text(lake, tmp_path):

@@ -168,9 +168,7 @@ def ensure_demo() -> None:
     if st.session_state.get("_demo_checked"):
         return
     the_lake = lake()
-    from core import datasets
-
-    if not datasets.latest(the_lake):
+    if demo.needs_build(the_lake):  # an empty lake, or a demo a crash left half-built
         with st.status("First start: building the demo credit data…", expanded=True) as status:
             bar = st.progress(0.0)
             demo.ensure(the_lake, progress=lambda f, m: bar.progress(f, text=m))
