@@ -432,28 +432,14 @@ def cmd_audit(lake: Lake, args) -> dict:
     if args.action == "anchor":
         mark = audit.anchor(lake)
         if args.out:
-            return {**mark, "out": _write_new_file(lake, args.out, json.dumps(mark, indent=2) + "\n")}
+            from core import outputs
+
+            written = outputs.write_output(args.out, (json.dumps(mark, indent=2) + "\n").encode("utf-8"), lake=lake)
+            return {**mark, "out": str(written)}
         return mark
     if args.action == "verify":
         return audit.verify(lake, anchor=audit.read_anchor(args.anchor) if args.anchor else None)
     return {"entries": audit.entries(lake, limit=args.limit, action=args.only, obj=args.object)}
-
-
-def _write_new_file(lake: Lake, path: str, text: str) -> str:
-    """Write a file that did not exist (never overwrite, never follow a symlink, never inside the lake)."""
-    import os
-    from pathlib import Path
-
-    target = Path(path).absolute()
-    if target.parent.resolve().is_relative_to(lake.config.folder.resolve()):
-        raise InputError(f"{path} is inside the lake folder; write the anchor somewhere else (ideally another machine).")
-    try:
-        handle = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
-    except FileExistsError:
-        raise InputError(f"{path} already exists (or is a link); choose a new file name.") from None
-    with os.fdopen(handle, "w", encoding="utf-8") as out:
-        out.write(text)
-    return str(target)
 
 
 def cmd_score(lake: Lake, args) -> dict:

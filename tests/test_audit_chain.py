@@ -139,7 +139,7 @@ def test_anchor_files_are_never_overwritten_nor_followed_nor_put_in_the_lake(wri
     link = tmp_path / "link.json"
     os.symlink(lake.config.folder / "catalog.sqlite", link)
     catalog = (lake.config.folder / "catalog.sqlite").read_bytes()
-    for target, message in ((taken, "already exists"), (link, "already exists"),
+    for target, message in ((taken, "already exists"), (link, "symbolic link"),
                             (lake.config.folder / "anchor.json", "inside the lake")):
         code, printed = cli(lake, "audit", "anchor", "--out", str(target))
         assert code == 2 and message in printed["error"], printed
