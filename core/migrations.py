@@ -98,6 +98,11 @@ STEPS: Sequence[tuple[int, str, Sequence[str]]] = (
             action_id VARCHAR, finding_id VARCHAR, text VARCHAR, owner VARCHAR, due DATE, status VARCHAR,
             closed_by VARCHAR, close_reason VARCHAR, created_by VARCHAR, created_at TIMESTAMPTZ)""",
     )),
+    (9, "decision thresholds of registered model versions", (
+        """CREATE TABLE lake.assay.model_thresholds (
+            name VARCHAR, version INTEGER, threshold DOUBLE, previous DOUBLE, reason VARCHAR, set_by VARCHAR,
+            set_at TIMESTAMPTZ)""",
+    )),
 )
 
 
