@@ -286,14 +286,13 @@ def set_threshold(lake: Lake, ref: str, threshold: object, *, actor: str, reason
                          "(its decision is at 0.5 by construction); mitigate its base run again instead.")
     if chosen == version.threshold:
         raise InputError(f"{version.ref} already decides at {chosen:g}; nothing changed.")
-    trained = training.TrainedRun(run=run, model=None, threshold=chosen)
     voided = [s for s in signoffs(lake, version.ref) if s["valid"]]
 
     def work(cur) -> None:
         cur.execute("INSERT INTO lake.assay.model_thresholds VALUES (?, ?, ?, ?, ?, ?, now())",
                     [version.name, version.version, chosen, version.threshold, reason.strip(), actor])
         cur.execute("UPDATE lake.assay.model_versions SET output = ? WHERE name = ? AND version = ?",
-                    [trained.decision, version.name, version.version])
+                    [training.decision_rule(run, chosen), version.name, version.version])
 
     lake.write(work, actor=actor, message=f"edit threshold of {version.ref}: {version.threshold:g} -> {chosen:g}",
                tag=f"model:{version.ref}", details={"threshold": chosen, "previous": version.threshold,

@@ -61,6 +61,15 @@ def decision_threshold(run: Run) -> Optional[float]:
     return float(run.metrics.get("threshold", 0.5))  # runs recorded before thresholds were stored decided at 0.5
 
 
+def decision_rule(run: Run, threshold: Optional[float]) -> str:
+    """The decision rule in words (a registered version's output field, the scorecard)."""
+    if run.task == "binary":
+        return f"probability of {run.target} = {run.positive}; decision at {threshold:g}"
+    if run.task == "multiclass":
+        return f"class probabilities over {run.classes}; decision: the most probable class"
+    return f"predicted {run.target} (a number)"
+
+
 @dataclass(frozen=True)
 class TrainedRun:
     run: Run
@@ -77,12 +86,7 @@ class TrainedRun:
 
     @property
     def decision(self) -> str:
-        """The decision rule in words (the registry's output field, the scorecard)."""
-        if self.run.task == "binary":
-            return f"probability of {self.run.target} = {self.run.positive}; decision at {self.threshold:g}"
-        if self.run.task == "multiclass":
-            return f"class probabilities over {self.run.classes}; decision: the most probable class"
-        return f"predicted {self.run.target} (a number)"
+        return decision_rule(self.run, self.threshold)
 
     def positive_score(self, proba: np.ndarray) -> np.ndarray:
         return np.asarray(proba)[:, self.positive_index]
