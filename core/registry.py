@@ -29,7 +29,7 @@ from core import datasets, permissions, review, settings, training
 from core.errors import InputError, NotFoundError
 from core.lake import Lake
 from core.names import check_name
-from core.training import _metrics, _runs
+from core.training import _metrics
 
 LOWER_IS_BETTER = {"rmse", "mae", "mape", "log_loss", "brier"}
 DEFAULT_APPROVALS = {"data_science_lead": 1, "risk_compliance": 1}
@@ -90,7 +90,7 @@ def _threshold_of(cur, name: str, version: int, run_id: str) -> dict:
                         "ORDER BY set_at DESC LIMIT 1", [name, version]).fetchall()
     if found:
         return {"threshold": float(found[0][0]), "threshold_set_at": found[0][1]}
-    return {"threshold": training.decision_threshold(_runs.read(cur, run_id)), "threshold_set_at": None}
+    return {"threshold": training.decision_threshold(training.read_run(cur, run_id)), "threshold_set_at": None}
 
 
 def parse_ref(ref: str) -> tuple[str, str]:
@@ -267,7 +267,7 @@ def open_version(lake: Lake, ref: Union[str, ModelVersion]) -> tuple[ModelVersio
     """A registered version and its run's model (hash checked, once) at the version's decision threshold."""
     version = ref if isinstance(ref, ModelVersion) else get(lake, ref)
     run = training.get(lake, version.run_id)
-    return version, training.open_run(lake, run, threshold=version.threshold if run.task == "binary" else None)
+    return version, training.open_run(lake, run, threshold=version.threshold)  # None unless binary
 
 
 def set_threshold(lake: Lake, ref: str, threshold: object, *, actor: str, reason: str) -> dict:
@@ -283,7 +283,7 @@ def set_threshold(lake: Lake, ref: str, threshold: object, *, actor: str, reason
         raise InputError(f"{version.ref} is a {run.task} model: only a binary classifier decides at a threshold.")
     if run.algorithm in training.MITIGATED_ALGORITHMS:
         raise InputError(f"{version.ref} is a fairness-mitigated model whose per-group thresholds are built into it "
-                         "(its decision is at 0.5 by construction); mitigate its base run again instead.")
+                         f"(its decision is at {version.threshold:g} by construction); mitigate its base run again instead.")
     if chosen == version.threshold:
         raise InputError(f"{version.ref} already decides at {chosen:g}; nothing changed.")
     voided = [s for s in signoffs(lake, version.ref) if s["valid"]]
@@ -329,7 +329,7 @@ def _gate(lake: Lake, trained: training.TrainedRun, held_out: pd.DataFrame, name
                           f"{len(run.feature_names)} in the candidate): the models are not compared, as the process "
                           "says; promotion then rests on the review and the sign-offs."}
     candidate_scores = _evaluate(trained, held_out)
-    in_service = training.open_run(lake, champion_run, threshold=champion.threshold if run.task == "binary" else None)
+    in_service = training.open_run(lake, champion_run, threshold=champion.threshold)
     champion_scores = _evaluate(training.TrainedRun(run=run, model=in_service.model, threshold=in_service.threshold),
                                 held_out)
     results, passed = {}, True

@@ -285,9 +285,7 @@ def _score_file(file: str, offset: int, columns: list, casts: dict, run: trainin
     at the version's decision threshold."""
     import pyarrow.parquet as pq
 
-    from core.training._runs import model_from_bytes
-
-    trained = training.TrainedRun(run=run, model=model_from_bytes(model_bytes, run), threshold=threshold)
+    trained = training.TrainedRun(run=run, model=training.model_from_bytes(model_bytes, run), threshold=threshold)
     frame = pq.read_table(file, columns=columns).to_pandas()
     frame.insert(0, "__row_id", np.arange(offset, offset + len(frame)))
     predictions, reasons = score_frame(trained, casts, frame)

@@ -166,6 +166,20 @@ def test_the_gate_evaluates_each_model_at_its_threshold(trained):
     assert registry.get(lake, "credit@1").output.endswith(f"decision at {THRESHOLD:g}")
 
 
+def test_the_fairness_page_defaults_its_slider_to_the_runs_threshold(trained, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from conftest import ROOT
+
+    lake, run, _ = trained
+    monkeypatch.setenv("ASSAY_LAKE", str(lake.config.folder))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300).run()
+    at = at.switch_page("pages/fairness.py").run()
+    at.selectbox(key="fairness_run").select(run.run_id).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.slider(key="fairness_threshold").value == pytest.approx(THRESHOLD)
+
+
 def test_set_threshold_is_audited_refused_for_bad_input_and_used_by_scoring(trained, monkeypatch):
     from starlette.testclient import TestClient
 

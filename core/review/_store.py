@@ -234,8 +234,7 @@ def _counterfactuals(lake: Lake, trained: training.TrainedRun, rows: int, count:
                                    progress=progress)
 
 
-def _fairness(frame: pd.DataFrame, rows: pd.DataFrame, trained: training.TrainedRun, sensitive: list[str],
-              seed: int) -> dict:
+def _fairness(frame: pd.DataFrame, rows: pd.DataFrame, trained: training.TrainedRun, sensitive: list, seed: int) -> dict:
     """Each sensitive column alone and, for two or three, their intersection: group metrics, disparities,
     the four-fifths rule and the summary at the run's decision threshold (binary), or errors by group
     (regression); plus the accuracy-disparity sweep across thresholds (binary)."""
@@ -271,20 +270,14 @@ class Scored:
     frame: pd.DataFrame
     rows: pd.DataFrame
 
-    @property
-    def run(self) -> training.Run:
-        return self.trained.run
-
-    @property
-    def model(self) -> object:
-        return self.trained.model
+    run = property(lambda self: self.trained.run)
+    model = property(lambda self: self.trained.model)
 
 
 def score_run(lake: Lake, run: Union[str, training.TrainedRun], *, dataset: Optional[str] = None,
               scope: Optional[str] = None, extra_columns: Optional[Sequence[str]] = None) -> Scored:
-    """Score the evaluation rows with the run's model at its decision threshold (a run id is opened here:
-    model hash and types checked): the run's held-out rows of its input by default, or every row of
-    another dataset version."""
+    """Score the evaluation rows at the run's decision threshold: the run's held-out rows of its input by
+    default, or every row of another dataset version (a run id is opened here, its model hash-checked)."""
     trained = training.open_run(lake, run)
     run = trained.run
     version, kind = evaluation_source(lake, run, dataset)
