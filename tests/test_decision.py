@@ -72,15 +72,16 @@ def test_the_run_records_its_threshold_and_the_owner_hands_it_out(trained):
 def test_review_overview_errors_and_confusion_are_at_the_runs_threshold(trained, reviewed):
     lake, run, _ = trained
     made, results = reviewed
-    assert made.rows == run.test_rows and made.config["threshold"] == THRESHOLD
-    assert results["overview"]["overall"]["accuracy"] == pytest.approx(run.metrics["accuracy"], abs=1e-12)
+    assert made.rows == run.test_rows
     assert results["errors"]["overall_error_rate"] == pytest.approx(1 - run.metrics["accuracy"], abs=1e-12)
+    assert results["overview"]["overall"]["accuracy"] == pytest.approx(run.metrics["accuracy"], abs=1e-12)
     stored = run.metrics["confusion_matrix"]
     matrix = results["overview"]["confusion_matrix"]
     pos = matrix["labels"].index(str(run.positive))
     neg = 1 - pos
     assert {"tn": matrix["matrix"][neg][neg], "fp": matrix["matrix"][neg][pos], "fn": matrix["matrix"][pos][neg],
             "tp": matrix["matrix"][pos][pos]} == stored
+    assert made.config["threshold"] == THRESHOLD
 
 
 def test_the_fairness_component_decides_at_the_runs_threshold(trained, reviewed):
@@ -126,9 +127,9 @@ def test_the_endpoint_predicts_at_the_versions_threshold(trained, monkeypatch):
     endpoint = serve.Endpoint(lake, "credit@champion", "t")
     with TestClient(serve.app(endpoint)) as client:
         answer = client.post("/predict", json={"rows": rows}).json()
-    assert answer["threshold"] == THRESHOLD
     got = [p["prediction"] == str(run.positive) for p in answer["predictions"]]
     assert got == list(expected >= THRESHOLD)
+    assert answer["threshold"] == THRESHOLD
     assert any(THRESHOLD <= s < 0.5 for s in expected)
 
 
@@ -139,7 +140,6 @@ def test_counterfactuals_and_what_if_decide_at_the_runs_threshold(trained, revie
     picked = _between(lake, run, rows, 3)
     found = counterfactuals.for_run(lake, run.run_id, row_ids=picked, count=2, vary=["income", "debt",
                                                                                     "late_payments_12m"])
-    assert found["threshold"] == THRESHOLD
     model = training.load_model(lake, run)
     index = run.classes.index(run.positive)
     for row in found["rows"]:
@@ -147,22 +147,23 @@ def test_counterfactuals_and_what_if_decide_at_the_runs_threshold(trained, revie
         for cf in row["counterfactuals"]:
             score = model.predict_proba(pd.DataFrame([cf["values"]])[run.feature_names])[0, index]
             assert score < THRESHOLD and cf["prediction"] != run.positive  # valid: the decision at 0.3 flips
-    assert sum(len(r["counterfactuals"]) for r in found["rows"]) > 0
+    assert sum(len(r["counterfactuals"]) for r in found["rows"]) > 0 and found["threshold"] == THRESHOLD
     tool = WhatIf.open(lake, run.run_id)
     for row_id in picked:
         answer = tool.predict(tool.row(lake, row_id))
         assert THRESHOLD <= answer["score"] < 0.5
-        assert answer["prediction"] == run.positive and answer["threshold"] == THRESHOLD
+        assert answer["prediction"] == run.positive
+        assert answer["threshold"] == THRESHOLD
 
 
 def test_the_gate_evaluates_each_model_at_its_threshold(trained):
     lake, champion, challenger = trained
     gate = registry.get(lake, "credit@2").gate
-    assert gate["decision_thresholds"] == {"candidate": THRESHOLD, "champion": THRESHOLD}
     assert gate["rows"] == challenger.test_rows
     for side, run in (("candidate", challenger), ("champion", champion)):
         for metric in ("accuracy", "f1", "precision", "recall", "balanced_accuracy"):
             assert gate["all_metrics"][side][metric] == pytest.approx(run.metrics[metric], abs=1e-12), (side, metric)
+    assert gate["decision_thresholds"] == {"candidate": THRESHOLD, "champion": THRESHOLD}
     assert registry.get(lake, "credit@1").output.endswith(f"decision at {THRESHOLD:g}")
 
 
