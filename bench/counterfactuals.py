@@ -72,21 +72,21 @@ def main() -> None:
                              sensitive=["sex", "race_ethnicity"], exclude=["applicant_id", "applied_at"]).runs[0]
         model = training.load_model(lake, run)
         version = datasets.get(lake, "applications")
-        held = datasets.read_frame(lake, version, where="rowid IN (SELECT row_id FROM lake.assay.run_test_rows WHERE "
-                                   "run_id = ?)", params=[run.run_id])[run.feature_names]
-        reference = datasets.read_frame(lake, version, where="rowid NOT IN (SELECT row_id FROM lake.assay.run_test_rows "
-                                        "WHERE run_id = ?)", params=[run.run_id])[run.feature_names]
+        where, params = training.held_out_filter(run.run_id)
+        held = datasets.read_frame(lake, version, where=where, params=params)[run.feature_names]
+        where, params = training.held_out_filter(run.run_id, held_out=False)
+        reference = datasets.read_frame(lake, version, where=where, params=params)[run.feature_names]
         queries = held.dropna().head(args.rows).reset_index(drop=True)
         numeric = [f["name"] for f in run.features if f["kind"] == "numeric"]
         space = cf.space_from(reference.dropna(), run.feature_names, numeric, cf.default_vary(run))
-        positions, _ = cf._predictions(model, queries, run)
+        positions, _ = cf._predictions(training.open_run(lake, run), queries)
         goals = [cf.Goal(task="classification", target_index=int(1 - p)) for p in positions]
         started = time.perf_counter()
         ours = cf.generate(model, queries, space, lambda i: goals[i], count=args.count, seed=0)
         ours_seconds = time.perf_counter() - started
 
         train = reference.dropna().copy()
-        train["__y"] = cf._predictions(model, train, run)[0]
+        train["__y"] = cf._predictions(training.open_run(lake, run), train)[0]
         data = dice_ml.Data(dataframe=train, continuous_features=numeric, outcome_name="__y")
         explainer = dice_ml.Dice(data, dice_ml.Model(model=model, backend="sklearn"), method="random")
         permitted = {c: list(space.ranges[c]) for c in space.vary if c in space.ranges}

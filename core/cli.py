@@ -328,7 +328,8 @@ def cmd_fairness(lake: Lake, args) -> dict:
         if args.label or args.prediction or args.score:
             raise InputError("With --run the model makes the predictions: drop --label, --prediction and --score.")
         result = fairness.for_run(lake, args.run, sensitive=args.sensitive, dataset=args.dataset,
-                                  threshold=0.5 if args.threshold is None else args.threshold, reference=reference,
+                                  threshold=training.decision_threshold(training.get(lake, args.run))
+                                  if args.threshold is None else args.threshold, reference=reference,
                                   n_boot=args.bootstrap)
     else:
         if not args.dataset or not args.label:
@@ -410,9 +411,17 @@ def cmd_models(lake: Lake, args) -> dict:
 
 
 def cmd_model_show(lake: Lake, args) -> dict:
+    if args.action == "threshold":
+        return cmd_model_threshold(lake, args)
     version = registry.get(lake, args.model)
     return {**version.to_dict(), "approvals": registry.approval_status(lake, version.ref),
             "signoffs": registry.signoffs(lake, version.ref), "lineage": registry.lineage(lake, version.ref)}
+
+
+def cmd_model_threshold(lake: Lake, args) -> dict:
+    if args.threshold is None:
+        raise InputError("Give the new decision threshold: --threshold 0.3 (and --reason TEXT).")
+    return registry.set_threshold(lake, args.model, args.threshold, actor=_actor(), reason=args.reason or "")
 
 
 def cmd_scorecard(lake: Lake, args) -> dict:
@@ -747,9 +756,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--usecase")
     p.set_defaults(handler=cmd_models)
 
-    p = sub.add_parser("model", help="show a model version: model show NAME@VERSION|NAME@ALIAS")
-    p.add_argument("action", choices=["show"])
+    p = sub.add_parser("model", help="show a model version: model show NAME@VERSION|NAME@ALIAS; "
+                                      "model threshold NAME@VERSION --threshold T --reason TEXT")
+    p.add_argument("action", choices=["show", "threshold"])
     p.add_argument("model", metavar="NAME@VERSION")
+    p.add_argument("--threshold", help="threshold: the version's new decision threshold, between 0 and 1")
+    p.add_argument("--reason", help="threshold: why it changes (kept in the audit trail)")
     p.set_defaults(handler=cmd_model_show)
 
     p = sub.add_parser("scorecard", help="the responsible-AI scorecard of a model version, as PDF or HTML")

@@ -11,9 +11,9 @@ Semantics, per row (as in dice-ml's random method):
 - S candidates start as copies of the row; at step n (n = 1, 2, ...), each candidate replaces one
   randomly chosen feature-to-vary with a random value (numbers uniform in the permitted range at
   the feature's decimal precision, categories uniform over those seen in the training rows).
-- A candidate is valid when the model gives the desired class (binary: probability of the
-  desired class at least 0.5; multiclass: the most probable class) or a prediction in the desired
-  range (regression). The search stops at step 2 or later once COUNT distinct valid candidates exist.
+- A candidate is valid when the model gives the desired class (binary: the run's decision at its
+  threshold, core.training.TrainedRun; multiclass: the most probable class) or a prediction in the
+  desired range (regression). The search stops at step 2 or later once COUNT distinct valid candidates exist.
 - Among the valid candidates, Assay keeps those with the fewest changed features and the
   smallest range-normalized distance, one per set of changed features first (diversity), then
   the post-hoc sparsity pass (binary search toward the original, per changed number; revert
@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence
+from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 import pandas as pd
@@ -57,14 +57,18 @@ class Goal:
     target_index: Optional[int] = None   # classification: the desired class position
     low: float = -np.inf                 # regression: the desired range
     high: float = np.inf
+    positive_index: Optional[int] = None  # binary: the positive class position and the run's threshold;
+    threshold: Optional[float] = None     # without them, the most probable class (dice-ml's own rule)
 
     def valid(self, model, X: pd.DataFrame) -> np.ndarray:
         if self.task == "regression":
             predicted = np.asarray(model.predict(X), dtype=float)
             return (predicted >= self.low) & (predicted <= self.high)
         proba = model.predict_proba(X)
-        if proba.shape[1] == 2:
-            return proba[:, self.target_index] >= 0.5
+        if self.threshold is not None:
+            positive = proba[:, self.positive_index] >= self.threshold
+            decided = np.where(positive, self.positive_index, 1 - self.positive_index)
+            return decided == self.target_index
         return proba.argmax(axis=1) == self.target_index
 
 
@@ -292,21 +296,21 @@ def default_vary(run: training.Run) -> list[str]:
             and not any(hint in f.lower() for hint in IMMUTABLE_HINTS)]
 
 
-def for_run(lake: Lake, run_id: str, *, row_ids: Optional[Sequence[int]] = None, cohort: Optional[str] = None,
+def for_run(lake: Lake, run: Union[str, training.TrainedRun], *, row_ids: Optional[Sequence[int]] = None, cohort: Optional[str] = None,
             rows: int = 20, count: int = 5, vary: Optional[Sequence[str]] = None, permitted: Optional[dict] = None,
             desired_class: Any = "opposite", desired_range: Optional[Sequence[float]] = None, method: str = "random",
             sample_size: int = SAMPLE_SIZE, seed: int = 0, progress: Optional[Progress] = None) -> dict:
     """Counterfactuals for rows of a run's input picked by lake row id, by a saved cohort, or (neither)
-    the first `rows` of the run's held-out rows."""
+    the first `rows` of the run's held-out rows; decisions at the run's threshold."""
     if method not in METHODS:
         raise InputError(f"Unknown method {method!r}; choose from {', '.join(METHODS)}.")
     if not isinstance(rows, int) or not 1 <= rows <= MAX_ROWS:
         raise InputError(f"Ask for 1 to {MAX_ROWS:,} rows, not {rows!r}.")
-    run = training.get(lake, run_id)
+    trained = training.open_run(lake, run)
+    run, model = trained.run, trained.model
     from core.review import evaluation_source
 
     version, _ = evaluation_source(lake, run, None)
-    model = training.load_model(lake, run)
     numeric = [f["name"] for f in run.features if f["kind"] == "numeric"]
     report(progress, 0.01, f"Reading the rows of {version.ref}")
     if row_ids is not None:
@@ -324,24 +328,24 @@ def for_run(lake: Lake, run_id: str, *, row_ids: Optional[Sequence[int]] = None,
         if query.empty:
             raise InputError(f"Cohort {cohort!r} has no rows in {version.ref}.")
     else:
-        query = datasets.read_frame(lake, version, where="rowid IN (SELECT row_id FROM lake.assay.run_test_rows "
-                                    "WHERE run_id = ?)", params=[run.run_id], limit=rows, with_row_ids=True)
-    reference = datasets.read_frame(lake, version, where="rowid NOT IN (SELECT row_id FROM lake.assay.run_test_rows "
-                                    "WHERE run_id = ?)", params=[run.run_id], limit=200_000)
+        where, params = trained.held_out_filter()
+        query = datasets.read_frame(lake, version, where=where, params=params, limit=rows, with_row_ids=True)
+    where, params = trained.held_out_filter(held_out=False)
+    reference = datasets.read_frame(lake, version, where=where, params=params, limit=200_000)
     vary = default_vary(run) if vary is None else list(vary)
     space = space_from(reference, run.feature_names, numeric, vary, permitted)
     X = query[run.feature_names].reset_index(drop=True)
-    original, labels = _predictions(model, X, run)
-    goal_for = _goals(run, original, desired_class, desired_range)
+    original, labels = _predictions(trained, X)
+    goal_for = _goals(trained, original, desired_class, desired_range)
     started = time.perf_counter()
     if method == "random":
         found = generate(model, X, space, goal_for, count=count, sample_size=sample_size, seed=seed, progress=progress)
     else:
-        found = _with_dice(model, X, reference, run, space, goal_for, count, method, seed, progress)
+        found = _with_dice(trained, X, reference, space, goal_for, count, method, seed, progress)
     seconds = time.perf_counter() - started
     out_rows, changes = [], {f: 0 for f in run.feature_names}
     every = [cf for cfs in found for cf in cfs]
-    labels_of = iter(_predictions(model, pd.DataFrame(every, columns=run.feature_names), run)[1] if every else [])
+    labels_of = iter(_predictions(trained, pd.DataFrame(every, columns=run.feature_names))[1] if every else [])
     for i, cfs in enumerate(found):
         predicted = [next(labels_of) for _ in cfs]
         base = X.iloc[i].to_dict()
@@ -355,7 +359,8 @@ def for_run(lake: Lake, run_id: str, *, row_ids: Optional[Sequence[int]] = None,
         out_rows.append({"row": int(query["__row_id"].iloc[i]), "original": {k: _plain(v) for k, v in base.items()},
                          "prediction": labels[i], "counterfactuals": entries})
     total = sum(len(r["counterfactuals"]) for r in out_rows)
-    return {"run_id": run.run_id, "method": method, "count": count, "vary": vary, "rows": out_rows,
+    return {"run_id": run.run_id, "method": method, "count": count, "vary": vary, "threshold": trained.threshold,
+            "rows": out_rows,
             "rows_without": sum(1 for r in out_rows if not r["counterfactuals"]), "counterfactuals": total,
             "feature_changes": dict(sorted(((k, v) for k, v in changes.items() if v), key=lambda kv: -kv[1])),
             "seconds": round(seconds, 3), "rows_per_second": round(len(out_rows) / seconds, 2) if seconds else None}
@@ -371,21 +376,20 @@ def _row_id(value: Any) -> int:
     return number
 
 
-def _predictions(model, X: pd.DataFrame, run: training.Run) -> tuple[np.ndarray, list]:
+def _predictions(trained: training.TrainedRun, X: pd.DataFrame) -> tuple[np.ndarray, list]:
     """Each row's predicted class position (or value) and its label, as the review decides it."""
+    run, model = trained.run, trained.model
     if run.task in ("binary", "multiclass"):
-        proba = model.predict_proba(X)
-        if run.task == "binary":
-            index = run.classes.index(run.positive)
-            positions = np.where(proba[:, index] >= 0.5, index, 1 - index)
-        else:
-            positions = proba.argmax(axis=1)
+        positions = trained.predicted_positions(model.predict_proba(X))
         return positions, [_plain(run.classes[p]) for p in positions]
     values = np.asarray(model.predict(X), dtype=float)
     return values, [float(v) for v in values]
 
 
-def _goals(run: training.Run, original: np.ndarray, desired_class: Any, desired_range: Optional[Sequence[float]]):
+def _goals(trained: training.TrainedRun, original: np.ndarray, desired_class: Any,
+           desired_range: Optional[Sequence[float]]):
+    run = trained.run
+    decision = {"positive_index": trained.positive_index, "threshold": trained.threshold} if run.task == "binary" else {}
     if run.task in ("regression", "timeseries"):
         if desired_range is None:
             raise InputError("A regression model needs the desired range of its prediction: --range LOW HIGH.")
@@ -395,24 +399,26 @@ def _goals(run: training.Run, original: np.ndarray, desired_class: Any, desired_
     if desired_class in (None, "opposite"):
         if run.task != "binary":
             raise InputError(f"Name the desired class for a {run.task} model; its classes are {run.classes}.")
-        return lambda i: Goal(task="classification", target_index=int(1 - original[i]))
+        return lambda i: Goal(task="classification", target_index=int(1 - original[i]), **decision)
     lookup = {str(c): i for i, c in enumerate(run.classes)}
     if str(desired_class) not in lookup:
         raise InputError(f"{desired_class!r} is not a class of this model; its classes are {run.classes}.")
-    goal = Goal(task="classification", target_index=lookup[str(desired_class)])
+    goal = Goal(task="classification", target_index=lookup[str(desired_class)], **decision)
     return lambda i: goal
 
 
-def _with_dice(model, X: pd.DataFrame, reference: pd.DataFrame, run: training.Run, space: Space, goal_for,
+def _with_dice(trained: training.TrainedRun, X: pd.DataFrame, reference: pd.DataFrame, space: Space, goal_for,
                count: int, method: str, seed: int, progress: Optional[Progress]) -> list[list[dict]]:
-    """dice-ml's own kdtree or genetic search, one row at a time."""
+    """dice-ml's own kdtree or genetic search, one row at a time; dice-ml decides at 0.5, so its answers
+    are kept only where they reach the desired class at the run's own decision."""
     import dice_ml
 
+    run, model = trained.run, trained.model
     if X.isna().any().any():
         raise InputError(f"dice-ml's {method} method cannot handle missing values in the chosen rows; "
                          "use the random method, which keeps them.")
     train = reference[run.feature_names].dropna().copy()
-    train["__y"] = _predictions(model, train, run)[0]
+    train["__y"] = _predictions(trained, train)[0]
     for column in run.feature_names:
         if column not in space.numeric:
             train[column] = train[column].astype(str)
@@ -434,6 +440,8 @@ def _with_dice(model, X: pd.DataFrame, reference: pd.DataFrame, run: training.Ru
             frame = result.cf_examples_list[0].final_cfs_df
         except Exception:  # dice-ml raises when it finds none
             frame = None
+        if frame is not None and len(frame):
+            frame = frame[goal.valid(model, frame[run.feature_names].reset_index(drop=True)).tolist()]
         found.append([] if frame is None else frame[run.feature_names].to_dict("records"))
         report(progress, (i + 1) / len(X), f"dice-ml {method}: {i + 1} of {len(X)} rows")
     return found

@@ -83,9 +83,8 @@ def report(lake: Lake, model_ref: str, *, dataset: str, actor: str, reference: O
         raise InputError(f"Unknown drift method {method!r}; choose auto (Evidently's defaults) or psi.")
     if not 0 < drift_share <= 1:
         raise InputError(f"The dataset-drift share must be in (0, 1], not {drift_share}.")
-    version = registry.get(lake, model_ref)
-    run = training.get(lake, version.run_id)
-    model = training.load_model(lake, run)
+    version, trained = registry.open_version(lake, model_ref)  # the model at the version's decision threshold
+    run, model = trained.run, trained.model
     from core.review import evaluation_source
 
     if reference:
@@ -93,8 +92,8 @@ def report(lake: Lake, model_ref: str, *, dataset: str, actor: str, reference: O
         reference_label, reference = chosen.ref, datasets.read_frame(lake, chosen, sample=REFERENCE_ROWS)
     else:
         source, _ = evaluation_source(lake, run, None)
-        reference = datasets.read_frame(lake, source, where="rowid NOT IN (SELECT row_id FROM lake.assay.run_test_rows "
-                                        "WHERE run_id = ?)", params=[run.run_id], sample=REFERENCE_ROWS)
+        where, params = trained.held_out_filter(held_out=False)
+        reference = datasets.read_frame(lake, source, where=where, params=params, sample=REFERENCE_ROWS)
         reference_label = f"{run.input_ref} training rows"
     batch = datasets.get(lake, parse_dataset_ref(dataset))
     current = datasets.read_frame(lake, batch, sample=CURRENT_ROWS)
@@ -114,7 +113,7 @@ def report(lake: Lake, model_ref: str, *, dataset: str, actor: str, reference: O
     share = len(drifted) / len(features)
     ref_scores, cur_scores = _scores(model, run, reference), _scores(model, run, current)
     prediction = feature_drift(pd.Series(ref_scores), pd.Series(cur_scores), numeric=True, method=method)
-    performance = _performance(lake, run, model, current, labels, entity)
+    performance = _performance(lake, trained, current, labels, entity)
     primary, higher = training.PRIMARY[run.task]
     drop = None
     if performance and primary in performance["current"] and primary in run.metrics:
@@ -150,11 +149,12 @@ def _scores(model, run: training.Run, frame: pd.DataFrame) -> np.ndarray:
     return np.asarray(model.predict(X), dtype=float)
 
 
-def _performance(lake: Lake, run: training.Run, model, current: pd.DataFrame, labels: Optional[str],
+def _performance(lake: Lake, trained: training.TrainedRun, current: pd.DataFrame, labels: Optional[str],
                  entity: Optional[str]) -> Optional[dict]:
     """Metrics on the batch once labels are known: in the batch itself, or in a labels dataset joined by entity."""
     from core.registry import _evaluate
 
+    run = trained.run
     frame = current
     if labels:
         known = datasets.read_frame(lake, datasets.get(lake, parse_dataset_ref(labels)))
@@ -166,7 +166,7 @@ def _performance(lake: Lake, run: training.Run, model, current: pd.DataFrame, la
     if run.target not in frame.columns or frame[run.target].notna().sum() < 20:
         return None
     frame = frame[frame[run.target].notna()]
-    return {"rows_with_labels": int(len(frame)), "current": _evaluate(model, run, frame),
+    return {"rows_with_labels": int(len(frame)), "current": _evaluate(trained, frame),
             "training_holdout": {k: v for k, v in run.metrics.items() if isinstance(v, (int, float))}}
 
 

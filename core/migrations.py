@@ -98,6 +98,11 @@ STEPS: Sequence[tuple[int, str, Sequence[str]]] = (
             action_id VARCHAR, finding_id VARCHAR, text VARCHAR, owner VARCHAR, due DATE, status VARCHAR,
             closed_by VARCHAR, close_reason VARCHAR, created_by VARCHAR, created_at TIMESTAMPTZ)""",
     )),
+    (9, "decision thresholds of registered model versions", (
+        """CREATE TABLE lake.assay.model_thresholds (
+            name VARCHAR, version INTEGER, threshold DOUBLE, previous DOUBLE, reason VARCHAR, set_by VARCHAR,
+            set_at TIMESTAMPTZ)""",
+    )),
     (11, "sign-off roles granted to accounts, API tokens, failed sign-ins", (
         "CREATE TABLE lake.assay.signoff_grants (name VARCHAR, role VARCHAR, granted_by VARCHAR, granted_at TIMESTAMPTZ)",
         """CREATE TABLE lake.assay.api_tokens (

@@ -25,7 +25,8 @@ from core.errors import InputError
 from core.lake import Lake
 from core.progress import Progress, report
 from core.training import _metrics, _runs
-from core.training._mitigated import GroupThresholdModel, MixtureModel, WeightedFit, group_keys
+from core.training._mitigated import (MITIGATED_THRESHOLD, GroupThresholdModel, MixtureModel, WeightedFit,
+                                      group_keys)
 
 METHODS = {"threshold": "ThresholdOptimizer (post-processing)", "expgrad": "ExponentiatedGradient (reduction)"}
 CONSTRAINTS = {"demographic_parity": ("selection_rate",), "equalized_odds": ("tpr", "fpr"),
@@ -57,14 +58,14 @@ def mitigate(lake: Lake, run_id: str, *, sensitive: Sequence[str], method: str, 
     sensitive = list(dict.fromkeys(sensitive or []))
     if not sensitive:
         raise InputError("Name the sensitive column(s) to mitigate over (--sensitive COL).")
-    base_run = training.get(lake, run_id)
+    base = training.open_run(lake, run_id)  # the base model at its own decision threshold
+    base_run, model = base.run, base.model
     if base_run.task != "binary":
         raise InputError(f"Mitigation needs a binary classifier; run {run_id} is {base_run.task}.")
-    if base_run.algorithm in ("threshold_optimizer", "exponentiated_gradient"):
+    if base_run.algorithm in training.MITIGATED_ALGORITHMS:
         raise InputError(f"Run {run_id} is already mitigated; mitigate its base run {base_run.params['base_run']}.")
     report(progress, 0.02, f"Reading {base_run.input_ref}")
-    fit_rows, test_rows = _rows(lake, base_run, sensitive)
-    model = training.load_model(lake, base_run)
+    fit_rows, test_rows = _rows(lake, base, sensitive)
     classes, positive = base_run.classes, base_run.positive
     index = classes.index(positive)
     y_fit = (fit_rows[base_run.target].astype(str) == str(positive)).astype(int).to_numpy()
@@ -84,9 +85,11 @@ def mitigate(lake: Lake, run_id: str, *, sensitive: Sequence[str], method: str, 
     truth = test_rows[base_run.target].to_numpy(dtype=object)
     before_proba = model.predict_proba(test_rows[base_run.feature_names])
     after_proba = mitigated.predict_proba(test_rows[inputs])
-    before = _measure(truth, before_proba, test_rows[sensitive], base_run, constraint)
-    after = _measure(truth, after_proba, test_rows[sensitive], base_run, constraint)
-    metrics = _metrics.plain(_metrics.classification_metrics(truth, after_proba, classes, positive=positive))
+    before = _measure(truth, before_proba, test_rows[sensitive], base, constraint)
+    after_decision = training.TrainedRun(run=base_run, model=mitigated, threshold=MITIGATED_THRESHOLD)
+    after = _measure(truth, after_proba, test_rows[sensitive], after_decision, constraint)
+    metrics = _metrics.plain(_metrics.classification_metrics(truth, after_proba, classes, positive=positive,
+                                                             threshold=MITIGATED_THRESHOLD))
     curves = _metrics.classification_curves(truth, after_proba, classes, positive=positive)
     new_id = f"{time.strftime('%Y%m%d')}-{uuid.uuid4().hex[:10]}"
     artifact, digest = _runs.save_artifact(lake, new_id, mitigated)
@@ -115,19 +118,18 @@ def mitigate(lake: Lake, run_id: str, *, sensitive: Sequence[str], method: str, 
     return MitigationResult(run=training.get(lake, new_id), before=before, after=after)
 
 
-def _rows(lake: Lake, run: training.Run, sensitive: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _rows(lake: Lake, trained: training.TrainedRun, sensitive: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The run's training rows (its input minus its held-out rows) and its held-out rows, with a known target."""
     from core.review import evaluation_source
 
+    run = trained.run
     version, _ = evaluation_source(lake, run, None)
     missing = [c for c in sensitive if c not in version.column_names]
     if missing:
         raise InputError(f"{version.ref} has no column(s) {missing}; it has {', '.join(version.column_names[:30])}.")
     frame = datasets.read_frame(lake, version, with_row_ids=True)
     frame = frame[frame[run.target].notna()]
-    with lake.reading() as cur:
-        held_out = cur.execute("SELECT row_id FROM lake.assay.run_test_rows WHERE run_id = ?", [run.run_id]).df()["row_id"]
-    is_test = frame["__row_id"].isin(set(held_out.tolist())).to_numpy()
+    is_test = frame["__row_id"].isin(set(trained.held_out_ids(lake).tolist())).to_numpy()
     return frame[~is_test].reset_index(drop=True), frame[is_test].reset_index(drop=True)
 
 
@@ -245,11 +247,14 @@ def _expgrad(run: training.Run, fit_rows: pd.DataFrame, y: np.ndarray, keys: np.
     return mitigated, {"models_trained": fits[0], "mixture_weights": [w for _, w in kept], "eps": eps}
 
 
-def _measure(truth: np.ndarray, proba: np.ndarray, sensitive: pd.DataFrame, run: training.Run, constraint: str) -> dict:
-    """Accuracy and the group metrics that the constraint equalizes, at the 0.5 decision."""
-    index = run.classes.index(run.positive)
+def _measure(truth: np.ndarray, proba: np.ndarray, sensitive: pd.DataFrame, decision: training.TrainedRun,
+             constraint: str) -> dict:
+    """Accuracy and the group metrics that the constraint equalizes, at the model's decision (the base run's
+    threshold before, the mitigated model's own after)."""
+    run = decision.run
     y_true = (pd.Series(truth).astype(str) == str(run.positive)).to_numpy()
-    report = fairness.assess(y_true, proba[:, index] >= 0.5, sensitive.reset_index(drop=True), score=proba[:, index],
+    score = decision.positive_score(proba)
+    report = fairness.assess(y_true, decision.decide(score), sensitive.reset_index(drop=True), score=score,
                              positive=run.positive, n_boot=0)
     watched = CONSTRAINTS[constraint]
     disparity = max(report.disparities[m]["difference"] or 0.0 for m in watched)

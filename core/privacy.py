@@ -159,9 +159,9 @@ def membership_inference(lake: Lake, run_id: str, seed: int = 0) -> dict:
     run = training.get(lake, run_id)
     model = training.load_model(lake, run)
     version, _ = evaluation_source(lake, run, None)
-    test_filter = "rowid IN (SELECT row_id FROM lake.assay.run_test_rows WHERE run_id = ?)"
-    held = datasets.read_frame(lake, version, where=test_filter, params=[run.run_id], limit=ATTACK_ROWS)
-    seen = datasets.read_frame(lake, version, where=f"NOT ({test_filter})", params=[run.run_id], limit=ATTACK_ROWS)
+    test_filter, params = training.held_out_filter(run.run_id)
+    held = datasets.read_frame(lake, version, where=test_filter, params=params, limit=ATTACK_ROWS)
+    seen = datasets.read_frame(lake, version, where=f"NOT ({test_filter})", params=params, limit=ATTACK_ROWS)
     held, seen = held[held[run.target].notna()], seen[seen[run.target].notna()]
     n = min(len(held), len(seen))
     if n < 50:

@@ -8,6 +8,11 @@ model that has a champion runs the gate: both models on the candidate's held-out
 metric against its threshold; the result is stored with the version. A failed candidate becomes
 champion only with an explicit override (an admin's reason, audited). Promotion to champion also
 needs the required approvals, each tied to the artifact's hash: a changed artifact voids them.
+
+A binary version decides at its decision threshold: its run's, until `set_threshold` (audited,
+with a reason) gives it another; approvals given before that change no longer count, as the
+decision rule they approved is gone. Scoring, the endpoint and drift open a version through
+`open_version`, which hands them the run's model at the version's threshold.
 """
 from __future__ import annotations
 
@@ -15,7 +20,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Optional
+from typing import Optional, Union
 
 import numpy as np
 import pandas as pd
@@ -53,6 +58,8 @@ class ModelVersion:
     created_by: str
     created_at: datetime
     aliases: tuple = ()
+    threshold: Optional[float] = None              # binary: the decision threshold in force
+    threshold_set_at: Optional[datetime] = None    # when set_threshold last changed it (None: the run's own)
 
     @property
     def ref(self) -> str:
@@ -61,6 +68,7 @@ class ModelVersion:
     def to_dict(self) -> dict:
         out = {k: v for k, v in self.__dict__.items()}
         out["created_at"] = self.created_at.isoformat()
+        out["threshold_set_at"] = self.threshold_set_at.isoformat() if self.threshold_set_at else None
         out["aliases"] = list(self.aliases)
         return out
 
@@ -68,11 +76,21 @@ class ModelVersion:
 _JSON = ("signature", "input_example", "metrics", "gate", "card")
 
 
-def _version_from(row: tuple, names: list[str], aliases: dict) -> ModelVersion:
+def _version_from(row: tuple, names: list[str], aliases: dict, cur) -> ModelVersion:
     data = dict(zip(names, row))
     for key in _JSON:
         data[key] = json.loads(data[key]) if data[key] else ({} if key in ("gate", "card", "metrics") else [])
-    return ModelVersion(**data, aliases=tuple(sorted(aliases.get((data["name"], data["version"]), []))))
+    return ModelVersion(**data, aliases=tuple(sorted(aliases.get((data["name"], data["version"]), []))),
+                        **_threshold_of(cur, data["name"], data["version"], data["run_id"]))
+
+
+def _threshold_of(cur, name: str, version: int, run_id: str) -> dict:
+    """The version's decision threshold: the last one set_threshold gave it, else its run's."""
+    found = cur.execute("SELECT threshold, set_at FROM lake.assay.model_thresholds WHERE name = ? AND version = ? "
+                        "ORDER BY set_at DESC LIMIT 1", [name, version]).fetchall()
+    if found:
+        return {"threshold": float(found[0][0]), "threshold_set_at": found[0][1]}
+    return {"threshold": training.decision_threshold(training.read_run(cur, run_id)), "threshold_set_at": None}
 
 
 def parse_ref(ref: str) -> tuple[str, str]:
@@ -101,9 +119,9 @@ def get(lake: Lake, ref: str) -> ModelVersion:
         result = cur.execute("SELECT * FROM lake.assay.model_versions WHERE name = ? AND version = ?", [name, version])
         rows, names = result.fetchall(), [d[0] for d in result.description]
         aliases = _aliases(cur, name)
-    if not rows:
-        raise NotFoundError(f"No version {which} of model {name!r}. `python -m core models` lists them.")
-    return _version_from(rows[0], names, aliases)
+        if not rows:
+            raise NotFoundError(f"No version {which} of model {name!r}. `python -m core models` lists them.")
+        return _version_from(rows[0], names, aliases, cur)
 
 
 def _aliases(cur, name: Optional[str] = None) -> dict:
@@ -121,7 +139,7 @@ def versions(lake: Lake, name: str) -> list[ModelVersion]:
         result = cur.execute("SELECT * FROM lake.assay.model_versions WHERE name = ? ORDER BY version", [name])
         rows, names = result.fetchall(), [d[0] for d in result.description]
         aliases = _aliases(cur, name)
-    return [_version_from(r, names, aliases) for r in rows]
+        return [_version_from(r, names, aliases, cur) for r in rows]
 
 
 def list_models(lake: Lake, *, usecase: Optional[str] = None) -> list[dict]:
@@ -180,8 +198,8 @@ def register(lake: Lake, run_id: str, *, name: str, actor: str, alias: Optional[
     check_name(name, what="model name")
     if alias:
         check_name(alias, what="alias")
-    run = training.get(lake, run_id)
-    model = training.load_model(lake, run)  # the artifact's hash and types are checked here
+    trained = training.open_run(lake, run_id)  # the artifact's hash and types are checked here
+    run = trained.run
     reviews = review.list_reviews(lake, run_id=run.run_id)
     if review_id and review_id not in [r.review_id for r in reviews]:
         raise InputError(f"Review {review_id!r} is not a review of run {run.run_id}.")
@@ -192,13 +210,13 @@ def register(lake: Lake, run_id: str, *, name: str, actor: str, alias: Optional[
         raise InputError(f"Run {run.run_id} is already {same.ref}.")
     if existing and existing[0].task != run.task:
         raise InputError(f"Model {name!r} is a {existing[0].task} model; run {run.run_id} is {run.task}.")
-    held_out = _held_out(lake, run)
-    gate = _gate(lake, run, model, held_out, name, thresholds or gate_thresholds(lake, run.task))
+    held_out = _held_out(lake, trained)
+    gate = _gate(lake, trained, held_out, name, thresholds or gate_thresholds(lake, run.task))
     example = held_out[run.feature_names].head(3)
     record = {"run_id": run.run_id, "review_id": review_id, "task": run.task, "target": run.target,
               "input": f"{run.input_kind}:{run.input_ref}", "input_snapshot": run.input_snapshot,
               "signature": run.features, "input_example": json.loads(example.to_json(orient="records")),
-              "output": _output(run), "metrics": {k: v for k, v in run.metrics.items() if isinstance(v, (int, float))},
+              "output": trained.decision, "metrics": {k: v for k, v in run.metrics.items() if isinstance(v, (int, float))},
               "artifact": run.artifact, "artifact_sha256": run.artifact_sha256, "code_version": run.code_version,
               "gate": gate, "card": {"purpose": description, "intended_use": "", "owners": list(owners), "limitations": "",
                                      "ethical_considerations": "", "tradeoffs": "", "targets": {}}}
@@ -235,35 +253,71 @@ def _move_alias(cur, name: str, alias: str, version: int, actor: str) -> None:
     cur.execute("INSERT INTO lake.assay.model_aliases VALUES (?, ?, ?, ?, now())", [name, alias, version, actor])
 
 
-def _held_out(lake: Lake, run: training.Run) -> pd.DataFrame:
+def _held_out(lake: Lake, trained: training.TrainedRun) -> pd.DataFrame:
     from core.review import evaluation_source
 
+    run = trained.run
     version, _ = evaluation_source(lake, run, None)
-    frame = datasets.read_frame(lake, version, where="rowid IN (SELECT row_id FROM lake.assay.run_test_rows "
-                                "WHERE run_id = ?)", params=[run.run_id])
+    where, params = trained.held_out_filter()
+    frame = datasets.read_frame(lake, version, where=where, params=params)
     return frame[frame[run.target].notna()].reset_index(drop=True)
 
 
-def _output(run: training.Run) -> str:
-    if run.task == "binary":
-        return f"probability of {run.target} = {run.positive}; decision at 0.5"
-    if run.task == "multiclass":
-        return f"class probabilities over {run.classes}"
-    return f"predicted {run.target} (a number)"
+def open_version(lake: Lake, ref: Union[str, ModelVersion]) -> tuple[ModelVersion, training.TrainedRun]:
+    """A registered version and its run's model (hash checked, once) at the version's decision threshold."""
+    version = ref if isinstance(ref, ModelVersion) else get(lake, ref)
+    run = training.get(lake, version.run_id)
+    return version, training.open_run(lake, run, threshold=version.threshold)  # None unless binary
 
 
-def _evaluate(model, run: training.Run, frame: pd.DataFrame) -> dict:
+def set_threshold(lake: Lake, ref: str, threshold: object, *, actor: str, reason: str) -> dict:
+    """Give a binary version another decision threshold (audited, with the reason). Scoring and the endpoint
+    decide at it from now on; sign-offs given before it no longer count (the rule they approved changed)."""
+    permissions.require(lake, actor, "edit")
+    chosen = training.check_threshold(threshold)
+    if not isinstance(reason, str) or not reason.strip():
+        raise InputError("Say why the threshold changes (--reason TEXT): it is the record behind the new decision rule.")
+    version = get(lake, ref)
+    run = training.get(lake, version.run_id)
+    if run.task != "binary":
+        raise InputError(f"{version.ref} is a {run.task} model: only a binary classifier decides at a threshold.")
+    if run.algorithm in training.MITIGATED_ALGORITHMS:
+        raise InputError(f"{version.ref} is a fairness-mitigated model whose per-group thresholds are built into it "
+                         f"(its decision is at {version.threshold:g} by construction); mitigate its base run again instead.")
+    if chosen == version.threshold:
+        raise InputError(f"{version.ref} already decides at {chosen:g}; nothing changed.")
+    voided = [s for s in signoffs(lake, version.ref) if s["valid"]]
+
+    def work(cur) -> None:
+        cur.execute("INSERT INTO lake.assay.model_thresholds VALUES (?, ?, ?, ?, ?, ?, now())",
+                    [version.name, version.version, chosen, version.threshold, reason.strip(), actor])
+        cur.execute("UPDATE lake.assay.model_versions SET output = ? WHERE name = ? AND version = ?",
+                    [training.decision_rule(run, chosen), version.name, version.version])
+
+    lake.write(work, actor=actor, message=f"edit threshold of {version.ref}: {version.threshold:g} -> {chosen:g}",
+               tag=f"model:{version.ref}", details={"threshold": chosen, "previous": version.threshold,
+                                                    "reason": reason.strip(), "signoffs_voided": len(voided)})
+    return {"model": version.ref, "threshold": chosen, "previous": version.threshold, "reason": reason.strip(),
+            "signoffs_voided": len(voided), "approvals": approval_status(lake, version.ref)}
+
+
+def _evaluate(trained: training.TrainedRun, frame: pd.DataFrame) -> dict:
+    """Metrics of a model on labelled rows, binary decisions at its threshold."""
+    run, model = trained.run, trained.model
     X, truth = frame[run.feature_names], frame[run.target]
     if run.task in ("binary", "multiclass"):
+        extra = {"threshold": trained.threshold} if run.task == "binary" else {}
         metrics = _metrics.classification_metrics(truth.to_numpy(dtype=object), model.predict_proba(X), run.classes,
-                                                  positive=run.positive)
+                                                  positive=run.positive, **extra)
     else:
         metrics = _metrics.regression_metrics(truth.to_numpy(dtype=float), np.asarray(model.predict(X), dtype=float))
     return {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float)) and k != "threshold"}
 
 
-def _gate(lake: Lake, run: training.Run, model, held_out: pd.DataFrame, name: str, thresholds: dict) -> dict:
-    """Candidate against the champion on the candidate's held-out rows, each metric against its threshold."""
+def _gate(lake: Lake, trained: training.TrainedRun, held_out: pd.DataFrame, name: str, thresholds: dict) -> dict:
+    """Candidate against the champion on the candidate's held-out rows, each metric against its threshold;
+    each model decides at its own decision threshold (the candidate's run's, the champion version's)."""
+    run = trained.run
     try:
         champion = get(lake, f"{name}@champion")
     except NotFoundError:
@@ -274,8 +328,10 @@ def _gate(lake: Lake, run: training.Run, model, held_out: pd.DataFrame, name: st
                 "reason": f"The feature set changed ({len(champion_run.feature_names)} features in service, "
                           f"{len(run.feature_names)} in the candidate): the models are not compared, as the process "
                           "says; promotion then rests on the review and the sign-offs."}
-    candidate_scores = _evaluate(model, run, held_out)
-    champion_scores = _evaluate(training.load_model(lake, champion_run), run, held_out)
+    candidate_scores = _evaluate(trained, held_out)
+    in_service = training.open_run(lake, champion_run, threshold=champion.threshold)
+    champion_scores = _evaluate(training.TrainedRun(run=run, model=in_service.model, threshold=in_service.threshold),
+                                held_out)
     results, passed = {}, True
     for metric, rule in thresholds.items():
         if metric not in candidate_scores:
@@ -291,7 +347,8 @@ def _gate(lake: Lake, run: training.Run, model, held_out: pd.DataFrame, name: st
                            "higher_is_better": higher, "passed": bool(ok)}
         passed &= ok
     return {"status": "passed" if passed else "failed", "champion": champion.ref, "rows": int(len(held_out)),
-            "metrics": results, "all_metrics": {"candidate": candidate_scores, "champion": champion_scores}}
+            "metrics": results, "all_metrics": {"candidate": candidate_scores, "champion": champion_scores},
+            "decision_thresholds": {"candidate": trained.threshold, "champion": in_service.threshold}}
 
 
 def signoff(lake: Lake, ref: str, *, decision: str, comment: str, actor: str, role: str) -> dict:
@@ -400,8 +457,14 @@ def signoffs(lake: Lake, ref: str) -> list[dict]:
         audited = entries[(r[0], r[1], r[2], r[4])] > 0
         entries[(r[0], r[1], r[2], r[4])] -= audited
         found.append({"reviewer": r[0], "role": r[1], "decision": r[2], "comment": r[3], "artifact_sha256": r[4],
-                      "at": r[5], "audited": audited, "valid": r[4] == version.artifact_sha256 and audited})
+                      "at": r[5], "audited": audited,
+                      "valid": r[4] == version.artifact_sha256 and audited and _under_current_threshold(version, r[5])})
     return found
+
+
+def _under_current_threshold(version: ModelVersion, signed_at) -> bool:
+    """A sign-off counts only for the decision rule it saw: one given before set_threshold changed it does not."""
+    return version.threshold_set_at is None or signed_at > version.threshold_set_at
 
 
 def approval_status(lake: Lake, ref: str) -> dict:

@@ -42,6 +42,7 @@ def retrain(lake: Lake, name: str, *, actor: str, dataset: Optional[str] = None,
                              time_column=split.get("time_column"), sensitive=run.sensitive,
                              exclude=[c for c in run.excluded if c != run.target], positive=run.positive,
                              seed=split.get("seed", 42), params=params, usecase=run.usecase,
+                             **({"threshold": current.threshold} if run.task == "binary" else {}),  # the rule in service
                              progress=lambda f, m: report(progress, 0.05 + 0.5 * f, m), **source)
     new_run = trained.runs[0]
     report(progress, 0.6, "Reviewing the retrained model")

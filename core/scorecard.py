@@ -42,7 +42,8 @@ def build(lake: Lake, ref: str) -> dict:
         "model_details": {"algorithm": run.algorithm, "run_id": run.run_id, "review_id": version.review_id,
                           "artifact_sha256": version.artifact_sha256, "code_version": version.code_version,
                           "registered_by": version.created_by, "registered_at": version.created_at.isoformat(),
-                          "output": version.output},
+                          "output": version.output,
+                          "decision_threshold": version.threshold},  # in force: the run's, or set_threshold's
         "performance": performance,
         "gate": version.gate,
         "approvals": registry.approval_status(lake, version.ref),

@@ -12,7 +12,8 @@ no output, and running the same job again writes a new version, never a half one
 
 Engines: "embedded" (DuckDB in this process, default) and "dask" (dask.distributed over the Parquet files of the
 input; a LocalCluster unless a scheduler address is given). Both call the same `score_frame`, so
-their predictions are identical.
+their predictions are identical. A binary model's `prediction` is its decision at the version's
+threshold (core.registry.open_version: the run's, unless set_threshold changed it).
 """
 from __future__ import annotations
 
@@ -118,9 +119,10 @@ def plan(lake: Lake, model_ref: str, *, dataset: Optional[str] = None, path: Opt
     return Plan(version=version, run=run, source_sql=source_sql, label=label, entity=entity, casts=casts)
 
 
-def score_frame(model, run: training.Run, casts: dict, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+def score_frame(trained: training.TrainedRun, casts: dict, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
     """Predictions for one batch: a frame of (prediction, probability) and a Series of reasons for the
-    rejected rows (None for scored ones). The same function serves every engine."""
+    rejected rows (None for scored ones). The same function serves every engine and the endpoint."""
+    run, model = trained.run, trained.model
     reasons = pd.Series([None] * len(frame), index=frame.index, dtype=object)
     X = pd.DataFrame(index=frame.index)
     for column, how in casts.items():
@@ -142,14 +144,8 @@ def score_frame(model, run: training.Run, casts: dict, frame: pd.DataFrame) -> t
         good = X[ok]
         if run.task in ("binary", "multiclass"):
             proba = model.predict_proba(good)
-            if run.task == "binary":
-                index = run.classes.index(run.positive)
-                score = proba[:, index]
-                other = next(c for c in run.classes if c != run.positive)
-                labels = np.where(score >= 0.5, str(run.positive), str(other))
-            else:
-                score = proba.max(axis=1)
-                labels = np.asarray([str(run.classes[i]) for i in proba.argmax(axis=1)], dtype=object)
+            score = trained.positive_score(proba) if run.task == "binary" else proba.max(axis=1)
+            labels = np.asarray([str(c) for c in trained.predicted_labels(proba)], dtype=object)
             out.loc[ok, "prediction"] = labels
             out.loc[ok, "probability"] = score
         else:
@@ -169,8 +165,8 @@ def score(lake: Lake, model_ref: str, *, actor: str, dataset: Optional[str] = No
     if not isinstance(batch_rows, int) or batch_rows < 1_000:
         raise InputError(f"Batches hold at least 1,000 rows, not {batch_rows!r}.")
     chosen = plan(lake, model_ref, dataset=dataset, path=path, entity=entity)
-    version, run = chosen.version, chosen.run
-    model = training.load_model(lake, run)
+    version, trained = registry.open_version(lake, chosen.version)  # the model at the version's threshold
+    run = trained.run
     job_id = f"{time.strftime('%Y%m%d')}-{uuid.uuid4().hex[:10]}"
     scored_at = datetime.now(timezone.utc).replace(tzinfo=None)
     counts = {"rows": 0, "scored": 0, "rejected": 0, "reasons": {}}
@@ -203,7 +199,7 @@ def score(lake: Lake, model_ref: str, *, actor: str, dataset: Optional[str] = No
 
     def chunks() -> Iterator[pd.DataFrame]:
         if engine == "dask":
-            for frame, predictions, reasons in _dask_batches(lake, chosen, model, scheduler, batch_rows):
+            for frame, predictions, reasons in _dask_batches(lake, chosen, trained, scheduler, batch_rows):
                 yield finish(frame, predictions, reasons)
             return
         columns = ", ".join(q(c) for c in dict.fromkeys([*chosen.casts, *([chosen.entity] if chosen.entity else [])]))
@@ -214,7 +210,7 @@ def score(lake: Lake, model_ref: str, *, actor: str, dataset: Optional[str] = No
                 .fetch_record_batch(batch_rows)
             for batch in reader:
                 frame = batch.to_pandas()
-                predictions, reasons = score_frame(model, run, chosen.casts, frame)
+                predictions, reasons = score_frame(trained, chosen.casts, frame)
                 yield finish(frame, predictions, reasons)
 
     output_name = output or f"scores_{version.name}"
@@ -259,7 +255,7 @@ def _record_failure(lake: Lake, job_id: str, run, version, label: str, engine: s
         pass  # the original error matters more than its record
 
 
-def _dask_batches(lake: Lake, chosen: Plan, model, scheduler: Optional[str], batch_rows: int):
+def _dask_batches(lake: Lake, chosen: Plan, trained: training.TrainedRun, scheduler: Optional[str], batch_rows: int):
     """The same scoring over the input's Parquet files on dask.distributed; each file's rows come back
     in order with the row ids the embedded engine gives them."""
     from dask.distributed import Client, LocalCluster
@@ -273,7 +269,8 @@ def _dask_batches(lake: Lake, chosen: Plan, model, scheduler: Optional[str], bat
     client = Client(scheduler or cluster)
     try:
         shipped = client.scatter(model_bytes, broadcast=True)
-        futures = [client.submit(_score_file, file, offset, columns, chosen.casts, chosen.run, shipped, pure=False)
+        futures = [client.submit(_score_file, file, offset, columns, chosen.casts, trained.run, trained.threshold, shipped,
+                                 pure=False)
                    for file, offset in files]
         for future in futures:
             yield future.result()
@@ -284,24 +281,16 @@ def _dask_batches(lake: Lake, chosen: Plan, model, scheduler: Optional[str], bat
         scratch.remove(local)
 
 
-def _score_file(file: str, offset: int, columns: list, casts: dict, run: training.Run, model_bytes: bytes):
-    """On a worker: load the model from its checked bytes (skops, trusted types only) and score one file."""
-    import hashlib
-
+def _score_file(file: str, offset: int, columns: list, casts: dict, run: training.Run, threshold: Optional[float],
+                model_bytes: bytes):
+    """On a worker: load the model from its checked bytes (skops, trusted types only) and score one file
+    at the version's decision threshold."""
     import pyarrow.parquet as pq
-    import skops.io as sio
 
-    from core.training._runs import TRUSTED_TYPES
-
-    if hashlib.sha256(model_bytes).hexdigest() != run.artifact_sha256:
-        raise RuntimeError("the model bytes changed on their way to the worker")
-    untrusted = set(sio.get_untrusted_types(data=model_bytes))
-    if untrusted - TRUSTED_TYPES:
-        raise RuntimeError(f"untrusted types in the model: {sorted(untrusted - TRUSTED_TYPES)}")
-    model = sio.loads(model_bytes, trusted=sorted(untrusted))
+    trained = training.TrainedRun(run=run, model=training.model_from_bytes(model_bytes, run), threshold=threshold)
     frame = pq.read_table(file, columns=columns).to_pandas()
     frame.insert(0, "__row_id", np.arange(offset, offset + len(frame)))
-    predictions, reasons = score_frame(model, run, casts, frame)
+    predictions, reasons = score_frame(trained, casts, frame)
     return frame, predictions, reasons
 
 

@@ -3,8 +3,9 @@ requests on localhost (Starlette on uvicorn, both installed with Streamlit).
 
 POST /predict {"rows": [{feature: value, ...}, ...]} -> {"model", "predictions": [{"prediction",
 "probability"}]}. Each request is checked against the model's signature (a missing feature, an
-unknown type or a number that is not one is a 422 with the reason). The alias is resolved again
-every few seconds, so promoting a new champion switches the endpoint without a restart. GET
+unknown type or a number that is not one is a 422 with the reason). A binary model's prediction is its
+decision at the version's threshold. The alias is resolved again every few seconds, so promoting a new
+champion (or changing the version's threshold) switches the endpoint without a restart. GET
 /health answers with the model in service; GET /metrics with requests, errors and latency p50/p95.
 Request counts and latencies are written to the lake (a `serve` job) every LOG_EVERY requests and
 when the server stops.
@@ -17,10 +18,12 @@ import threading
 import time
 import uuid
 from collections import deque
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 
-from core import registry, training
+from core import registry
 from core.errors import AssayError, InputError
 from core.lake import Lake
 from core.scoring import score_frame
@@ -38,7 +41,7 @@ class Endpoint:
         self.lock = threading.Lock()
         self.latencies: deque = deque(maxlen=10_000)
         self.requests = self.errors = self.logged = 0
-        self.resolved_at, self.version, self.model, self.run = 0.0, None, None, None
+        self.resolved_at, self.version, self.trained = 0.0, None, None
         self._resolve(force=True)
 
     def _resolve(self, force: bool = False) -> None:
@@ -46,18 +49,22 @@ class Endpoint:
             return
         version = registry.get(self.lake, self.ref)
         if self.version is None or version.ref != self.version.ref:
-            run = training.get(self.lake, version.run_id)
-            self.model, self.run = training.load_model(self.lake, run), run  # hash checked
-            self.version = version
+            self.version, self.trained = registry.open_version(self.lake, version)  # hash checked
+        elif version.threshold != self.trained.threshold:  # set_threshold: same model, another decision
+            self.version, self.trained = version, replace(self.trained, threshold=version.threshold)
         self.resolved_at = time.monotonic()
 
     def casts(self) -> dict:
         return {f["name"]: ("text" if f["kind"] == "categorical" else "parse") for f in self.version.signature}
 
+    @property
+    def run(self):
+        return self.trained.run
+
     def predict(self, body: object) -> dict:
         with self.lock:
             self._resolve()
-            version, model, run = self.version, self.model, self.run
+            version, trained = self.version, self.trained
         rows = body.get("rows") if isinstance(body, dict) else None
         if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows):
             raise InputError('Send {"rows": [{feature: value, ...}, ...]} with at least one row.')
@@ -73,11 +80,11 @@ class Endpoint:
                 if value is not None and not isinstance(value, (str, int, float, bool)):
                     raise InputError(f"Row {i}: {feature['name']} must be a number, text or null, not {type(value).__name__}.")
         frame = pd.DataFrame([{n: r[n] for n in names} for r in rows])
-        predictions, reasons = score_frame(model, run, self.casts(), frame)
+        predictions, reasons = score_frame(trained, self.casts(), frame)
         if reasons.notna().any():
             first = int(np.flatnonzero(reasons.notna().to_numpy())[0])
             raise InputError(f"Row {first}: {reasons.iloc[first]}.")
-        return {"model": version.ref, "predictions": [
+        return {"model": version.ref, "threshold": trained.threshold, "predictions": [
             {"prediction": p, "probability": None if np.isnan(q) else float(q)}
             for p, q in zip(predictions["prediction"], predictions["probability"])]}
 

@@ -1,12 +1,12 @@
 """What-if: change any feature of a row and see the model's prediction and its SHAP explanation.
 
-`WhatIf.open` loads the run's model (hash checked) and a background sample of its training rows
-once; `predict` then answers for one edited row in milliseconds (exact TreeSHAP for LightGBM).
+`WhatIf.open` loads the run's model (hash checked) with its decision threshold, and a background
+sample of its training rows, once; `predict` then answers for one edited row in milliseconds (exact TreeSHAP for LightGBM).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Union
 
 import numpy as np
 import pandas as pd
@@ -21,19 +21,26 @@ BACKGROUND_ROWS = 1_000
 
 @dataclass
 class WhatIf:
-    run: training.Run
-    model: Any
+    trained: training.TrainedRun
     background: pd.DataFrame
 
+    @property
+    def run(self) -> training.Run:
+        return self.trained.run
+
+    @property
+    def model(self) -> Any:
+        return self.trained.model
+
     @classmethod
-    def open(cls, lake: Lake, run_id: str) -> "WhatIf":
+    def open(cls, lake: Lake, run: Union[str, training.TrainedRun]) -> "WhatIf":
         from core.review import evaluation_source
 
-        run = training.get(lake, run_id)
-        version, _ = evaluation_source(lake, run, None)
-        background = datasets.read_frame(lake, version, where="rowid NOT IN (SELECT row_id FROM lake.assay.run_test_rows "
-                                         "WHERE run_id = ?)", params=[run.run_id], limit=BACKGROUND_ROWS)
-        return cls(run=run, model=training.load_model(lake, run), background=background[run.feature_names])
+        trained = training.open_run(lake, run)
+        version, _ = evaluation_source(lake, trained.run, None)
+        where, params = trained.held_out_filter(held_out=False)
+        background = datasets.read_frame(lake, version, where=where, params=params, limit=BACKGROUND_ROWS)
+        return cls(trained=trained, background=background[trained.run.feature_names])
 
     def row(self, lake: Lake, row_id: int) -> dict:
         """One row of the run's input, as a dict of its features."""
@@ -58,12 +65,12 @@ class WhatIf:
         X = pd.concat([row, self.background], ignore_index=True)
         if run.task in ("binary", "multiclass"):
             proba = self.model.predict_proba(row)[0]
+            label = self.trained.predicted_labels(proba[None, :])[0]
             if run.task == "binary":
-                score = float(proba[run.classes.index(run.positive)])
-                label = run.positive if score >= 0.5 else next(c for c in run.classes if c != run.positive)
+                score = float(self.trained.positive_score(proba[None, :])[0])
             else:
-                label, score = run.classes[int(np.argmax(proba))], float(np.max(proba))
-            out = {"prediction": _plain(label), "score": score,
+                score = float(np.max(proba))
+            out = {"prediction": _plain(label), "score": score, "threshold": self.trained.threshold,
                    "probabilities": {str(c): float(p) for c, p in zip(run.classes, proba)}}
         else:
             out = {"prediction": float(self.model.predict(row)[0])}

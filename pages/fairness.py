@@ -112,8 +112,8 @@ if mode == "A trained model":
                                default=run.sensitive[:1] or options[:1], key=f"fairness_sensitive_{run.run_id}")
     if not sensitive:
         st.stop()
-    threshold = st.slider("Decision threshold: a score at or above it predicts the positive class", 0.01, 0.99, 0.5,
-                          key="fairness_threshold")
+    threshold = st.slider("Decision threshold: a score at or above it predicts the positive class", 0.01, 0.99,
+                          training.decision_threshold(run), key="fairness_threshold")
     with state.user_errors():
         scores = model_scores(str(lake.config.folder), run.run_id, tuple(sensitive))
         assessed, explore, mitigate = st.tabs(["At this threshold", "Across thresholds and costs", "Mitigate"])

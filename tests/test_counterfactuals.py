@@ -78,11 +78,11 @@ def test_same_semantics_as_dice_ml_on_a_sample(model_run):
     numeric = [f["name"] for f in run.features if f["kind"] == "numeric"]
     space = cf.space_from(reference, run.feature_names, numeric, cf.default_vary(run))
     rows = reference.head(4).reset_index(drop=True)
-    positions, _ = cf._predictions(model, rows, run)
+    positions, _ = cf._predictions(training.open_run(lake, run), rows)
     goals = [cf.Goal(task="classification", target_index=int(1 - p)) for p in positions]
     ours = cf.generate(model, rows, space, lambda i: goals[i], count=4)
     train = reference.copy()
-    train["__y"] = cf._predictions(model, train, run)[0]
+    train["__y"] = cf._predictions(training.open_run(lake, run), train)[0]
     explainer = dice_ml.Dice(dice_ml.Data(dataframe=train, continuous_features=numeric, outcome_name="__y"),
                              dice_ml.Model(model=model, backend="sklearn"), method="random")
     permitted = {c: list(space.ranges[c]) for c in space.vary if c in space.ranges}

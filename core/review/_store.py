@@ -13,7 +13,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Union
 
 import numpy as np
 import pandas as pd
@@ -105,7 +105,8 @@ def create(lake: Lake, *, run_id: str, actor: str, dataset: Optional[str] = None
                                                  and isinstance(cf_count, int) and 1 <= cf_count <= 50):
         raise InputError(f"Counterfactuals take 1 to 10,000 rows and 1 to 50 per row, not {cf_rows!r} and {cf_count!r}.")
     report(progress, 0.02, "Reading and scoring the evaluation rows")
-    scored = score_run(lake, run_id, dataset=dataset, scope=scope,
+    trained = training.open_run(lake, run_id)  # the model and its decision, loaded once for every component
+    scored = score_run(lake, trained, dataset=dataset, scope=scope,
                        extra_columns=list(sensitive) if sensitive is not None else None)
     run, model, version, kind, scope, frame, rows = (scored.run, scored.model, scored.version, scored.kind,
                                                      scored.scope, scored.frame, scored.rows)
@@ -163,11 +164,11 @@ def create(lake: Lake, *, run_id: str, actor: str, dataset: Optional[str] = None
     if "fairness" in components:
         started = time.perf_counter()
         report(progress, 0.85, "Fairness by group")
-        results["fairness"] = _fairness(frame, rows, run, sensitive, seed)
+        results["fairness"] = _fairness(frame, rows, trained, sensitive, seed)
         timings["fairness"] = round(time.perf_counter() - started, 3)
     if "counterfactuals" in components:
         started = time.perf_counter()
-        results["counterfactuals"] = _counterfactuals(lake, run, cf_rows, cf_count, seed,
+        results["counterfactuals"] = _counterfactuals(lake, trained, cf_rows, cf_count, seed,
                                                       lambda f, m: report(progress, 0.86 + 0.02 * f, m))
         timings["counterfactuals"] = round(time.perf_counter() - started, 3)
     if "causal" in components:
@@ -192,7 +193,8 @@ def create(lake: Lake, *, run_id: str, actor: str, dataset: Optional[str] = None
     report(progress, 0.92, "Saving the review in the lake")
     config = {"seed": seed, "scope": scope, "algorithm": run.algorithm, "task": run.task, "target": run.target,
               "explain_rows": explain_rows, "cf_rows": cf_rows, "cf_count": cf_count, "treatments": list(treatments),
-              "quasi": list(quasi), "higher_is_better": higher_is_better if "causal" in components else None}
+              "quasi": list(quasi), "higher_is_better": higher_is_better if "causal" in components else None,
+              "threshold": trained.threshold}
 
     def work(cur) -> None:
         safe = _safe(review_id)
@@ -223,28 +225,28 @@ def _dataset_ref(version, kind: str) -> str:
     return version.ref
 
 
-def _counterfactuals(lake: Lake, run: training.Run, rows: int, count: int, seed: int, progress) -> dict:
+def _counterfactuals(lake: Lake, trained: training.TrainedRun, rows: int, count: int, seed: int, progress) -> dict:
     from core import counterfactuals
 
+    run = trained.run
     if run.task == "multiclass":
         return {"rows": [], "note": "Counterfactuals in a review need a binary or regression model (a desired class "
                                     "must be named for a multiclass one: use the Counterfactuals page)."}
     if run.task in ("regression", "timeseries"):
         return {"rows": [], "note": "Counterfactuals of a regression need a desired range: use the Counterfactuals page."}
-    with lake.reading() as cur:
-        held = cur.execute("SELECT row_id FROM lake.assay.run_test_rows WHERE run_id = ? ORDER BY row_id",
-                           [run.run_id]).fetchnumpy()["row_id"]
+    held = trained.held_out_ids(lake)
     chosen = np.sort(np.random.default_rng(seed).choice(held, min(rows, len(held)), replace=False))
-    return counterfactuals.for_run(lake, run.run_id, row_ids=[int(v) for v in chosen], count=count, seed=seed,
+    return counterfactuals.for_run(lake, trained, row_ids=[int(v) for v in chosen], count=count, seed=seed,
                                    progress=progress)
 
 
-def _fairness(frame: pd.DataFrame, rows: pd.DataFrame, run: training.Run, sensitive: list[str], seed: int) -> dict:
+def _fairness(frame: pd.DataFrame, rows: pd.DataFrame, trained: training.TrainedRun, sensitive: list, seed: int) -> dict:
     """Each sensitive column alone and, for two or three, their intersection: group metrics, disparities,
-    the four-fifths rule and the summary at the run's 0.5 decision (binary), or errors by group
+    the four-fifths rule and the summary at the run's decision threshold (binary), or errors by group
     (regression); plus the accuracy-disparity sweep across thresholds (binary)."""
     from core import fairness
 
+    run = trained.run
     if not sensitive:
         return {"reports": [], "note": "No sensitive columns were named for this review."}
     if run.task == "multiclass":
@@ -256,31 +258,34 @@ def _fairness(frame: pd.DataFrame, rows: pd.DataFrame, run: training.Run, sensit
         return {"reports": [fairness.assess_regression(scored["truth_label"].to_numpy(), scored["score"].to_numpy(),
                                                        part[columns]) for columns in sets]}
     truth, score = scored["truth_positive"].to_numpy(), scored["score"].to_numpy()
-    reports = [fairness.assess(truth, score >= 0.5, part[columns], score=score, positive=run.positive, seed=seed).to_dict()
+    decided = trained.decide(score)
+    reports = [fairness.assess(truth, decided, part[columns], score=score, positive=run.positive, seed=seed).to_dict()
                for columns in sets]
     scores = fairness.Scores(y_true=truth, score=score, sensitive=part[sensitive[:1]], positive=run.positive)
-    return {"reports": reports, "threshold": 0.5, "sweep_by": sensitive[0],
+    return {"reports": reports, "threshold": trained.threshold, "sweep_by": sensitive[0],
             "sweep": fairness.threshold_sweep(scores).to_dict("records")}
 
 
 @dataclass(frozen=True)
 class Scored:
     """A run's model applied to its evaluation rows."""
-    run: training.Run
-    model: object
+    trained: training.TrainedRun
     version: object
     kind: str
     scope: str
     frame: pd.DataFrame
     rows: pd.DataFrame
 
+    run = property(lambda self: self.trained.run)
+    model = property(lambda self: self.trained.model)
 
-def score_run(lake: Lake, run_id: str, *, dataset: Optional[str] = None, scope: Optional[str] = None,
-              extra_columns: Optional[Sequence[str]] = None) -> Scored:
-    """Load the run's model (hash and types checked) and score the evaluation rows: the run's held-out
-    rows of its input by default, or every row of another dataset version."""
-    run = training.get(lake, run_id)
-    model = training.load_model(lake, run)
+
+def score_run(lake: Lake, run: Union[str, training.TrainedRun], *, dataset: Optional[str] = None,
+              scope: Optional[str] = None, extra_columns: Optional[Sequence[str]] = None) -> Scored:
+    """Score the evaluation rows at the run's decision threshold: the run's held-out rows of its input by
+    default, or every row of another dataset version (a run id is opened here, its model hash-checked)."""
+    trained = training.open_run(lake, run)
+    run = trained.run
     version, kind = evaluation_source(lake, run, dataset)
     same_input = (kind, version.name, version.version) == (run.input_kind, run.input_name, run.input_version)
     scope = scope or ("test" if same_input else "all")
@@ -288,18 +293,19 @@ def score_run(lake: Lake, run_id: str, *, dataset: Optional[str] = None, scope: 
         raise InputError("Scope is 'test' (the run's held-out rows) or 'all' (every row of the dataset).")
     if scope == "test" and not same_input:
         raise InputError(f"Only {run.input_ref}, the run's input, has held-out rows; review {version.ref} with scope 'all'.")
-    where = "rowid IN (SELECT row_id FROM lake.assay.run_test_rows WHERE run_id = ?)" if scope == "test" else ""
-    frame = datasets.read_frame(lake, version, where=where, params=[run.run_id] if where else [], with_row_ids=True)
+    where, params = trained.held_out_filter() if scope == "test" else ("", [])
+    frame = datasets.read_frame(lake, version, where=where, params=params, with_row_ids=True)
     extra = list(run.sensitive if extra_columns is None else extra_columns)
     needed = [c for c in run.feature_names + extra + [run.target] if c not in frame.columns]
     if needed:
         raise InputError(f"{version.ref} lacks column(s) {needed} that the model or the review needs.")
-    return Scored(run=run, model=model, version=version, kind=kind, scope=scope, frame=frame,
-                  rows=_score(model, frame, run))
+    return Scored(trained=trained, version=version, kind=kind, scope=scope, frame=frame, rows=_score(trained, frame))
 
 
-def _score(model, frame: pd.DataFrame, run: training.Run) -> pd.DataFrame:
-    """One row per evaluated row: truth, prediction, score, error (and for binary, the positive flags)."""
+def _score(trained: training.TrainedRun, frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per evaluated row: truth, prediction (at the run's decision), score, error (and for binary,
+    the positive flags)."""
+    run, model = trained.run, trained.model
     X, truth = frame[run.feature_names], frame[run.target]
     rows = pd.DataFrame({"__row_id": frame["__row_id"].to_numpy()}, index=frame.index)
     if run.task in ("binary", "multiclass"):
@@ -307,13 +313,12 @@ def _score(model, frame: pd.DataFrame, run: training.Run) -> pd.DataFrame:
         lookup = {str(c): i for i, c in enumerate(classes)}
         truth_pos = truth.map(lambda v: lookup.get(str(v)) if pd.notna(v) else None)
         proba = model.predict_proba(X)
-        predicted = proba.argmax(axis=1)
+        predicted = trained.predicted_positions(proba)
         rows["truth_label"] = truth.map(lambda v: str(v) if pd.notna(v) and str(v) in lookup else None)
         if run.task == "binary":
-            index = classes.index(run.positive)
-            rows["score"] = proba[:, index]
-            rows["positive_predicted"] = (rows["score"] >= 0.5).astype(int)
-            predicted = np.where(rows["positive_predicted"] == 1, index, 1 - index)
+            index = trained.positive_index
+            rows["score"] = trained.positive_score(proba)
+            rows["positive_predicted"] = (predicted == index).astype(int)
             rows["truth_positive"] = (truth_pos == index).astype(int)
         else:
             rows["score"] = proba.max(axis=1)

@@ -107,13 +107,18 @@ def save_artifact(lake: Lake, run_id: str, model: Any) -> tuple[str, str]:
 
 def load_model(lake: Lake, run: Run) -> Any:
     """The run's Pipeline, after checking the artifact's SHA-256 and the types it holds."""
-    import skops.io as sio
-
     path = lake.config.folder / run.artifact
     try:
         data = path.read_bytes()
     except OSError:
         raise ArtifactError(f"The model file of run {run.run_id} is missing ({path}).") from None
+    return model_from_bytes(data, run)
+
+
+def model_from_bytes(data: bytes, run: Run) -> Any:
+    """The run's Pipeline from its artifact's bytes (wherever they were read), hash and types checked."""
+    import skops.io as sio
+
     digest = hashlib.sha256(data).hexdigest()
     if digest != run.artifact_sha256:
         raise ArtifactError(f"The model file of run {run.run_id} changed after it was recorded (SHA-256 {digest[:12]}… "
@@ -159,8 +164,13 @@ def get(lake: Lake, run_id: str) -> Run:
     if not isinstance(run_id, str) or not run_id.strip():
         raise InputError("Give a run id (`python -m core runs` lists them).")
     with lake.reading() as cur:
-        result = cur.execute("SELECT * FROM lake.assay.runs WHERE run_id = ?", [run_id.strip()])
-        rows, names = result.fetchall(), [d[0] for d in result.description]
+        return read(cur, run_id.strip())
+
+
+def read(cur, run_id: str) -> Run:
+    """One run, read with the caller's cursor (inside its reading or transaction)."""
+    result = cur.execute("SELECT * FROM lake.assay.runs WHERE run_id = ?", [run_id])
+    rows, names = result.fetchall(), [d[0] for d in result.description]
     if not rows:
         raise NotFoundError(f"No run {run_id!r}. `python -m core runs` lists the runs.")
     return _from_row(rows[0], names)

@@ -19,6 +19,7 @@ from core.training import _metrics, _runs
 from core.training._data import Problem, define_problem, split
 from core.training._pipelines import ALGORITHMS, Task, build_pipeline, fit_pipeline
 from core.training._search import search
+from core.training._trained import check_threshold
 
 PRIMARY = {"binary": ("roc_auc", True), "multiclass": ("balanced_accuracy", True), "regression": ("rmse", False),
            "timeseries": ("rmse", False)}
@@ -72,8 +73,7 @@ def train(lake: Lake, *, target: str, actor: str, dataset: Optional[str] = None,
     unknown = [a for a in algorithms if a not in ALGORITHMS]
     if unknown or not algorithms:
         raise InputError(f"Unknown algorithm(s) {unknown}; choose from {', '.join(ALGORITHMS)}.")
-    if not 0 < threshold < 1:
-        raise InputError(f"The decision threshold must be between 0 and 1, not {threshold}.")
+    threshold = check_threshold(threshold)
     if not 0 <= search_seconds <= 24 * 3600:
         raise InputError(f"The search budget must be between 0 and 86400 seconds, not {search_seconds}.")
     if split_method not in ("random", "time"):
