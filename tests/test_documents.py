@@ -30,7 +30,8 @@ def reviewed(tmp_path_factory):
     run = training.train(lake, dataset="applications", target="defaulted", actor="alice", algorithms=["lightgbm"],
                          sensitive=SENSITIVE, exclude=["applicant_id", "applied_at"]).runs[0]
     full = review.create(lake, run_id=run.run_id, actor="alice", components=list(review.COMPONENTS), cf_rows=10,
-                         cf_count=2, treatments=["counselling"], quasi=["age", "region"])
+                         cf_count=2, treatments=["counselling"], quasi=["age", "region"],
+                         higher_is_better=False)  # fewer defaults are better
     small = review.create(lake, run_id=run.run_id, actor="alice", components=["overview", "explain", "errors"])
     version = registry.register(lake, run.run_id, name="documented", actor="alice", review_id=full.review_id)
     yield lake, run, full, small, version

@@ -476,6 +476,8 @@ def test_accounts_sign_in_and_a_viewer_cannot_train(tmp_path, monkeypatch):
     lake = Lake.open(folder)
     demo.build(lake, rows=1_000, with_transactions=False)
     accounts.add(lake, "vera", role="viewer", actor="local", password="viewer password 1")
+    # no wait after one wrong password here (tests/test_identity.py covers the back-off and the lock)
+    accounts.set_sign_in_policy(lake, actor="local", backoff_seconds=0)
     lake.close()
     monkeypatch.setenv("ASSAY_LAKE", str(folder))
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()
