@@ -109,6 +109,7 @@ def test_unknown_actors_the_local_administrator_and_the_cli_as_a_user(secured, m
     assert denied["actor"] == "viewer_user" and denied["details"]["channel"] == "cli"
     with pytest.raises(AssayError, match="cannot be an account name"):
         accounts.add(lake, "local:me", role="admin", actor="local", password="long enough pw")
+    accounts.set_sign_in_policy(lake, actor="local", backoff_seconds=0)  # tests/test_identity.py covers the back-off
     with pytest.raises(PermissionDenied, match="wrong password"):
         accounts.authenticate(lake, "admin_user", "not it at all")
     assert accounts.authenticate(lake, "admin_user", "admin password 123").role == "admin"
