@@ -165,7 +165,6 @@ def test_kill_9_mid_demo_then_doctor_finds_and_repairs_the_debris(tmp_path):
     deadline = time.monotonic() + 240
     for line in job.stderr:  # kill while the transactions are being written, after applications committed
         if "transactions: writing to the lake" in line or time.monotonic() > deadline:
-            time.sleep(0.5)
             break
     job.send_signal(signal.SIGKILL)
     job.wait(timeout=60)
@@ -173,9 +172,13 @@ def test_kill_9_mid_demo_then_doctor_finds_and_repairs_the_debris(tmp_path):
 
     code, found = cli(folder, "doctor")
     assert code == 0, found
-    assert found["demo"] == {"state": "incomplete", "partial": ["applications@1"]}
+    # The kill lands during the transactions' commit; on a fast machine that commit may just have finished.
+    partial = found["demo"]["partial"]
+    assert found["demo"]["state"] == "incomplete" and partial in (["applications@1"], ["applications@1", "transactions@1"])
     left = {Path(e["path"]).name.split("-")[0]: e["bytes"] for e in found["spool"]}
-    assert sorted(left) == ["demo", "spool"] and left["spool"] > 0  # the ingest's spool, the build's marker
+    assert "demo" in left  # the build's marker
+    if partial == ["applications@1"]:
+        assert sorted(left) == ["demo", "spool"] and left["spool"] > 0  # and the ingest's spool
     assert found["audit"]["ok"] is True
     assert found["debris"] == len(found["orphan_files"]) + len(found["spool"]) + 1
     print("\nkill -9 debris:", json.dumps({k: found[k] for k in ("orphan_files", "spool", "demo", "debris",
@@ -184,8 +187,8 @@ def test_kill_9_mid_demo_then_doctor_finds_and_repairs_the_debris(tmp_path):
     code, repaired = cli(folder, "doctor", "--repair")
     assert code == 0, repaired
     assert repaired["repaired"]["orphan_files"] == len(found["orphan_files"])
-    assert repaired["repaired"]["spool"] == 2
-    assert repaired["repaired"]["demo"]["replaced"] == ["applications@1"]
+    assert repaired["repaired"]["spool"] == len(found["spool"])
+    assert repaired["repaired"]["demo"]["replaced"] == partial
     assert repaired["after"] == {"orphan_files": 0, "scheduled_files": 0, "orphan_artifacts": 0, "spool": 0,
                                  "demo": "complete", "debris": 0, "debris_bytes": 0}
     assert not any((folder / "tmp").glob("spool-*"))
