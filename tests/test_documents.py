@@ -270,6 +270,7 @@ def test_the_fairness_page_pins_a_finding_on_the_chosen_column(reviewed, monkeyp
     assert not at.exception, [e.value for e in at.exception]
     assert any("Four-fifths rule by race_ethnicity" in m.value for m in at.markdown)
     assert not any("Four-fifths rule by sex" in m.value for m in at.markdown)
+    assert any(c.value == "Settings kept with it: sensitive = race_ethnicity" for c in at.caption)  # words, not a dict
     at.text_input(key="pin_here_title_fairness").input("Group C gets more false alarms").run()
     at.button(key="pin_here_go_fairness").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
