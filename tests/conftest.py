@@ -29,6 +29,18 @@ def demo_lake(tmp_path_factory) -> Lake:
     opened.close()
 
 
+def credit_model(folder: Path, *, rows: int, algorithm: str, actor: str = "t"):
+    """A new lake at `folder` with the credit demo (no transactions) and one model of `defaulted` over
+    sex and race_ethnicity; returns (lake, run). The caller closes the lake."""
+    from core import training
+
+    opened = Lake.open(folder)
+    demo.build(opened, rows=rows, with_transactions=False)
+    run = training.train(opened, dataset="applications", target="defaulted", actor=actor, algorithms=[algorithm],
+                         sensitive=["sex", "race_ethnicity"], exclude=["applicant_id", "applied_at"]).runs[0]
+    return opened, run
+
+
 def lake_state(lake: Lake) -> dict:
     """Everything a failed write must leave unchanged: snapshots, versions, tables and data files."""
     files = sorted(str(p.relative_to(lake.config.folder)) for p in Path(lake.config.data_path).rglob("*") if p.is_file())

@@ -10,20 +10,16 @@ import pandas as pd
 import pytest
 
 from core import counterfactuals as cf
-from core import datasets, demo, review, training
+from core import datasets, review, training
 from core.cli import main
 from core.errors import AssayError
-from core.lake import Lake
 
-from conftest import lake_state
+from conftest import credit_model, lake_state
 
 
 @pytest.fixture(scope="module")
 def model_run(tmp_path_factory):
-    lake = Lake.open(tmp_path_factory.mktemp("cf") / "lake")
-    demo.build(lake, rows=8_000, with_transactions=False)
-    run = training.train(lake, dataset="applications", target="defaulted", actor="t", algorithms=["lightgbm"],
-                         sensitive=["sex", "race_ethnicity"], exclude=["applicant_id", "applied_at"]).runs[0]
+    lake, run = credit_model(tmp_path_factory.mktemp("cf") / "lake", rows=8_000, algorithm="lightgbm", actor="t")
     yield lake, run
     lake.close()
 

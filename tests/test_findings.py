@@ -7,19 +7,17 @@ import json
 
 import pytest
 
-from core import audit, demo, findings, registry, review, training
+from core import audit, findings, registry, review, training
 from core.cli import main
 from core.errors import AssayError, InputError
-from core.lake import Lake
 from core.permissions import PermissionDenied
+
+from conftest import credit_model
 
 
 @pytest.fixture(scope="module")
 def meeting(tmp_path_factory):
-    lake = Lake.open(tmp_path_factory.mktemp("meeting") / "lake")
-    demo.build(lake, rows=4_000, with_transactions=False)
-    run = training.train(lake, dataset="applications", target="defaulted", actor="alice", algorithms=["lightgbm"],
-                         sensitive=["sex", "race_ethnicity"], exclude=["applicant_id", "applied_at"]).runs[0]
+    lake, run = credit_model(tmp_path_factory.mktemp("meeting") / "lake", rows=4_000, algorithm="lightgbm", actor="alice")
     made = review.create(lake, run_id=run.run_id, actor="alice")
     version = registry.register(lake, run.run_id, name="met", actor="alice", review_id=made.review_id)
     yield lake, made, version

@@ -19,13 +19,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from core import accounts, datasets, demo, doctor, export, outputs, review, scratch, training
+from core import accounts, datasets, demo, doctor, export, outputs, review, scratch
 from core.cli import main
 from core.errors import InputError
 from core.lake import Lake
 from core.permissions import PermissionDenied
 
-from conftest import ROOT, lake_state
+from conftest import credit_model, ROOT, lake_state
 
 
 def cli(lake_folder: Path, *args: str) -> tuple[int, dict]:
@@ -43,10 +43,7 @@ def catalog_of(lake: Lake) -> Path:
 @pytest.fixture(scope="module")
 def reviewed(tmp_path_factory):
     """A lake with a trained run and a small review, so `report` has something real to write."""
-    lake = Lake.open(tmp_path_factory.mktemp("reviewed") / "lake")
-    demo.build(lake, rows=2_000, with_transactions=False)
-    run = training.train(lake, dataset="applications", target="defaulted", actor="alice", algorithms=["logistic"],
-                         sensitive=["sex", "race_ethnicity"], exclude=["applicant_id", "applied_at"]).runs[0]
+    lake, run = credit_model(tmp_path_factory.mktemp("reviewed") / "lake", rows=2_000, algorithm="logistic", actor="alice")
     made = review.create(lake, run_id=run.run_id, actor="alice", components=["overview"])
     yield lake, made
     lake.close()

@@ -9,20 +9,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import datasets, demo, drift, registry, scoring, training
+from core import datasets, drift, registry, scoring, training
 from core.cli import main
 from core.errors import InputError
-from core.lake import Lake
 
-from conftest import lake_state
+from conftest import credit_model, lake_state
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    lake = Lake.open(tmp_path_factory.mktemp("ops") / "lake")
-    demo.build(lake, rows=10_000, with_transactions=False)
-    run = training.train(lake, dataset="applications", target="defaulted", actor="t", algorithms=["lightgbm"],
-                         sensitive=["sex", "race_ethnicity"], exclude=["applicant_id", "applied_at"]).runs[0]
+    lake, run = credit_model(tmp_path_factory.mktemp("ops") / "lake", rows=10_000, algorithm="lightgbm", actor="t")
     registry.register(lake, run.run_id, name="credit", actor="t", alias="champion")
     yield lake, run
     lake.close()

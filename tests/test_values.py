@@ -15,7 +15,7 @@ from core import datasets
 from core.cli import main
 from core.lake import Lake
 
-from conftest import lake_state
+from conftest import credit_model, lake_state
 
 
 def cli(lake: Lake, *argv: str) -> tuple[int, dict]:
@@ -148,12 +148,7 @@ def test_training_review_and_scoring_with_yes_no_target_and_text_flags(lake, tmp
 @pytest.fixture(scope="module")
 def credit_run(tmp_path_factory):
     """The credit demo with a model of `defaulted` (lower is better) over sex and race_ethnicity."""
-    from core import demo, training
-
-    lake = Lake.open(tmp_path_factory.mktemp("values") / "lake")
-    demo.build(lake, rows=4_000, with_transactions=False)
-    run = training.train(lake, dataset="applications", target="defaulted", actor="t", algorithms=["logistic"],
-                         sensitive=["sex", "race_ethnicity"], exclude=["applicant_id", "applied_at"]).runs[0]
+    lake, run = credit_model(tmp_path_factory.mktemp("values") / "lake", rows=4_000, algorithm="logistic", actor="t")
     yield lake, run
     lake.close()
 
