@@ -21,7 +21,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--entries", type=int, default=1000)
     args = parser.parse_args()
-    from core import audit
+    from core.lake import audit
     from core.lake import Lake
 
     with tempfile.TemporaryDirectory() as folder:

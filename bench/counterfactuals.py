@@ -28,7 +28,7 @@ def quality(model, queries: pd.DataFrame, found: list[list[dict]], space, goals,
     """Validity (each counterfactual gets the desired decision), sparsity (features changed), proximity
     (range-normalized distance), diversity (distinct sets of changed features per row), and whether
     they kept to the features to vary and the permitted ranges."""
-    from core import counterfactuals as cf
+    from core.analysis import counterfactuals as cf
 
     changed, distance, valid, kept, diverse, found_any = [], [], [], True, [], 0
     for i, cfs in enumerate(found):
@@ -61,8 +61,9 @@ def main() -> None:
     args = parser.parse_args()
     import dice_ml
 
-    from core import counterfactuals as cf
-    from core import datasets, demo, training
+    from core.analysis import counterfactuals as cf
+    from core.data import datasets, demo
+    from core import training
     from core.lake import Lake
 
     with tempfile.TemporaryDirectory() as folder:

@@ -60,7 +60,7 @@ def main() -> None:
         subprocess.run([sys.executable, "-m", "core", "--lake", folder, "demo", "--rows", str(args.rows)],
                        cwd=ROOT, capture_output=True, check=True)
         sys.path.insert(0, str(ROOT))
-        from core import datasets
+        from core.data import datasets
         from core.lake import Lake
         lake = Lake.open(folder)
         transactions = datasets.get(lake, "transactions").rows

@@ -28,7 +28,7 @@ def step(kind: str, rows: int, path: str, lake: str) -> dict:
         import pyarrow.csv as pacsv
         import pyarrow.parquet as pq
 
-        from core import demo
+        from core.data import demo
         writer = None
         for i in range(-(-rows // demo.CHUNK_ROWS)):
             size = min(demo.CHUNK_ROWS, rows - i * demo.CHUNK_ROWS)
@@ -40,12 +40,12 @@ def step(kind: str, rows: int, path: str, lake: str) -> dict:
         writer.close()
         result = {"bytes": os.path.getsize(path)}
     elif kind == "ingest":
-        from core import datasets
+        from core.data import datasets
         from core.lake import Lake
         version = datasets.ingest_path(Lake.open(lake), path, name="applications", actor="bench")
         result = {"rows": version.rows}
     else:
-        from core import datasets, profile
+        from core.data import datasets, profile
         from core.lake import Lake
         opened = Lake.open(lake)
         version = datasets.get(opened, "applications")

@@ -21,7 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def child(rows: int) -> dict:
     sys.path.insert(0, str(ROOT))
-    from core import demo, review, training
+    from core.data import demo
+    from core import review, training
     from core.lake import Lake
 
     with tempfile.TemporaryDirectory() as folder:

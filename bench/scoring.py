@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def child(folder: str, engine: str) -> dict:
     sys.path.insert(0, str(ROOT))
-    from core import scoring
+    from core.operations import scoring
     from core.lake import Lake
 
     lake = Lake.open(folder)
@@ -48,7 +48,9 @@ def peak_rss_mb() -> float:
 
 def plain(lake) -> dict:
     """The same model's predict_proba on the same rows, read into memory first (not timed)."""
-    from core import datasets, registry, training
+    from core.data import datasets
+    from core.governance import registry
+    from core import training
 
     version = registry.get(lake, "bench@champion")
     run = training.get(lake, version.run_id)
@@ -66,7 +68,10 @@ def endpoint(lake, requests: int = 500) -> dict:
     import numpy as np
     from starlette.testclient import TestClient
 
-    from core import datasets, registry, serve, training
+    from core.data import datasets
+    from core.governance import registry
+    from core.operations import serve
+    from core import training
 
     run = training.get(lake, registry.get(lake, "bench@champion").run_id)
     rows = datasets.read_frame(lake, datasets.get(lake, "applications"), limit=requests)[run.feature_names]
@@ -93,7 +98,9 @@ def main() -> None:
         print(json.dumps(child(*args.child)))
         return
     sys.path.insert(0, str(ROOT))
-    from core import demo, registry, training
+    from core.data import demo
+    from core.governance import registry
+    from core import training
     from core.lake import Lake
 
     with tempfile.TemporaryDirectory() as folder:

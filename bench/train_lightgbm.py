@@ -26,7 +26,8 @@ def main() -> None:
     args = parser.parse_args()
     from lightgbm import LGBMClassifier
 
-    from core import datasets, training
+    from core.data import datasets
+    from core import training
     from core.lake import Lake
 
     with tempfile.TemporaryDirectory() as folder:

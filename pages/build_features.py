@@ -2,8 +2,9 @@
 tables over time windows, preview 100 rows live, then materialize and register."""
 import streamlit as st
 
-from core import datasets, features
-from core.profile import column_kind
+from core.data import datasets
+from core import features
+from core.data.profile import column_kind
 from ui import state
 
 state.ensure_app_shell()

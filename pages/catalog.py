@@ -3,7 +3,7 @@ with a model's card, lineage graph and history."""
 import pandas as pd
 import streamlit as st
 
-from core import catalog, registry
+from core.governance import catalog, registry
 from ui import charts, state
 
 state.ensure_app_shell()

@@ -4,7 +4,7 @@ a treatment policy."""
 import pandas as pd
 import streamlit as st
 
-from core import causal
+from core.analysis import causal
 from ui import charts, state
 from ui.review_picker import review_component
 

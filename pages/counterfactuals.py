@@ -3,8 +3,10 @@ row, see the prediction and its SHAP explanation at once)."""
 import pandas as pd
 import streamlit as st
 
-from core import cohorts, counterfactuals, review, training
-from core.whatif import WhatIf
+from core.data import cohorts
+from core.analysis import counterfactuals
+from core import review, training
+from core.analysis.whatif import WhatIf
 from ui import charts, state
 from ui.review_picker import review_picker
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from core import datasets, demo
+from core.data import datasets, demo
 from core.names import suggest_name
 from ui import state
 

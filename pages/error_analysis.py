@@ -3,7 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from core import cohorts, datasets, review, training
+from core.data import cohorts, datasets
+from core import review, training
 from ui import charts, state
 from ui.pin import pin_widget
 from ui.review_picker import review_component

@@ -1,8 +1,9 @@
 """Data explorer: profile, distributions, target balance, correlations and rows of a dataset version."""
 import streamlit as st
 
-from core import cohorts, datasets, export
-from core import profile as core_profile
+from core.data import cohorts, datasets
+from core import export
+from core.data import profile as core_profile
 from ui import cached, charts, state
 from ui.cohort_builder import cohort_builder
 

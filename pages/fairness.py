@@ -4,7 +4,8 @@ a saved review's fairness component, or stored predictions (audit)."""
 import pandas as pd
 import streamlit as st
 
-from core import fairness, mitigation, review_views, training
+from core.analysis import fairness, mitigation
+from core import review_views, training
 from ui import charts, review_view, state
 from ui.pin import pin_widget
 from ui.review_picker import review_component

@@ -1,7 +1,8 @@
 """Feature store: find feature sets, read their spec, lineage and statistics, preview rows."""
 import streamlit as st
 
-from core import datasets, features
+from core.data import datasets
+from core import features
 from ui import charts, state
 
 state.ensure_app_shell()

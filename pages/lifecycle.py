@@ -4,7 +4,8 @@ its integrity check."""
 import pandas as pd
 import streamlit as st
 
-from core import audit, registry
+from core.lake import audit
+from core.governance import registry
 from ui import charts, state
 
 state.ensure_app_shell()

@@ -5,7 +5,8 @@ import json
 
 import streamlit as st
 
-from core import findings, meeting, review, review_views
+from core.governance import findings, meeting
+from core import review, review_views
 from core.errors import InputError
 from ui import review_view, state
 from ui.review_picker import review_picker

@@ -3,7 +3,8 @@ cohort; the confusion matrix; predicted scores by true class."""
 import pandas as pd
 import streamlit as st
 
-from core import cohorts, review
+from core.data import cohorts
+from core import review
 from ui import charts, state
 from ui.pin import pin_widget
 from ui.review_picker import cohort_of, review_component

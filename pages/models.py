@@ -5,7 +5,8 @@ import json
 import pandas as pd
 import streamlit as st
 
-from core import accounts, registry, review, scorecard, training
+from core.governance import accounts, registry, scorecard
+from core import review, training
 from ui import charts, state
 
 state.ensure_app_shell()

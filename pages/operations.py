@@ -3,7 +3,8 @@ against the training data with its trend, and retraining when drift or performan
 import pandas as pd
 import streamlit as st
 
-from core import drift, registry, retrain, scoring
+from core.operations import drift, retrain, scoring
+from core.governance import registry
 from ui import charts, state
 
 state.ensure_app_shell()

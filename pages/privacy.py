@@ -3,7 +3,8 @@ and whether a model trained on it gives away who was in its training rows."""
 import pandas as pd
 import streamlit as st
 
-from core import privacy, training
+from core.analysis import privacy
+from core import training
 from ui import state
 from ui.review_picker import review_component
 

@@ -2,7 +2,8 @@
 open, recompute or delete reviews. The review pages read what is stored here."""
 import streamlit as st
 
-from core import datasets, review, training
+from core.data import datasets
+from core import review, training
 from ui import state
 
 state.ensure_app_shell()

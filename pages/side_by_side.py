@@ -3,7 +3,8 @@ review dimension at once, the better value of each metric marked."""
 import pandas as pd
 import streamlit as st
 
-from core import registry, side_by_side, training
+from core.governance import registry, side_by_side
+from core import training
 from ui import charts, state
 
 state.ensure_app_shell()

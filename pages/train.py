@@ -2,7 +2,8 @@
 run is tracked in the lake, and results appear as each model finishes."""
 import streamlit as st
 
-from core import datasets, features, training
+from core.data import datasets
+from core import features, training
 from ui import state
 
 state.ensure_app_shell()

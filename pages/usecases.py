@@ -2,7 +2,7 @@
 import pandas as pd
 import streamlit as st
 
-from core import datasets, usecases
+from core.data import datasets, usecases
 from ui import state
 
 state.ensure_app_shell()

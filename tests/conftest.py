@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from core import demo
+from core.data import demo
 from core.lake import Lake
 
 ROOT = Path(__file__).resolve().parents[1]

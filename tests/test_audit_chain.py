@@ -11,7 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import audit, datasets, registry, review, training
+from core.lake import audit
+from core.data import datasets
+from core.governance import registry
+from core import review, training
 from core.cli import main
 from core.errors import InputError
 

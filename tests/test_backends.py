@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 
-from core import datasets, demo
+from core.data import datasets, demo
 from core.lake import Lake
 
 from conftest import ROOT, write_csv
@@ -45,7 +45,7 @@ def test_postgres_catalog_versions_time_travel_and_concurrent_writers(postgres_c
     csv = write_csv(tmp_path / "rows.csv", "a,b\n" + "".join(f"{i},{i}\n" for i in range(500)))
     script = textwrap.dedent(f"""
         import sys; sys.path.insert(0, {str(ROOT)!r})
-        from core import datasets
+        from core.data import datasets
         from core.lake import Lake
         lake = Lake.open({str(tmp_path / 'lake')!r})
         for _ in range(5):

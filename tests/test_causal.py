@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import causal, datasets, demo
+from core.analysis import causal
+from core.data import datasets, demo
 from core.cli import main
 from core.errors import InputError
 from core.lake import Lake

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from core import cohorts, datasets
+from core.data import cohorts, datasets
 from core.errors import InputError, NotFoundError
 
 
@@ -57,6 +57,6 @@ def test_save_list_apply_replace_delete(demo_lake):
 
 
 def demo_lake_planted_filter():
-    from core.demo import PLANTED
+    from core.data.demo import PLANTED
 
     return list(PLANTED.noisy_cohort)

@@ -9,8 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import counterfactuals as cf
-from core import datasets, review, training
+from core.analysis import counterfactuals as cf
+from core.data import datasets
+from core import review, training
 from core.cli import main
 from core.errors import AssayError
 
@@ -54,7 +55,7 @@ def test_missing_values_are_kept_and_rows_are_picked_by_id_or_cohort(model_run):
     with_gap = next(r for r in result["rows"] if r["row"] == missing_income)
     assert with_gap["original"]["income"] is None
     assert all(f["values"]["income"] is None for f in with_gap["counterfactuals"])  # not varied, still missing
-    from core import cohorts
+    from core.data import cohorts
 
     cohorts.save(lake, "renters", dataset="applications", conditions=[cohorts.Condition("home_ownership", "==", "rent")],
                  actor="t", usecase=run.usecase)

@@ -11,12 +11,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import accounts, audit, counterfactuals, datasets, demo, registry, review, scoring, training
+from core.governance import accounts, registry
+from core.lake import audit
+from core.analysis import counterfactuals
+from core.data import datasets, demo
+from core import review, training
+from core.operations import scoring
 from core.cli import main
 from core.errors import InputError
 from core.lake import Lake
-from core.permissions import PermissionDenied
-from core.whatif import WhatIf
+from core.lake.permissions import PermissionDenied
+from core.analysis.whatif import WhatIf
 
 from conftest import DEMO_ROWS, lake_state
 
@@ -118,7 +123,7 @@ def test_batch_scoring_predicts_at_the_versions_threshold(trained, engine):
 def test_the_endpoint_predicts_at_the_versions_threshold(trained, monkeypatch):
     from starlette.testclient import TestClient
 
-    from core import serve
+    from core.operations import serve
 
     lake, run, _ = trained
     batch = datasets.read_frame(lake, datasets.get(lake, "applications_batch2"), limit=300)
@@ -184,7 +189,7 @@ def test_the_fairness_page_defaults_its_slider_to_the_runs_threshold(trained, mo
 def test_set_threshold_is_audited_refused_for_bad_input_and_used_by_scoring(trained, monkeypatch):
     from starlette.testclient import TestClient
 
-    from core import serve
+    from core.operations import serve
 
     lake, run, _ = trained
     monkeypatch.setattr(serve, "RESOLVE_SECONDS", 0.0)
@@ -250,7 +255,7 @@ def test_set_threshold_through_the_cli(trained):
 
 def test_mitigated_runs_keep_their_own_decision(trained):
     lake, run, _ = trained
-    from core import mitigation
+    from core.analysis import mitigation
 
     result = mitigation.mitigate(lake, run.run_id, sensitive=["sex"], method="threshold",
                                  constraint="demographic_parity", actor="local")

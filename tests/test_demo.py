@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core import datasets, demo
+from core.data import datasets, demo
 from core.errors import InputError
 
 

@@ -10,7 +10,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-from core import findings, meeting, registry, review, review_views, scorecard, side_by_side, training
+from core.governance import findings, meeting, registry, scorecard, side_by_side
+from core import review, review_views, training
 from core.cli import main
 from core.errors import InputError
 from core.lake import Lake
@@ -23,7 +24,7 @@ RATES = ("selection_rate", "accuracy", "tpr", "fpr", "fnr", "precision")
 
 @pytest.fixture(scope="module")
 def reviewed(tmp_path_factory):
-    from core import demo
+    from core.data import demo
 
     lake = Lake.open(tmp_path_factory.mktemp("documents") / "lake")
     demo.build(lake, rows=6_000)

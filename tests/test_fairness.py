@@ -11,7 +11,9 @@ import pandas as pd
 import pytest
 import statsmodels
 
-from core import datasets, demo, fairness, training
+from core.data import datasets, demo
+from core.analysis import fairness
+from core import training
 from core.cli import main
 from core.errors import InputError
 from core.lake import Lake
@@ -164,7 +166,8 @@ def test_the_planted_disparity_is_detected(demo_run):
 
 
 def test_threshold_mitigation_closes_the_gap_and_is_a_run_like_any_other(demo_run):
-    from core import mitigation, review
+    from core.analysis import mitigation
+    from core import review
 
     lake, run = demo_run
     result = mitigation.mitigate(lake, run.run_id, sensitive=["race_ethnicity"], method="threshold",
@@ -203,7 +206,7 @@ def test_reduction_mitigation_lowers_demographic_disparity_through_the_cli(demo_
 
 
 def test_bad_mitigations_fail_clearly_and_change_nothing(demo_run):
-    from core import mitigation
+    from core.analysis import mitigation
 
     lake, run = demo_run
     before = lake_state(lake)

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import datasets, demo, features
+from core.data import datasets, demo
+from core import features
 from core.errors import AssayError, InputError
 from core.lake import Lake
 

@@ -7,10 +7,12 @@ import json
 
 import pytest
 
-from core import audit, findings, registry, review, training
+from core.lake import audit
+from core.governance import findings, registry
+from core import review, training
 from core.cli import main
 from core.errors import AssayError, InputError
-from core.permissions import PermissionDenied
+from core.lake.permissions import PermissionDenied
 
 from conftest import credit_model
 
@@ -49,7 +51,7 @@ def test_a_meeting_pins_comments_decides_and_blocks_sign_off(meeting, tmp_path):
 
 def test_an_override_needs_an_admin_and_a_reason(meeting):
     lake, made, version = meeting
-    from core import accounts
+    from core.governance import accounts
 
     worst = review.results(lake, made.review_id)["errors"]["cohorts"][0]["filter"]
     finding = findings.pin(lake, made.review_id, title="Noisy cohort", severity="medium", component="errors",
@@ -98,7 +100,7 @@ def test_the_cli_lists_findings_and_exports_a_report_that_stands_alone(meeting, 
 
 
 def test_two_models_side_by_side(meeting):
-    from core import side_by_side
+    from core.governance import side_by_side
 
     lake, made, _ = meeting
     other = training.train(lake, dataset="applications", target="defaulted", actor="alice", algorithms=["logistic"],

@@ -19,11 +19,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from core import accounts, datasets, demo, doctor, export, outputs, review, scratch
+from core.governance import accounts
+from core.data import datasets, demo
+from core.operations import doctor
+from core import export, outputs, review
+from core.lake import scratch
 from core.cli import main
 from core.errors import InputError
 from core.lake import Lake
-from core.permissions import PermissionDenied
+from core.lake.permissions import PermissionDenied
 
 from conftest import credit_model, ROOT, lake_state
 

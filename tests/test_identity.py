@@ -9,11 +9,14 @@ import json
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import accounts, audit, demo, identity, registry, training
+from core.governance import accounts, registry
+from core.lake import audit, identity
+from core.data import demo
+from core import training
 from core.cli import main
 from core.errors import InputError
 from core.lake import Lake
-from core.permissions import PermissionDenied
+from core.lake.permissions import PermissionDenied
 
 from conftest import ROOT, lake_state
 

@@ -8,7 +8,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from core import datasets
+from core.data import datasets
 from core.errors import InputError, NotFoundError
 from core.lake import Lake
 

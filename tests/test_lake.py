@@ -7,7 +7,8 @@ import textwrap
 
 import pytest
 
-from core import datasets, migrations
+from core.data import datasets
+from core.lake import migrations
 from core.config import load_config
 from core.errors import InputError
 from core.lake import Lake, is_retryable
@@ -91,7 +92,7 @@ def test_write_is_retried_when_the_catalog_is_locked(lake):
 WRITER = textwrap.dedent("""
     import sys
     sys.path.insert(0, {root!r})
-    from core import datasets
+    from core.data import datasets
     from core.lake import Lake
     lake = Lake.open({lake!r})
     for i in range({count}):
@@ -121,7 +122,7 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path):
     for version in shared:  # every version is readable through its own snapshot
         assert version.snapshot is not None
         assert lake.query(f"SELECT count(*) FROM {version.table_sql}")[0][0] == 2000
-    from core import audit
+    from core.lake import audit
 
     chain = audit.verify(lake)  # 32 writes from two processes: one unbroken chain, no fork
     assert chain["ok"] and chain["entries"] == 4 * count, chain

@@ -18,13 +18,16 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import accounts, audit, datasets, demo, features, scratch
+from core.governance import accounts
+from core.lake import audit, scratch
+from core.data import datasets, demo
+from core import features
 from core.config import load_config
 from core.errors import InputError
 from core.features import _limits
 from core.lake import Lake
-from core.permissions import PermissionDenied
-from core.profile import PAGE_COLUMNS, QUANTILES
+from core.lake.permissions import PermissionDenied
+from core.data.profile import PAGE_COLUMNS, QUANTILES
 
 from conftest import ROOT, lake_state
 

@@ -9,7 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import datasets, drift, registry, scoring, training
+from core.data import datasets
+from core.operations import drift, scoring
+from core.governance import registry
+from core import training
 from core.cli import main
 from core.errors import InputError
 
@@ -149,7 +152,7 @@ def test_small_references_use_statistical_tests():
 def test_the_endpoint_validates_predicts_and_follows_the_alias(served, monkeypatch):
     from starlette.testclient import TestClient
 
-    from core import serve
+    from core.operations import serve
 
     lake, run = served
     monkeypatch.setattr(serve, "RESOLVE_SECONDS", 0.0)

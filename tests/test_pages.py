@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import cohorts, datasets, demo, usecases
+from core.data import cohorts, datasets, demo, usecases
 from core.lake import Lake
 
 from conftest import ROOT, write_csv
@@ -430,7 +430,7 @@ def test_model_registry_catalog_and_lifecycle_pages(app, reviewed, page_lake):
     at.button(key="promote_go_page_model@1").click().run()
     assert not at.exception and "lacks the required sign-offs" in at.error[0].value
     lake = Lake.open(page_lake)
-    from core import registry
+    from core.governance import registry
 
     registry.signoff(lake, "page_model@1", decision="approve", comment="ok", actor="dana", role="data_science_lead")
     registry.signoff(lake, "page_model@1", decision="approve", comment="ok", actor="rick", role="risk_compliance")
@@ -470,7 +470,7 @@ def test_single_user_mode_refuses_a_remote_client(app, monkeypatch):
 
 
 def test_accounts_sign_in_and_a_viewer_cannot_train(tmp_path, monkeypatch):
-    from core import accounts
+    from core.governance import accounts
 
     folder = tmp_path / "lake"
     lake = Lake.open(folder)
@@ -497,7 +497,7 @@ def test_accounts_sign_in_and_a_viewer_cannot_train(tmp_path, monkeypatch):
 
 
 def test_operations_page_scores_checks_drift_and_lists_jobs(app, reviewed, page_lake):
-    from core import registry
+    from core.governance import registry
 
     lake = Lake.open(page_lake)
     registry.register(lake, reviewed.run_id, name="ops_model", actor="t", alias="champion")

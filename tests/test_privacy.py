@@ -9,7 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import datasets, privacy, training
+from core.data import datasets
+from core.analysis import privacy
+from core import training
 from core.cli import main
 from core.errors import InputError
 

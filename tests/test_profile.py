@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import cohorts, datasets, profile
+from core.data import cohorts, datasets, profile
 from core.errors import InputError
 
 

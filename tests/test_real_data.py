@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import statsmodels
 
-from core import datasets, profile
+from core.data import datasets, profile
 
 FILES = sorted(glob.glob(os.path.join(os.path.dirname(statsmodels.__file__), "datasets", "*", "*.csv")))
 FILES.append(os.path.join(os.path.dirname(econml.__file__), "data", "ihdp", "example_full.csv"))

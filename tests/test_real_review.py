@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 import statsmodels
 
-from core import datasets, training
+from core.data import datasets
+from core import training
 from core.cli import main
 from core.lake import Lake
 

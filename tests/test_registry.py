@@ -8,7 +8,10 @@ import json
 
 import pytest
 
-from core import audit, demo, registry, training
+from core.lake import audit
+from core.data import demo
+from core.governance import registry
+from core import training
 from core.cli import main
 from core.errors import AssayError, InputError
 from core.lake import Lake
@@ -146,7 +149,7 @@ def test_the_registry_through_the_cli(trained, monkeypatch):
     folder = str(lake.config.folder)
 
     def cli(*args, user="alice", code=0):
-        monkeypatch.setattr("core.cli._actor", lambda: user)
+        monkeypatch.setattr("core.cli._context.local_actor", lambda: user)
         out = io.StringIO()
         assert main(["--lake", folder, *args], out=out) == code, out.getvalue()
         return json.loads(out.getvalue())
@@ -220,7 +223,8 @@ def test_an_open_must_fix_item_on_the_champion_shows_in_the_registry_and_the_lif
     from streamlit.testing.v1 import AppTest
 
     from conftest import ROOT
-    from core import findings, review
+    from core.governance import findings
+    from core import review
 
     lake, runs, fewer = trained
     version = registry.register(lake, fewer.run_id, name="watched", actor="alice")

@@ -8,7 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import cohorts, datasets, demo, fairness, review, training
+from core.data import cohorts, datasets, demo
+from core.analysis import fairness
+from core import review, training
 from core.cli import main
 from core.errors import AssayError, InputError
 from core.lake import Lake

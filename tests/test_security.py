@@ -9,13 +9,16 @@ import json
 import pandas as pd
 import pytest
 
-from core import (accounts, audit, cohorts, datasets, demo, export, features, mitigation, permissions, registry, review,
-                  training, usecases)
+from core.governance import accounts, registry
+from core.lake import audit, permissions
+from core.data import cohorts, datasets, demo, usecases
+from core import export, features, review, training
+from core.analysis import mitigation
 from core.cli import main
 from core.config import redact
 from core.errors import AssayError, InputError
 from core.lake import Lake
-from core.permissions import PermissionDenied
+from core.lake.permissions import PermissionDenied
 
 from conftest import ROOT, lake_state
 
@@ -155,7 +158,7 @@ def test_hostile_input_is_refused_or_defused(lake, tmp_path):
             stream.write(b"1,2\n" * 400_000)  # 4.8 MB of text in about 10 KB
     assert bomb.stat().st_size < 100_000
     with pytest.raises(InputError, match="expands to more than"):
-        from core.sources import check_file
+        from core.data.sources import check_file
         check_file(bomb, max_mb=1)
     fake = tmp_path / "photo.csv"
     fake.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40)
@@ -170,7 +173,7 @@ def test_hostile_input_is_refused_or_defused(lake, tmp_path):
 
 
 def test_html_and_script_are_shown_as_text(lake, tmp_path):
-    from core import scorecard
+    from core.governance import scorecard
 
     datasets.ingest_frame(lake, pd.DataFrame({"x": [i % 7 * 1.5 for i in range(200)], "y": [0, 1] * 100}), name="markup", actor="t",
                           description="<script>alert(1)</script><img src=x onerror=alert(2)>")

@@ -16,7 +16,8 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from core import datasets, demo, features, training
+from core.data import datasets, demo
+from core import features, training
 from core.cli import main
 from core.errors import InputError
 from core.lake import Lake

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import datasets
+from core.data import datasets
 from core.cli import main
 from core.lake import Lake
 
@@ -118,7 +118,9 @@ def test_json_booleans_stay_booleans_and_json_text_stays_text(lake, tmp_path):
 
 
 def test_training_review_and_scoring_with_yes_no_target_and_text_flags(lake, tmp_path):
-    from core import registry, review, scoring, training
+    from core.governance import registry
+    from core import review, training
+    from core.operations import scoring
 
     rng = np.random.default_rng(5)
     n = 600
@@ -204,7 +206,7 @@ def test_l_diversity_on_a_quasi_identifier_is_refused(credit_run):
 
 
 def test_a_privacy_review_takes_the_first_sensitive_column_that_is_not_a_quasi_identifier(credit_run):
-    from core import privacy
+    from core.analysis import privacy
 
     lake, run = credit_run
     code, made = cli(lake, "review", "--run", run.run_id, "--components", "privacy", "--quasi", "age", "sex", "region")

@@ -10,7 +10,7 @@ from typing import Optional
 import pandas as pd
 import streamlit as st
 
-from core import cohorts, datasets, profile
+from core.data import cohorts, datasets, profile
 from ui.state import lake
 
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import cohorts
-from core.datasets import DatasetVersion
+from core.data import cohorts
+from core.data.datasets import DatasetVersion
 from core.lake import Lake
 from ui import state
 

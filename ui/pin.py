@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import findings
+from core.governance import findings
 from ui import state
 
 

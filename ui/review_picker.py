@@ -47,7 +47,7 @@ def review_component(lake: Lake, usecase: str, component: str) -> tuple[review.R
 
 def cohort_of(lake: Lake, usecase: str, dataset: str, *, key: str, purpose: str):
     """A saved cohort of `dataset` to look at (None, with a hint, when there is none yet)."""
-    from core import cohorts
+    from core.data import cohorts
 
     saved = {c.name: c for c in cohorts.list_cohorts(lake, usecase=usecase, dataset=dataset)}
     if not saved:

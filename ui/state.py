@@ -7,7 +7,9 @@ from typing import Callable, Iterator
 
 import streamlit as st
 
-from core import accounts, demo, identity, permissions
+from core.governance import accounts
+from core.data import demo
+from core.lake import identity, permissions
 from core.config import load_config, redact
 from core.errors import AssayError
 from core.lake import Lake
@@ -153,7 +155,7 @@ def user_errors() -> Iterator[None]:
 def dataset_picker(key: str):
     """The newest version of a dataset of the current use case, picked by name; stops the page with a
     hint when the use case has none."""
-    from core import datasets
+    from core.data import datasets
 
     available = datasets.latest(lake(), usecase=usecase())
     if not available:
@@ -179,7 +181,7 @@ def ensure_demo() -> None:
 
 def usecase_picker() -> None:
     """The sidebar picker that scopes every page to one use case."""
-    from core import usecases
+    from core.data import usecases
 
     names = [u.name for u in usecases.list_usecases(lake())]
     if st.session_state.get(USECASE_KEY) not in names:

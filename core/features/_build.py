@@ -12,14 +12,14 @@ from typing import Optional
 import duckdb
 import pandas as pd
 
-from core import datasets
+from core.data import datasets
 from core.errors import InputError
 from core.features._expressions import check_expression
 from core.features._limits import PREVIEW_MAX_ROWS, bounded_frame
 from core.features._spec import FUNCTIONS, FeatureSpec
 from core.lake import Lake
 from core.names import quote_identifier as q
-from core.profile import column_kind
+from core.data.profile import column_kind
 
 
 @dataclass(frozen=True)

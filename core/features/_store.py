@@ -13,14 +13,15 @@ from typing import ClassVar, Optional
 
 import duckdb
 
-from core import permissions, usecases
-from core.datasets import Column, VersionedTable, pick_version
+from core.lake import permissions
+from core.data import usecases
+from core.data.datasets import Column, VersionedTable, pick_version
 from core.errors import InputError
 from core.features._build import _query_error, compile_spec
 from core.features._spec import FeatureSpec, spec_from_dict
 from core.lake import Lake
 from core.names import check_name, parse_dataset_ref
-from core.profile import DatasetProfile, profile_with
+from core.data.profile import DatasetProfile, profile_with
 from core.progress import Progress, report
 
 
@@ -153,7 +154,7 @@ def latest(lake: Lake, *, usecase: Optional[str] = None, search: str = "") -> li
 
 def statistics_profile(version: FeatureSetVersion) -> DatasetProfile:
     """The per-feature statistics stored at registration, as a profile (for display)."""
-    from core.profile import ColumnProfile
+    from core.data.profile import ColumnProfile
 
     raw = version.statistics
     columns = tuple(ColumnProfile(**{**c, "top_values": tuple(tuple(v) for v in c.get("top_values", ()))})

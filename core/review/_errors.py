@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
-from core.cohorts import Condition, describe
+from core.data.cohorts import Condition, describe
 
 TOP_CATEGORIES = 30
 

@@ -13,17 +13,20 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Optional, Sequence, Union
+from typing import Optional, Sequence
 
 import numpy as np
 import pandas as pd
 
-from core import cohorts, datasets, features, permissions, training
+from core.data import cohorts, datasets
+from core import features, training
+from core.lake import permissions
 from core.errors import InputError, NotFoundError
 from core.lake import Lake
 from core.names import quote_identifier as q
 from core.progress import Progress, report
-from core.review import _errors, _explain, _overview
+from core.analysis import explain as _explain
+from core.review import _errors, _overview
 
 COMPONENTS = ("overview", "explain", "errors", "fairness", "counterfactuals", "causal", "privacy")
 DEFAULT_COMPONENTS = ("overview", "explain", "errors", "fairness")
@@ -71,14 +74,6 @@ def _safe(review_id: str) -> str:
     return review_id.replace("-", "_")
 
 
-def evaluation_source(lake: Lake, run: training.Run, dataset: Optional[str]):
-    if dataset:
-        return datasets.get(lake, dataset), "dataset"
-    if run.input_kind == "feature_set":
-        return features.get(lake, run.input_ref), "feature_set"
-    return datasets.get(lake, run.input_ref), "dataset"
-
-
 def create(lake: Lake, *, run_id: str, actor: str, dataset: Optional[str] = None, scope: Optional[str] = None,
            sensitive: Optional[Sequence[str]] = None, components: Sequence[str] = DEFAULT_COMPONENTS, seed: int = 0,
            explain_rows: int = _explain.EXPLAIN_ROWS, cf_rows: int = 100, cf_count: int = 5,
@@ -106,7 +101,7 @@ def create(lake: Lake, *, run_id: str, actor: str, dataset: Optional[str] = None
         raise InputError(f"Counterfactuals take 1 to 10,000 rows and 1 to 50 per row, not {cf_rows!r} and {cf_count!r}.")
     report(progress, 0.02, "Reading and scoring the evaluation rows")
     trained = training.open_run(lake, run_id)  # the model and its decision, loaded once for every component
-    scored = score_run(lake, trained, dataset=dataset, scope=scope,
+    scored = training.score_run(lake, trained, dataset=dataset, scope=scope,
                        extra_columns=list(sensitive) if sensitive is not None else None)
     run, model, version, kind, scope, frame, rows = (scored.run, scored.model, scored.version, scored.kind,
                                                      scored.scope, scored.frame, scored.rows)
@@ -172,7 +167,7 @@ def create(lake: Lake, *, run_id: str, actor: str, dataset: Optional[str] = None
                                                       lambda f, m: report(progress, 0.86 + 0.02 * f, m))
         timings["counterfactuals"] = round(time.perf_counter() - started, 3)
     if "causal" in components:
-        from core import causal
+        from core.analysis import causal
 
         started = time.perf_counter()
         results["causal"] = {"effects": [
@@ -181,7 +176,7 @@ def create(lake: Lake, *, run_id: str, actor: str, dataset: Optional[str] = None
                            progress=lambda f, m: report(progress, 0.88 + 0.02 * f, m)) for t in treatments]}
         timings["causal"] = round(time.perf_counter() - started, 3)
     if "privacy" in components:
-        from core import privacy
+        from core.analysis import privacy
 
         started = time.perf_counter()
         report(progress, 0.9, "Privacy: personal data, k-anonymity, membership inference")
@@ -226,7 +221,7 @@ def _dataset_ref(version, kind: str) -> str:
 
 
 def _counterfactuals(lake: Lake, trained: training.TrainedRun, rows: int, count: int, seed: int, progress) -> dict:
-    from core import counterfactuals
+    from core.analysis import counterfactuals
 
     run = trained.run
     if run.task == "multiclass":
@@ -244,7 +239,7 @@ def _fairness(frame: pd.DataFrame, rows: pd.DataFrame, trained: training.Trained
     """Each sensitive column alone and, for two or three, their intersection: group metrics, disparities,
     the four-fifths rule and the summary at the run's decision threshold (binary), or errors by group
     (regression); plus the accuracy-disparity sweep across thresholds (binary)."""
-    from core import fairness
+    from core.analysis import fairness
 
     run = trained.run
     if not sensitive:
@@ -264,73 +259,6 @@ def _fairness(frame: pd.DataFrame, rows: pd.DataFrame, trained: training.Trained
     scores = fairness.Scores(y_true=truth, score=score, sensitive=part[sensitive[:1]], positive=run.positive)
     return {"reports": reports, "threshold": trained.threshold, "sweep_by": sensitive[0],
             "sweep": fairness.threshold_sweep(scores).to_dict("records")}
-
-
-@dataclass(frozen=True)
-class Scored:
-    """A run's model applied to its evaluation rows."""
-    trained: training.TrainedRun
-    version: object
-    kind: str
-    scope: str
-    frame: pd.DataFrame
-    rows: pd.DataFrame
-
-    run = property(lambda self: self.trained.run)
-    model = property(lambda self: self.trained.model)
-
-
-def score_run(lake: Lake, run: Union[str, training.TrainedRun], *, dataset: Optional[str] = None,
-              scope: Optional[str] = None, extra_columns: Optional[Sequence[str]] = None) -> Scored:
-    """Score the evaluation rows at the run's decision threshold: the run's held-out rows of its input by
-    default, or every row of another dataset version (a run id is opened here, its model hash-checked)."""
-    trained = training.open_run(lake, run)
-    run = trained.run
-    version, kind = evaluation_source(lake, run, dataset)
-    same_input = (kind, version.name, version.version) == (run.input_kind, run.input_name, run.input_version)
-    scope = scope or ("test" if same_input else "all")
-    if scope not in ("test", "all"):
-        raise InputError("Scope is 'test' (the run's held-out rows) or 'all' (every row of the dataset).")
-    if scope == "test" and not same_input:
-        raise InputError(f"Only {run.input_ref}, the run's input, has held-out rows; review {version.ref} with scope 'all'.")
-    where, params = trained.held_out_filter() if scope == "test" else ("", [])
-    frame = datasets.read_frame(lake, version, where=where, params=params, with_row_ids=True)
-    extra = list(run.sensitive if extra_columns is None else extra_columns)
-    needed = [c for c in run.feature_names + extra + [run.target] if c not in frame.columns]
-    if needed:
-        raise InputError(f"{version.ref} lacks column(s) {needed} that the model or the review needs.")
-    return Scored(trained=trained, version=version, kind=kind, scope=scope, frame=frame, rows=_score(trained, frame))
-
-
-def _score(trained: training.TrainedRun, frame: pd.DataFrame) -> pd.DataFrame:
-    """One row per evaluated row: truth, prediction (at the run's decision), score, error (and for binary,
-    the positive flags)."""
-    run, model = trained.run, trained.model
-    X, truth = frame[run.feature_names], frame[run.target]
-    rows = pd.DataFrame({"__row_id": frame["__row_id"].to_numpy()}, index=frame.index)
-    if run.task in ("binary", "multiclass"):
-        classes = run.classes
-        lookup = {str(c): i for i, c in enumerate(classes)}
-        truth_pos = truth.map(lambda v: lookup.get(str(v)) if pd.notna(v) else None)
-        proba = model.predict_proba(X)
-        predicted = trained.predicted_positions(proba)
-        rows["truth_label"] = truth.map(lambda v: str(v) if pd.notna(v) and str(v) in lookup else None)
-        if run.task == "binary":
-            index = trained.positive_index
-            rows["score"] = trained.positive_score(proba)
-            rows["positive_predicted"] = (predicted == index).astype(int)
-            rows["truth_positive"] = (truth_pos == index).astype(int)
-        else:
-            rows["score"] = proba.max(axis=1)
-        rows["predicted_label"] = [str(classes[i]) for i in predicted]
-        rows["error"] = (truth_pos.to_numpy(dtype=float) != predicted).astype(float)
-    else:
-        predicted = model.predict(X)
-        rows["truth_label"] = truth.astype(float)
-        rows["predicted_label"] = predicted
-        rows["score"] = predicted
-        rows["error"] = np.abs(truth.astype(float).to_numpy() - predicted)
-    return rows
 
 
 def _confusion(rows: pd.DataFrame, run: training.Run) -> dict:

@@ -14,7 +14,7 @@ OVERVIEW_METRICS = ("accuracy", "roc_auc", "selection_rate", "positive_rate", "m
 
 
 def _cohort(lake, current, name: str):
-    from core import cohorts
+    from core.data import cohorts
 
     if lake is None or current is None:
         raise ViewSettingsError("A cohort setting is drawn from the lake; give the view the lake and the review.")
@@ -55,7 +55,8 @@ def overview(stored: dict, settings: dict, lake=None, current=None) -> View:
             (str(r["group"]), *[r[m] for m in shown]) for r in groups.to_dict("records"))),),
                                 charts=(_charts.group_metric(groups, metric, feature),)))
     if settings.get("cohort") is not None:
-        from core import cohorts, review
+        from core.data import cohorts
+        from core import review
 
         saved = _cohort(lake, current, settings["cohort"])
         compared = review.cohort_metrics(lake, current, saved.conditions)
@@ -94,7 +95,8 @@ def explain(stored: dict, settings: dict, lake=None, current=None) -> View:
         sections.append(Section(f"Feature {feature}", headline=(Figure("rank", rank, str(rank)),), sentences=tuple(lines),
                                 charts=(_charts.partial_dependence(curve),) if curve and "error" not in curve else ()))
     if settings.get("cohort") is not None:
-        from core import cohorts, review
+        from core.data import cohorts
+        from core import review
 
         saved = _cohort(lake, current, settings["cohort"])
         compared = review.cohort_importance(lake, current, saved.conditions)

@@ -10,7 +10,9 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 import pandas as pd
 
-from core import datasets, features, permissions, usecases
+from core.data import datasets, usecases
+from core import features
+from core.lake import permissions
 from core.errors import InputError
 from core.lake import Lake
 from core.names import parse_dataset_ref

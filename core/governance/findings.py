@@ -1,0 +1,165 @@
+"""What a review meeting concludes, kept in the lake: findings pinned from a review (a component with
+every setting its view needs: cohort, feature, sensitive column, ...; checked against the stored
+review when pinned, so that the finding is redrawn from them alone), comments, a decision per
+finding, and action items with an owner and a due date. Open action items of a finding decided "must fix before
+release" block the sign-off of every model version registered from that review's run, until they
+are closed, or overridden by an admin with a reason (audited)."""
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from datetime import date
+from typing import Optional
+
+from core.lake import permissions
+from core import review, review_views
+from core.errors import InputError, NotFoundError
+from core.lake import Lake
+
+SEVERITIES = ("low", "medium", "high", "critical")
+DECISIONS = ("accepted_risk", "must_fix", "fixed", "not_an_issue")
+COMPONENTS = ("overview", "explain", "errors", "fairness", "counterfactuals", "causal", "privacy")
+
+
+def _new_id() -> str:
+    return f"{time.strftime('%Y%m%d')}-{uuid.uuid4().hex[:8]}"
+
+
+def pin(lake: Lake, review_id: str, *, title: str, severity: str, component: str, settings: Optional[dict] = None,
+        actor: str) -> dict:
+    """Pin a view of a review (its component and exact settings) as a finding."""
+    permissions.require(lake, actor, "meet")
+    current = review.get(lake, review_id)
+    if not title or not title.strip():
+        raise InputError("Give the finding a title that says what was seen.")
+    if severity not in SEVERITIES:
+        raise InputError(f"Severity is one of {', '.join(SEVERITIES)}, not {severity!r}.")
+    if component not in COMPONENTS:
+        raise InputError(f"Unknown component {component!r}; choose from {', '.join(COMPONENTS)}.")
+    if component not in current.components:
+        raise InputError(f"Review {review_id} has no {component} component to pin.")
+    if settings is not None and not isinstance(settings, dict):
+        raise InputError('Settings are a JSON object, such as {"sensitive": "race_ethnicity"}.')
+    settings = json.loads(json.dumps(settings or {}, default=str))  # exactly what is stored
+    # the view must be drawable from these settings now: a finding is redrawn from them alone
+    review_views.render(component, review.results(lake, review_id), settings, lake=lake, review=current)
+    finding_id = _new_id()
+
+    def work(cur) -> None:
+        cur.execute("INSERT INTO lake.assay.findings VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL, ?, now())",
+                    [finding_id, current.usecase, review_id, current.run_id, title.strip(), severity, component,
+                     json.dumps(settings), actor])
+
+    lake.write(work, actor=actor, message=f"meet finding {finding_id} on {review_id}", tag=f"finding:{finding_id}",
+               details={"title": title.strip(), "severity": severity, "component": component})
+    return get(lake, finding_id)
+
+
+def settings_text(settings: dict) -> str:
+    """A finding's settings as people read them: sensitive = race_ethnicity; threshold = 0.5."""
+    if not settings:
+        return "none"
+    return "; ".join(f"{k} = {' × '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in settings.items())
+
+
+def comment(lake: Lake, finding_id: str, text: str, *, actor: str) -> dict:
+    permissions.require(lake, actor, "meet")
+    get(lake, finding_id)
+    if not text or not text.strip():
+        raise InputError("A comment needs text.")
+    lake.write(lambda cur: cur.execute("INSERT INTO lake.assay.finding_comments VALUES (?, ?, ?, now())",
+                                       [finding_id, actor, text.strip()]),
+               actor=actor, message=f"meet comment on {finding_id}", tag=f"finding:{finding_id}")
+    return get(lake, finding_id)
+
+
+def decide(lake: Lake, finding_id: str, decision: str, *, actor: str, reason: str = "") -> dict:
+    permissions.require(lake, actor, "meet")
+    if decision not in DECISIONS:
+        raise InputError(f"A decision is one of {', '.join(DECISIONS)}, not {decision!r}.")
+    get(lake, finding_id)
+    lake.write(lambda cur: cur.execute("UPDATE lake.assay.findings SET decision = ?, decision_reason = ?, decided_by = ? "
+                                       "WHERE finding_id = ?", [decision, reason.strip(), actor, finding_id]),
+               actor=actor, message=f"meet decision on {finding_id}: {decision}", tag=f"finding:{finding_id}",
+               details={"decision": decision, "reason": reason.strip()})
+    return get(lake, finding_id)
+
+
+def add_action(lake: Lake, finding_id: str, text: str, *, owner: str, due: str, actor: str) -> dict:
+    permissions.require(lake, actor, "meet")
+    get(lake, finding_id)
+    if not text or not text.strip() or not owner or not owner.strip():
+        raise InputError("An action item needs what is to be done and an owner.")
+    try:
+        due_date = date.fromisoformat(str(due))
+    except ValueError:
+        raise InputError(f"The due date is YYYY-MM-DD, not {due!r}.") from None
+    action_id = _new_id()
+    lake.write(lambda cur: cur.execute("INSERT INTO lake.assay.finding_actions VALUES (?, ?, ?, ?, ?, 'open', NULL, NULL, ?, "
+                                       "now())", [action_id, finding_id, text.strip(), owner.strip(), due_date, actor]),
+               actor=actor, message=f"meet action {action_id} on {finding_id}", tag=f"finding:{finding_id}",
+               details={"owner": owner.strip(), "due": str(due_date)})
+    return get(lake, finding_id)
+
+
+def close_action(lake: Lake, action_id: str, *, actor: str, override_reason: Optional[str] = None) -> dict:
+    """Close an action item as done, or (admin, with a reason) override it without the work."""
+    rows = lake.query("SELECT finding_id, status FROM lake.assay.finding_actions WHERE action_id = ?", [action_id])
+    if not rows:
+        raise NotFoundError(f"No action item {action_id!r}.")
+    finding_id, status = rows[0]
+    if status != "open":
+        raise InputError(f"Action item {action_id} is already {status}.")
+    reason = (override_reason or "").strip()
+    if reason:
+        if permissions.role_of(lake, actor) != "admin":
+            message = f"Overriding an action item needs an admin; {actor}'s role is {permissions.role_of(lake, actor)}."
+            permissions.record_denial(lake, actor, "override", message)
+            raise permissions.PermissionDenied(message)
+    else:
+        permissions.require(lake, actor, "meet")
+    new_status = "overridden" if reason else "closed"
+    lake.write(lambda cur: cur.execute("UPDATE lake.assay.finding_actions SET status = ?, closed_by = ?, close_reason = ? "
+                                       "WHERE action_id = ?", [new_status, actor, reason or None, action_id]),
+               actor=actor, message=f"meet action {action_id} {new_status}", tag=f"finding:{finding_id}",
+               details={"override_reason": reason or None})
+    return get(lake, finding_id)
+
+
+def get(lake: Lake, finding_id: str) -> dict:
+    with lake.reading() as cur:
+        result = cur.execute("SELECT * FROM lake.assay.findings WHERE finding_id = ?", [finding_id])
+        rows, names = result.fetchall(), [d[0] for d in result.description]
+        if not rows:
+            raise NotFoundError(f"No finding {finding_id!r}.")
+        finding = dict(zip(names, rows[0]))
+        finding["settings"] = json.loads(finding["settings"] or "{}")
+        finding["comments"] = [{"author": a, "text": t, "at": at} for a, t, at in cur.execute(
+            "SELECT author, text, commented_at FROM lake.assay.finding_comments WHERE finding_id = ? ORDER BY commented_at",
+            [finding_id]).fetchall()]
+        result = cur.execute("SELECT action_id, text, owner, due, status, closed_by, close_reason FROM "
+                             "lake.assay.finding_actions WHERE finding_id = ? ORDER BY created_at", [finding_id])
+        finding["actions"] = [dict(zip([d[0] for d in result.description], r)) for r in result.fetchall()]
+    return finding
+
+
+def list_findings(lake: Lake, review_id: str) -> list[dict]:
+    review.get(lake, review_id)
+    ids = [r[0] for r in lake.query("SELECT finding_id FROM lake.assay.findings WHERE review_id = ? ORDER BY created_at",
+                                    [review_id])]
+    return [get(lake, i) for i in ids]
+
+
+def blocking(lake: Lake, run_id: str) -> list[dict]:
+    """Open action items of must-fix findings on reviews of this run: they block its sign-off."""
+    rows = lake.query("SELECT f.finding_id, f.title, a.action_id, a.text, a.owner, a.due FROM lake.assay.findings f "
+                      "JOIN lake.assay.finding_actions a ON a.finding_id = f.finding_id "
+                      "WHERE f.run_id = ? AND f.decision = 'must_fix' AND a.status = 'open'", [run_id])
+    unresolved = lake.query("SELECT f.finding_id, f.title FROM lake.assay.findings f WHERE f.run_id = ? AND "
+                            "f.decision = 'must_fix' AND NOT EXISTS (SELECT 1 FROM lake.assay.finding_actions a "
+                            "WHERE a.finding_id = f.finding_id)", [run_id])
+    return ([{"finding_id": r[0], "title": r[1], "action_id": r[2], "action": r[3], "owner": r[4], "due": str(r[5])}
+             for r in rows]
+            + [{"finding_id": r[0], "title": r[1], "action_id": None, "action": "(no action item yet)", "owner": None,
+                "due": None} for r in unresolved])
