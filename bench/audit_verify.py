@@ -28,7 +28,7 @@ def main() -> None:
         lake = Lake.open(Path(folder) / "lake")
         for i in range(args.entries):
             lake.write(lambda cur, i=i: cur.execute("INSERT INTO lake.assay.settings VALUES (?, 'v', now())", [f"k{i}"]),
-                       actor="bench", message=f"save setting k{i}", tag=None)
+                       actor="bench", action="save", message=f"save setting k{i}", tag=None)
         timings = []
         for _ in range(3):
             start = time.perf_counter()

@@ -64,7 +64,7 @@ def test_failed_work_rolls_back_and_is_not_retried(lake):
 
     before = lake.current_snapshot()
     with pytest.raises(InputError):
-        lake.write(work, actor="t", message="fails")
+        lake.write(work, actor="t", action="fails", message="fails")
     assert calls == [1]
     assert lake.current_snapshot() == before
     assert not lake.query("SELECT * FROM duckdb_tables() WHERE table_name = 'half_done'")
@@ -82,7 +82,7 @@ def test_write_is_retried_when_the_catalog_is_locked(lake):
         cur.execute("INSERT INTO lake.assay.settings VALUES ('k', 'v', now())")
         return "done"
 
-    assert lake.write(work, actor="t", message="retry", tag="test:retry") == "done"
+    assert lake.write(work, actor="t", action="retry", message="retry", tag="test:retry") == "done"
     assert len(attempts) == 3
     assert lake.snapshot_for_tag("test:retry") == lake.current_snapshot()
     assert is_retryable(duckdb.TransactionException("Transaction conflict on table"))

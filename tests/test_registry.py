@@ -111,7 +111,7 @@ def test_editing_an_audit_row_breaks_the_chain_at_that_row(trained):
     def tamper(cur) -> None:
         cur.execute("UPDATE lake.assay.audit SET actor = 'mallory' WHERE seq = ?", [target])
 
-    lake.write(tamper, actor="mallory", message="edit audit row")  # an UPDATE of the row, in an audited snapshot
+    lake.write(tamper, actor="mallory", action="edit", message="edit audit row")  # an UPDATE of the row, in an audited snapshot
     broken = audit.verify(lake)
     assert not broken["ok"] and broken["first_bad"] == target and "edited" in broken["problem"]
     out = io.StringIO()
@@ -121,7 +121,7 @@ def test_editing_an_audit_row_breaks_the_chain_at_that_row(trained):
     def restore(cur) -> None:
         cur.execute("UPDATE lake.assay.audit SET actor = 'dana' WHERE seq = ?", [target])
 
-    lake.write(restore, actor="t", message="edit audit row back")
+    lake.write(restore, actor="t", action="edit", message="edit audit row back")
 
 
 def test_bad_registry_requests_fail_clearly_and_change_nothing(trained):

@@ -113,7 +113,7 @@ def mitigate(lake: Lake, run_id: str, *, sensitive: Sequence[str], method: str, 
               "code_version": _runs.code_version(), "artifact": artifact, "artifact_sha256": digest, "created_by": actor}
     try:
         lake.write(lambda cur: _runs.record(cur, record, curves, test_rows["__row_id"].to_numpy()), actor=actor,
-                   message=f"mitigate {base_run.run_id} ({method}, {constraint})", tag=f"run:{new_id}")
+                   action="mitigate", message=f"mitigate {base_run.run_id} ({method}, {constraint})", tag=f"run:{new_id}")
     except BaseException:
         (lake.config.folder / artifact).unlink(missing_ok=True)
         raise

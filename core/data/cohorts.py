@@ -128,7 +128,7 @@ def save(lake: Lake, name: str, *, dataset: str, conditions: Sequence[Condition]
         cur.execute("INSERT INTO lake.assay.cohorts VALUES (?, ?, ?, ?, ?, ?, now())",
                     [name, usecase, dataset, payload, description, actor])
 
-    lake.write(work, actor=actor, message=f"save cohort {name}", tag=f"cohort:{usecase}/{name}")
+    lake.write(work, actor=actor, action="save", message=f"save cohort {name}", tag=f"cohort:{usecase}/{name}")
     return get(lake, name, usecase=usecase)
 
 
@@ -152,7 +152,7 @@ def delete(lake: Lake, name: str, *, actor: str, usecase: str = "default") -> No
     get(lake, name, usecase=usecase)
     lake.write(lambda cur: cur.execute("DELETE FROM lake.assay.cohorts WHERE name = ? AND usecase = ?",
                                        [name, usecase]),
-               actor=actor, message=f"delete cohort {name}", tag=f"cohort-deleted:{usecase}/{name}")
+               actor=actor, action="delete", message=f"delete cohort {name}", tag=f"cohort-deleted:{usecase}/{name}")
 
 
 def condition_from_text(column: str, op: str, text: str, column_type: str) -> Condition:

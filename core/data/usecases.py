@@ -77,5 +77,5 @@ def add(lake: Lake, name: str, *, objective: str, actor: str, owner: Optional[st
             name, objective.strip(), owner or actor, json.dumps(list(stakeholders)), json.dumps(list(data_sources)),
             json.dumps([m.__dict__ for m in success_metrics]), actor])
 
-    lake.write(work, actor=actor, message=f"add use case {name}", tag=f"usecase:{name}")
+    lake.write(work, actor=actor, action="add", message=f"add use case {name}", tag=f"usecase:{name}")
     return get(lake, name)

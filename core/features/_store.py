@@ -105,7 +105,7 @@ def build(lake: Lake, spec: FeatureSpec, *, actor: str, usecase: Optional[str] =
             json.dumps(stats.to_dict()), actor])
         return version
 
-    version = lake.write(work, actor=actor, message=f"build feature set {spec.name}", tag=lambda v: tag(spec.name, v))
+    version = lake.write(work, actor=actor, action="build", message=f"build feature set {spec.name}", tag=lambda v: tag(spec.name, v))
     report(progress, 1.0, f"Registered {spec.name}@{version}")
     return get(lake, f"{spec.name}@{version}")
 

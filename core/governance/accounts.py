@@ -63,7 +63,7 @@ def add(lake: Lake, name: str, *, role: str, actor: str, password: Optional[str]
         cur.execute("INSERT INTO lake.assay.users VALUES (?, ?, ?, ?, ?, now())",
                     [name, role, digest, "oidc" if oidc else "password", actor])
 
-    lake.write(work, actor=actor, message=f"users add {name} as {role}", tag=f"user:{name}", details={"role": role})
+    lake.write(work, actor=actor, action="users", message=f"users add {name} as {role}", tag=f"user:{name}", details={"role": role})
     return get(lake, name)
 
 
@@ -88,7 +88,7 @@ def remove(lake: Lake, name: str, *, actor: str) -> None:
         for table in ("users", "signoff_grants", "api_tokens", "sign_in_failures"):
             cur.execute(f"DELETE FROM lake.assay.{table} WHERE name = ?", [name])
 
-    lake.write(work, actor=actor, message=f"users remove {name}", tag=f"user:{name}")
+    lake.write(work, actor=actor, action="users", message=f"users remove {name}", tag=f"user:{name}")
 
 
 def set_role(lake: Lake, name: str, role: str, *, actor: str) -> Account:
@@ -103,7 +103,7 @@ def set_role(lake: Lake, name: str, role: str, *, actor: str) -> Account:
         if role not in SIGNOFF_HOLDERS:
             cur.execute("DELETE FROM lake.assay.signoff_grants WHERE name = ?", [name])
 
-    lake.write(work, actor=actor, message=f"users set-role {name} {role}", tag=f"user:{name}",
+    lake.write(work, actor=actor, action="users", message=f"users set-role {name} {role}", tag=f"user:{name}",
                details={"role": role, **({"signoff_roles_revoked": dropped} if dropped else {})})
     return get(lake, name)
 
@@ -147,7 +147,7 @@ def grant_signoff_role(lake: Lake, name: str, role: str, *, actor: str) -> list[
         raise InputError(f"{name} already holds the sign-off role {role}.")
     lake.write(lambda cur: cur.execute("INSERT INTO lake.assay.signoff_grants VALUES (?, ?, ?, now())",
                                        [name, role, actor]),
-               actor=actor, message=f"users grant {name} {role}", tag=f"user:{name}", details={"signoff_role": role})
+               actor=actor, action="users", message=f"users grant {name} {role}", tag=f"user:{name}", details={"signoff_role": role})
     return signoff_roles(lake, name)
 
 
@@ -158,7 +158,7 @@ def revoke_signoff_role(lake: Lake, name: str, role: str, *, actor: str) -> list
         raise InputError(f"{name} does not hold the sign-off role {role!r} (holds: "
                          f"{', '.join(signoff_roles(lake, name)) or 'none'}).")
     lake.write(lambda cur: cur.execute("DELETE FROM lake.assay.signoff_grants WHERE name = ? AND role = ?", [name, role]),
-               actor=actor, message=f"users revoke {name} {role}", tag=f"user:{name}", details={"signoff_role": role})
+               actor=actor, action="users", message=f"users revoke {name} {role}", tag=f"user:{name}", details={"signoff_role": role})
     return signoff_roles(lake, name)
 
 
@@ -179,7 +179,7 @@ def issue_token(lake: Lake, name: str, *, actor: str) -> dict:
     token = f"{TOKEN_PREFIX}{token_id}_{secrets.token_urlsafe(32)}"
     lake.write(lambda cur: cur.execute("INSERT INTO lake.assay.api_tokens VALUES (?, ?, ?, ?, now())",
                                        [token_id, name, _token_digest(token), actor]),
-               actor=actor, message=f"users token {name}", tag=f"user:{name}", details={"token_id": token_id})
+               actor=actor, action="users", message=f"users token {name}", tag=f"user:{name}", details={"token_id": token_id})
     return {"name": name, "token_id": token_id, "token": token,
             "note": "Shown once: keep it in a secret store; use it as ASSAY_TOKEN or with --token-stdin."}
 
@@ -300,7 +300,7 @@ def unlock(lake: Lake, name: str, *, actor: str) -> dict:
     get(lake, name)
     failures, _, locked = _failures(lake, name)
     lake.write(lambda cur: cur.execute("DELETE FROM lake.assay.sign_in_failures WHERE name = ?", [name]), actor=actor,
-               message=f"users unlock {name}", tag=f"user:{name}", details={"failures": failures, "was_locked": locked})
+               action="users", message=f"users unlock {name}", tag=f"user:{name}", details={"failures": failures, "was_locked": locked})
     return sign_in_state(lake, name)
 
 

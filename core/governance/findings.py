@@ -51,7 +51,7 @@ def pin(lake: Lake, review_id: str, *, title: str, severity: str, component: str
                     [finding_id, current.usecase, review_id, current.run_id, title.strip(), severity, component,
                      json.dumps(settings), actor])
 
-    lake.write(work, actor=actor, message=f"meet finding {finding_id} on {review_id}", tag=f"finding:{finding_id}",
+    lake.write(work, actor=actor, action="meet", message=f"meet finding {finding_id} on {review_id}", tag=f"finding:{finding_id}",
                details={"title": title.strip(), "severity": severity, "component": component})
     return get(lake, finding_id)
 
@@ -70,7 +70,7 @@ def comment(lake: Lake, finding_id: str, text: str, *, actor: str) -> dict:
         raise InputError("A comment needs text.")
     lake.write(lambda cur: cur.execute("INSERT INTO lake.assay.finding_comments VALUES (?, ?, ?, now())",
                                        [finding_id, actor, text.strip()]),
-               actor=actor, message=f"meet comment on {finding_id}", tag=f"finding:{finding_id}")
+               actor=actor, action="meet", message=f"meet comment on {finding_id}", tag=f"finding:{finding_id}")
     return get(lake, finding_id)
 
 
@@ -81,7 +81,7 @@ def decide(lake: Lake, finding_id: str, decision: str, *, actor: str, reason: st
     get(lake, finding_id)
     lake.write(lambda cur: cur.execute("UPDATE lake.assay.findings SET decision = ?, decision_reason = ?, decided_by = ? "
                                        "WHERE finding_id = ?", [decision, reason.strip(), actor, finding_id]),
-               actor=actor, message=f"meet decision on {finding_id}: {decision}", tag=f"finding:{finding_id}",
+               actor=actor, action="meet", message=f"meet decision on {finding_id}: {decision}", tag=f"finding:{finding_id}",
                details={"decision": decision, "reason": reason.strip()})
     return get(lake, finding_id)
 
@@ -98,7 +98,7 @@ def add_action(lake: Lake, finding_id: str, text: str, *, owner: str, due: str, 
     action_id = _new_id()
     lake.write(lambda cur: cur.execute("INSERT INTO lake.assay.finding_actions VALUES (?, ?, ?, ?, ?, 'open', NULL, NULL, ?, "
                                        "now())", [action_id, finding_id, text.strip(), owner.strip(), due_date, actor]),
-               actor=actor, message=f"meet action {action_id} on {finding_id}", tag=f"finding:{finding_id}",
+               actor=actor, action="meet", message=f"meet action {action_id} on {finding_id}", tag=f"finding:{finding_id}",
                details={"owner": owner.strip(), "due": str(due_date)})
     return get(lake, finding_id)
 
@@ -122,7 +122,7 @@ def close_action(lake: Lake, action_id: str, *, actor: str, override_reason: Opt
     new_status = "overridden" if reason else "closed"
     lake.write(lambda cur: cur.execute("UPDATE lake.assay.finding_actions SET status = ?, closed_by = ?, close_reason = ? "
                                        "WHERE action_id = ?", [new_status, actor, reason or None, action_id]),
-               actor=actor, message=f"meet action {action_id} {new_status}", tag=f"finding:{finding_id}",
+               actor=actor, action="meet", message=f"meet action {action_id} {new_status}", tag=f"finding:{finding_id}",
                details={"override_reason": reason or None})
     return get(lake, finding_id)
 

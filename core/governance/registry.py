@@ -239,7 +239,7 @@ def register(lake: Lake, run_id: str, *, name: str, actor: str, alias: Optional[
             _move_alias(cur, name, alias, version, actor)
         return version
 
-    version = lake.write(work, actor=actor, message=f"register {name} from run {run.run_id}",
+    version = lake.write(work, actor=actor, action="register", message=f"register {name} from run {run.run_id}",
                          tag=lambda v: f"model:{name}@{v}",
                          details=lambda v: {"run_id": run.run_id, "alias": alias, "gate": gate["status"],
                                             "artifact_sha256": run.artifact_sha256})
@@ -295,7 +295,7 @@ def set_threshold(lake: Lake, ref: str, threshold: object, *, actor: str, reason
         cur.execute("UPDATE lake.assay.model_versions SET output = ? WHERE name = ? AND version = ?",
                     [training.decision_rule(run, chosen), version.name, version.version])
 
-    lake.write(work, actor=actor, message=f"edit threshold of {version.ref}: {version.threshold:g} -> {chosen:g}",
+    lake.write(work, actor=actor, action="edit", message=f"edit threshold of {version.ref}: {version.threshold:g} -> {chosen:g}",
                tag=f"model:{version.ref}", details={"threshold": chosen, "previous": version.threshold,
                                                     "reason": reason.strip(), "signoffs_voided": len(voided)})
     return {"model": version.ref, "threshold": chosen, "previous": version.threshold, "reason": reason.strip(),
@@ -382,7 +382,7 @@ def signoff(lake: Lake, ref: str, *, decision: str, comment: str, actor: str, ro
         cur.execute("INSERT INTO lake.assay.signoffs VALUES (?, ?, ?, ?, ?, ?, ?, now())",
                     [version.name, version.version, actor, role, decision, comment.strip(), version.artifact_sha256])
 
-    lake.write(work, actor=actor, message=f"signoff {version.ref}: {decision}", tag=f"model:{version.ref}",
+    lake.write(work, actor=actor, action="signoff", message=f"signoff {version.ref}: {decision}", tag=f"model:{version.ref}",
                details={"decision": decision, "role": role, "comment": comment.strip(),
                         "artifact_sha256": version.artifact_sha256})
     return approval_status(lake, version.ref)
@@ -531,7 +531,7 @@ def promote(lake: Lake, ref: str, *, alias: str = "champion", actor: str, overri
     def work(cur) -> None:
         _move_alias(cur, version.name, alias, version.version, actor)
 
-    lake.write(work, actor=actor, message=f"promote {version.ref} to {alias}", tag=f"model:{version.ref}",
+    lake.write(work, actor=actor, action="promote", message=f"promote {version.ref} to {alias}", tag=f"model:{version.ref}",
                details={"alias": alias, "previous": previous, "override_reason": override or None,
                         "gate": version.gate.get("status")})
     return {"model": version.ref, "alias": alias, "previous_version": previous, "override": bool(override)}
@@ -556,7 +556,7 @@ def update_card(lake: Lake, ref: str, fields: dict, *, actor: str) -> ModelVersi
         cur.execute("UPDATE lake.assay.model_versions SET card = ? WHERE name = ? AND version = ?",
                     [json.dumps(card), version.name, version.version])
 
-    lake.write(work, actor=actor, message=f"edit card of {version.ref}", tag=f"model:{version.ref}",
+    lake.write(work, actor=actor, action="edit", message=f"edit card of {version.ref}", tag=f"model:{version.ref}",
                details={"fields": sorted(fields)})
     return get(lake, ref)
 

@@ -155,7 +155,7 @@ class Lake:
         with self.reading() as cur:
             return cur.execute(sql, list(params)).fetchall()
 
-    def write(self, work: Callable[[duckdb.DuckDBPyConnection], T], *, actor: str, message: str,
+    def write(self, work: Callable[[duckdb.DuckDBPyConnection], T], *, actor: str, action: str, message: str,
               tag: Optional[str | Callable[[T], str]] = None,
               details: Optional[dict | Callable[[T], dict]] = None) -> T:
         """Run `work(cursor)` in one transaction, recorded as one snapshot with author, message and tag.
@@ -168,13 +168,12 @@ class Lake:
         what it depends on (next version numbers, existence checks) inside the transaction.
 
         Every write also appends an entry to the audit trail (core.audit) in the same transaction:
-        the action is the message's first word, the object the tag, with `details` (or
+        the action is `action` (the permission the actor needs, named by the caller, never read from the
+        message), the object the tag, with `details` (or
         `details(result)`) and the message. The snapshot's commit message then names that entry
         (seq and hash), which `audit.verify` holds against the chain.
         """
         from core.lake import audit, identity, permissions
-
-        action = message.split(" ", 1)[0]
 
         def audited(cur: duckdb.DuckDBPyConnection) -> T:
             permissions.require(self, actor, action, cur=cur)

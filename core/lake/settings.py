@@ -18,4 +18,4 @@ def put(lake: Lake, key: str, value: str, *, actor: str, action: str = "set") ->
         cur.execute("DELETE FROM lake.assay.settings WHERE key = ?", [key])
         cur.execute("INSERT INTO lake.assay.settings VALUES (?, ?, now())", [key, value])
 
-    lake.write(work, actor=actor, message=f"{action} {key}", tag=f"setting:{key}")
+    lake.write(work, actor=actor, action=action, message=f"{action} {key}", tag=f"setting:{key}")

@@ -148,7 +148,7 @@ def repair(lake: Lake, *, actor: str, progress: Optional[Progress] = None) -> di
         removed["demo"] = demo.repair(lake, actor=actor, progress=scaled)
     if any(removed[k] for k in ("orphan_files", "scheduled_files", "orphan_artifacts", "spool")):
         counts = {k: v for k, v in removed.items() if k != "demo"}
-        lake.write(lambda cur: None, actor=actor, message="repair lake debris (doctor)", tag="doctor",
+        lake.write(lambda cur: None, actor=actor, action="repair", message="repair lake debris (doctor)", tag="doctor",
                    details={**counts, "bytes": found["debris_bytes"]})
     report(progress, 1.0, "Done")
     after = examine(lake)

@@ -137,7 +137,7 @@ def report(lake: Lake, model_ref: str, *, dataset: str, actor: str, reference: O
                      result["dataset_drift"], share, prediction["value"], json.dumps(performance, default=str),
                      json.dumps(result, default=str), actor])
 
-    lake.write(work, actor=actor, message=f"monitor {version.ref} on {batch.ref}", tag=f"drift:{report_id}",
+    lake.write(work, actor=actor, action="monitor", message=f"monitor {version.ref} on {batch.ref}", tag=f"drift:{report_id}",
                details={"drift_share": share, "retrain_recommended": retrain})
     return {"report_id": report_id, **result}
 

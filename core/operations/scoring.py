@@ -231,7 +231,7 @@ def score(lake: Lake, model_ref: str, *, actor: str, dataset: Optional[str] = No
     try:
         datasets.ingest_chunks(lake, chunks, name=output_name, actor=actor, usecase=run.usecase,
                                source=f"scoring job {job_id}", description=f"predictions of {version.ref} on {chosen.label}",
-                               message=f"score {chosen.label} with {version.ref}", also=record)
+                               action="score", message=f"score {chosen.label} with {version.ref}", also=record)
     except Exception as error:
         _record_failure(lake, job_id, run, version, chosen.label, engine, actor, counts, started, error)
         raise
@@ -253,7 +253,7 @@ def _record_failure(lake: Lake, job_id: str, run, version, label: str, engine: s
                      json.dumps(counts["reasons"]), round(seconds, 3), message, actor])
 
     try:
-        lake.write(work, actor=actor, message=f"score {label} with {version.ref} (failed)", tag=f"job:{job_id}")
+        lake.write(work, actor=actor, action="score", message=f"score {label} with {version.ref} (failed)", tag=f"job:{job_id}")
     except Exception:
         pass  # the original error matters more than its record
 

@@ -121,7 +121,7 @@ class Endpoint:
                                                       "latency_ms_p95": stats["latency_ms_p95"]}),
                          stats["latency_ms_p95"], self.actor])
 
-        self.lake.write(work, actor=self.actor, message=f"serve {self.version.ref}: {count} requests", tag=f"job:{job_id}")
+        self.lake.write(work, actor=self.actor, action="serve", message=f"serve {self.version.ref}: {count} requests", tag=f"job:{job_id}")
 
 
 def app(endpoint: Endpoint):

@@ -208,7 +208,7 @@ def create(lake: Lake, *, run_id: str, actor: str, dataset: Optional[str] = None
             cur.execute("INSERT INTO lake.assay.review_results VALUES (?, ?, ?)",
                         [review_id, component, json.dumps(_no_nan(result), default=_json, allow_nan=False)])
 
-    lake.write(work, actor=actor, message=f"review {run.run_id}", tag=f"review:{review_id}")
+    lake.write(work, actor=actor, action="review", message=f"review {run.run_id}", tag=f"review:{review_id}")
     report(progress, 1.0, f"Review {review_id} ready")
     return get(lake, review_id)
 
@@ -323,7 +323,7 @@ def delete(lake: Lake, review_id: str, *, actor: str) -> None:
         cur.execute("DELETE FROM lake.assay.review_results WHERE review_id = ?", [review_id])
         cur.execute("DELETE FROM lake.assay.reviews WHERE review_id = ?", [review_id])
 
-    lake.write(work, actor=actor, message=f"delete review {review_id}", tag=f"review-deleted:{review_id}")
+    lake.write(work, actor=actor, action="delete", message=f"delete review {review_id}", tag=f"review-deleted:{review_id}")
 
 
 def recompute(lake: Lake, review_id: str, *, actor: str, higher_is_better: Optional[bool] = None,

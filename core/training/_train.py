@@ -142,7 +142,7 @@ def train(lake: Lake, *, target: str, actor: str, dataset: Optional[str] = None,
                   "artifact_sha256": digest, "created_by": actor}
         try:
             lake.write(lambda cur: _runs.record(cur, record, curves, row_ids[test_idx]), actor=actor,
-                       message=f"train {algorithm}", tag=f"run:{run_id}")
+                       action="train", message=f"train {algorithm}", tag=f"run:{run_id}")
         except BaseException:
             (lake.config.folder / artifact).unlink(missing_ok=True)  # no half-written run
             raise
