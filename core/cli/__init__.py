@@ -15,7 +15,8 @@ import duckdb
 
 from core.cli import access, data, features, governance, operations, review, training
 from core.cli._args import check_bounds, json_default
-from core.cli._context import Context, Parser, local_actor, sign_in
+from core.cli import _context
+from core.cli._context import Context, Parser, sign_in
 from core.config import redact
 from core.errors import AssayError
 from core.lake import Lake, identity
@@ -51,7 +52,7 @@ def main(argv: Optional[Sequence[str]] = None, out=None) -> int:
         try:
             with identity.using("cli"):
                 signed_in = sign_in(lake, args)  # --as needs the account's credential
-                result = args.handler(Context(lake=lake, actor=signed_in or local_actor()), args)
+                result = args.handler(Context(lake=lake, actor=signed_in or _context.local_actor()), args)
         finally:
             lake.close()
         code = 1 if result.get("ok") is False else 0  # a check that ran and found a problem (audit verify)
