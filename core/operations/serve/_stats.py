@@ -126,6 +126,7 @@ class Stats:
         self.latency_sum = 0.0
         self.recent: deque = deque(maxlen=10_000)
         self.windows: dict[str, Window] = {}
+        self.writing: dict[str, Window] = {}  # taken by a write that has not finished
         self.written = {"jobs": 0, "requests": 0, "failures": 0, "last_error": None}
 
     def _window(self, ref: str) -> Window:
@@ -171,11 +172,13 @@ class Stats:
     def take(self) -> dict[str, Window]:
         with self.lock:
             taken, self.windows = {r: w for r, w in self.windows.items() if w.requests}, {}
+            self.writing = taken
             return taken
 
     def give_back(self, windows: dict[str, Window], error: BaseException) -> None:
         """A failed write: the windows return, older first, to be written with what came since."""
         with self.lock:
+            self.writing = {}
             for ref, old in windows.items():
                 self.windows[ref] = old.merge(self.windows[ref]) if ref in self.windows else old
             self.written["failures"] += 1
@@ -183,13 +186,18 @@ class Stats:
 
     def wrote(self, windows: dict[str, Window]) -> None:
         with self.lock:
+            self.writing = {}
             self.written["jobs"] += len(windows)
             self.written["requests"] += sum(w.requests for w in windows.values())
             self.written["last_error"] = None
 
     def pending(self) -> int:
+        """Requests whose statistics are not in the lake yet (waiting, or in a write that has not finished)."""
         with self.lock:
-            return sum(w.requests for w in self.windows.values())
+            return self._pending()
+
+    def _pending(self) -> int:
+        return sum(w.requests for w in [*self.windows.values(), *self.writing.values()])
 
     def snapshot(self) -> dict:
         with self.lock:
@@ -200,4 +208,4 @@ class Stats:
                     "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
                     "errors_by_kind": dict(self.errors), "decisions": dict(self.decisions),
                     "latency_buckets": list(self.buckets), "latency_seconds_sum": self.latency_sum,
-                    "statistics": {**self.written, "pending_requests": sum(w.requests for w in self.windows.values())}}
+                    "statistics": {**self.written, "pending_requests": self._pending()}}
