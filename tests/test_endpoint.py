@@ -95,6 +95,31 @@ def test_concurrent_requests_are_batched_with_identical_predictions(served):
     assert "income: not a number" in str(mixed[1])
 
 
+def test_the_fast_call_is_the_pipelines_decision(served):
+    """Plain rows skip the per-call frames (verified identical when loaded); other rows go through score_frame."""
+    from core.operations.serve import _fast
+    from core.training import build_pipeline
+
+    lake, run, rows = served
+    endpoint = serve.Endpoint(lake, "credit@champion", "local")
+    assert endpoint.serving.fast is not None
+    odd = [{**rows[0], "region": "Atlantis"}, {**rows[1], "employment": None, "income": None},
+           {**rows[2], "age": str(rows[2]["age"])}, {**rows[3], "debt": True}]
+    variants = rows + odd
+    answers = endpoint.predict_batch([[r] for r in variants])
+    frame = pd.DataFrame(variants, dtype=object)[run.feature_names]
+    frame["age"] = pd.to_numeric(frame["age"])  # what score_frame makes of "41"
+    frame["debt"] = pd.to_numeric(frame["debt"].astype(float))
+    proba = endpoint.trained.model.predict_proba(frame)
+    assert [a["predictions"][0]["probability"] for a in answers] == [float(x) for x in endpoint.trained.positive_score(proba)]
+    assert [a["predictions"][0]["prediction"] for a in answers] == [str(x) for x in endpoint.trained.predicted_labels(proba)]
+    numeric = [c for c in run.feature_names if c not in ("region", "employment", "home_ownership")]
+    other = build_pipeline("logistic", "binary", numeric, ["region"], seed=1)
+    sample = pd.DataFrame(rows)
+    other.fit(sample[numeric + ["region"]], (sample["income"] > sample["income"].median()).astype(int))
+    assert _fast.compile_model(other, "binary", endpoint.serving.casts) is None  # not LightGBM: the pipeline serves
+
+
 def test_a_held_catalog_lock_delays_no_request_and_loses_no_statistic(served, monkeypatch):
     lake, _, rows = served
     before = _served_jobs(lake)

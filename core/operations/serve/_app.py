@@ -188,6 +188,7 @@ class App:
     async def _ready(self, send, ref: str) -> None:
         endpoint = self.endpoint
         body = {"ready": self.ready, "model": ref, "threshold": endpoint.serving.trained.threshold,
+                "predictor": "pipeline" if endpoint.serving.fast is None else "fast (verified identical to the pipeline)",
                 "workers": self.options.workers, "refreshed_seconds_ago": round(time.monotonic() - endpoint.refreshed_at, 1),
                 "refresh_error": endpoint.refresh_error, "statistics_pending": self.stats.pending()}
         await _respond(send, 200 if body["ready"] else 503, body)

@@ -17,6 +17,7 @@ from core.errors import InputError
 from core.governance import registry, tokens
 from core.lake import Lake
 from core.operations.scoring import score_frame
+from core.operations.serve._fast import compile_model
 from core.operations.serve._stats import Stats, summarize
 
 MAX_ROWS = 10_000
@@ -29,11 +30,17 @@ class Serving:
     trained: object
     names: tuple
     casts: dict
+    fast: object = None  # the same model called without per-call frames, when it proved identical (_fast)
 
     @classmethod
     def of(cls, version, trained) -> "Serving":
         casts = {f["name"]: ("text" if f["kind"] == "categorical" else "parse") for f in version.signature}
-        return cls(version, trained, tuple(casts), casts)
+        return cls(version, trained, tuple(casts), casts, compile_model(trained.model, trained.run.task, casts))
+
+    @property
+    def scorer(self):
+        """The TrainedRun predictions go through: its threshold and classes, with the fast call when there is one."""
+        return replace(self.trained, model=self.fast) if self.fast is not None else self.trained
 
 
 def check_rows(body: object) -> list:
@@ -127,28 +134,47 @@ class Endpoint:
             taken.extend(rows)
         if not taken:
             return results
-        frame = pd.DataFrame({n: pd.Series([r[n] for r in taken], dtype=object) for n in names})  # as sent, per row
-        predictions, reasons = score_frame(trained, serving.casts, frame)
-        bad = reasons.notna().to_numpy()
-        labels, scores = predictions["prediction"].to_numpy(), predictions["probability"].to_numpy()
+        labels, scores, bad, reasons, numbers = _score(serving, taken)
         answered = np.zeros(len(taken), dtype=bool)
         for k, start, end in spans:
             if bad[start:end].any():
                 first = int(np.flatnonzero(bad[start:end])[0])
-                results[k] = InputError(f"Row {first}: {reasons.iloc[start + first]}.")
+                results[k] = InputError(f"Row {first}: {reasons[start + first]}.")
                 continue
             answered[start:end] = True
             results[k] = {"model": version.ref, "threshold": trained.threshold, "predictions": [
                 {"prediction": p, "probability": None if np.isnan(q) else float(q)}
                 for p, q in zip(labels[start:end], scores[start:end])]}
         if answered.any():
-            kept = frame[answered]
-            numeric = {n: pd.to_numeric(kept[n], errors="coerce").to_numpy(dtype=float)
-                       for n, how in serving.casts.items() if how == "parse"}
-            categorical = {n: kept[n].to_numpy() for n, how in serving.casts.items() if how == "text"}
+            numeric = {n: values[answered] for n, values in numbers.items()}
+            kept = [row for row, keep in zip(taken, answered) if keep]
+            categorical = {n: [row[n] for row in kept] for n, how in serving.casts.items() if how == "text"}
             self.stats.predicted(version.ref, int(answered.sum()), Counter(str(p) for p in labels[answered]),
                                  summarize(numeric, categorical))
         return results
+
+
+def _score(serving: Serving, rows: list) -> tuple:
+    """Labels, scores, which rows were refused and why, and the numeric inputs as numbers. Plain JSON rows
+    (numbers and strings) go straight to the verified fast model; anything else through score_frame, which
+    casts and rejects as batch scoring does."""
+    fast, trained = serving.fast, serving.trained
+    matrix = fast.plain_matrix(rows) if fast is not None else None
+    if matrix is None:
+        frame = pd.DataFrame({n: pd.Series([r[n] for r in rows], dtype=object) for n in serving.names})  # as sent
+        predictions, reasons = score_frame(serving.scorer, serving.casts, frame)
+        numbers = {n: pd.to_numeric(frame[n], errors="coerce").to_numpy(dtype=float)
+                   for n, how in serving.casts.items() if how == "parse"}
+        return (predictions["prediction"].to_numpy(), predictions["probability"].to_numpy(),
+                reasons.notna().to_numpy(), reasons.to_numpy(), numbers)
+    numbers = {column: matrix[:, j] for j, (column, kind) in enumerate(fast.plan) if kind == "number"}
+    raw = fast.raw(matrix)
+    if fast.classify:  # as score_frame decides: through the TrainedRun, at its threshold
+        scores = trained.positive_score(raw) if trained.run.task == "binary" else raw.max(axis=1)
+        labels = np.asarray([str(c) for c in trained.predicted_labels(raw)], dtype=object)
+    else:
+        labels, scores = np.asarray(raw, dtype=float).astype(str).astype(object), np.full(len(rows), np.nan)
+    return labels, scores, np.zeros(len(rows), dtype=bool), [None] * len(rows), numbers
 
 
 def _signature_problem(rows: list, names: tuple, ref: str) -> str | None:
