@@ -85,8 +85,9 @@ def register(sub) -> None:
     p.add_argument("--host", default="127.0.0.1", help="the address to bind (default: 127.0.0.1, this machine only)")
     p.add_argument("--max-batch-rows", type=int, default=256, metavar="N",
                    help="rows predicted together at most, from requests that arrive together (default 256)")
-    p.add_argument("--max-wait-ms", type=float, default=2.0, metavar="MS",
-                   help="how long a batch waits for more requests when a worker is free (default 2)")
+    p.add_argument("--max-wait-ms", type=float, default=0.0, metavar="MS",
+                   help="how long a batch waits for more requests when a worker is free (default 0: it goes at once; "
+                        "batches form from the requests that queued while every worker was busy)")
     p.add_argument("--workers", type=int, metavar="N", help="prediction threads (default: one per core)")
     p.add_argument("--max-body-bytes", type=int, default=4 * 2**20, metavar="BYTES",
                    help="larger request bodies are refused with 413 (default 4 MiB)")

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Literal, Optional
 
 from core.errors import InputError
+from core.governance import tokens
 from core.operations.serve import _input
 from core.operations.serve._batcher import Batcher, default_workers
 from core.operations.serve._endpoint import Endpoint, check_rows
@@ -25,7 +26,7 @@ class Options:
     """How the endpoint batches, what it accepts and who may call it. `run` starts from these defaults;
     `app(endpoint)` without options is for in-process callers (tests, an enclosing gateway): no Host or token check."""
     max_batch_rows: int = 256
-    max_wait_ms: float = 2.0
+    max_wait_ms: float = 0.0  # measured: holding a batch for closed-loop clients only delays it (README)
     workers: int = field(default_factory=default_workers)
     max_body_bytes: int = 4 * 2**20
     allowed_hosts: Optional[tuple] = LOCAL_HOSTS  # None: any Host
@@ -180,8 +181,6 @@ class App:
         if scheme.lower() != "bearer" or not token.strip():
             raise Rejected(401, "Send a token: 'Authorization: Bearer TOKEN' (an admin issues one with "
                                 "`python -m core tokens add NAME --role scorer`).", "unauthorized")
-        from core.governance import tokens
-
         if tokens.digest(token.strip()) not in credentials.holders:
             raise Rejected(401, "Unknown or revoked token, or one that may not score.", "unauthorized")
 

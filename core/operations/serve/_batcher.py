@@ -3,7 +3,7 @@ together are predicted together, in one call of the model, in a pool of worker t
 
 At most one batch per worker is in flight. While every worker is busy, requests queue and the next batch takes
 all of them (up to max_rows): batches grow with the load, so throughput does. When a worker is free, the batch
-waits at most max_wait after its first request for others to join, then goes; a lone request waits no longer.
+waits at most max_wait after its first request for others to join, then goes (0, the default: at once).
 A request is never split: one larger than max_rows goes alone."""
 from __future__ import annotations
 

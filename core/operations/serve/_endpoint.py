@@ -149,7 +149,8 @@ class Endpoint:
             numeric = {n: values[answered] for n, values in numbers.items()}
             kept = [row for row, keep in zip(taken, answered) if keep]
             categorical = {n: [row[n] for row in kept] for n, how in serving.casts.items() if how == "text"}
-            self.stats.predicted(version.ref, int(answered.sum()), Counter(str(p) for p in labels[answered]),
+            decided = Counter(str(p) for p in labels[answered]) if trained.run.task != "regression" else Counter()
+            self.stats.predicted(version.ref, int(answered.sum()), decided,
                                  summarize(numeric, categorical))
         return results
 
