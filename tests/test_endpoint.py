@@ -29,7 +29,6 @@ from core.errors import LakeBusyError
 from core.governance import accounts, registry, tokens
 from core.operations import scoring, serve
 from core.operations.serve import _writer
-from core.operations.serve._stats import Stats
 
 from conftest import credit_model
 
