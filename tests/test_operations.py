@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 
 import numpy as np
 import pandas as pd
@@ -166,15 +167,22 @@ def test_the_endpoint_validates_predicts_and_follows_the_alias(served, monkeypat
         bad = client.post("/predict", json={"rows": [{**row, "income": "a lot"}]})
         assert bad.status_code == 422 and "income: not a number" in bad.json()["error"]
         assert client.post("/predict", json={"rows": [{"age": 3}]}).status_code == 422
-        assert client.post("/predict", content=b"{").status_code == 400
+        assert client.post("/predict", content=b"{", headers={"content-type": "application/json"}).status_code == 400
         other = training.train(lake, dataset="applications", target="defaulted", actor="t", algorithms=["logistic"],
                                sensitive=["sex", "race_ethnicity"], exclude=["applicant_id", "applied_at"]).runs[0]
         registry.register(lake, other.run_id, name="credit", actor="t", alias="champion")  # the alias moves
+        for _ in range(600):  # the background refresh resolves the alias again (bounded wait, no timing asserted)
+            if client.get("/health").json()["model"] == "credit@2":
+                break
+            time.sleep(0.05)
         assert client.post("/predict", json={"rows": [row]}).json()["model"] == "credit@2"
         metrics = client.get("/metrics").json()
         assert metrics["requests"] == 5 and metrics["errors"] == 3 and metrics["latency_ms_p95"] > 0
-    logged = scoring.jobs(lake, model="credit")[0]
-    assert logged.engine == "endpoint" and logged.rows == 5  # flushed to the lake when the server stopped
+    logged = {j.model_version: j for j in scoring.jobs(lake, model="credit") if j.engine == "endpoint"}
+    # written to the lake when the server stopped, one job per version served: 4 requests to @1, 1 to @2
+    assert {v: (j.rows, j.scored, j.rejected) for v, j in logged.items()} == {1: (4, 1, 3), 2: (1, 1, 0)}
+    assert logged[1].reasons["rows_scored"] == 2 and logged[2].reasons["rows_scored"] == 1
+    assert sum(logged[1].reasons["decisions"].values()) == 2 and logged[1].reasons["inputs"]["income"]["count"] == 2
 
 
 def test_retraining_registers_a_challenger_and_runs_the_gate(served):

@@ -34,9 +34,14 @@ def cmd_retrain(ctx: Context, args) -> dict:
 def cmd_serve(ctx: Context, args) -> dict:
     from core.operations import serve
 
+    options = serve.Options(max_batch_rows=args.max_batch_rows, max_wait_ms=args.max_wait_ms,
+                            workers=serve.Options().workers if args.workers is None else args.workers,
+                            max_body_bytes=args.max_body_bytes,
+                            allowed_hosts=tuple(args.allowed_host or ()), cors_origins=tuple(args.cors_origin or ()),
+                            flush_seconds=args.flush_seconds)
     with identity.using("endpoint", process=True):  # its server threads write as the endpoint
-        serve.run(ctx.lake, args.model, port=args.port, actor=ctx.actor)
-    return {"served": args.model, "port": args.port, "stopped": True}
+        summary = serve.run(ctx.lake, args.model, port=args.port, actor=ctx.actor, host=args.host, options=options)
+    return {"served": args.model, "port": args.port, "stopped": True, **summary}
 
 
 def register(sub) -> None:
@@ -77,4 +82,20 @@ def register(sub) -> None:
     p = sub.add_parser("serve", help="a real-time JSON prediction endpoint on localhost")
     p.add_argument("--model", required=True, metavar="NAME@ALIAS")
     p.add_argument("--port", type=int, default=8502)
+    p.add_argument("--host", default="127.0.0.1", help="the address to bind (default: 127.0.0.1, this machine only)")
+    p.add_argument("--max-batch-rows", type=int, default=256, metavar="N",
+                   help="rows predicted together at most, from requests that arrive together (default 256)")
+    p.add_argument("--max-wait-ms", type=float, default=0.0, metavar="MS",
+                   help="how long a batch waits for more requests when a worker is free (default 0: it goes at once; "
+                        "batches form from the requests that queued while every worker was busy)")
+    p.add_argument("--workers", type=int, metavar="N", help="prediction threads (default: one per core)")
+    p.add_argument("--max-body-bytes", type=int, default=4 * 2**20, metavar="BYTES",
+                   help="larger request bodies are refused with 413 (default 4 MiB)")
+    p.add_argument("--allowed-host", action="append", metavar="NAME",
+                   help="a further Host name the endpoint answers to (repeatable; default: the bind address and "
+                        "localhost); '*' answers to any")
+    p.add_argument("--cors-origin", action="append", metavar="ORIGIN",
+                   help="a web origin allowed to call it from a browser (repeatable; default: none, CORS off)")
+    p.add_argument("--flush-seconds", type=float, default=10.0, metavar="S",
+                   help="how often statistics are written to the lake (default 10)")
     p.set_defaults(handler=cmd_serve)

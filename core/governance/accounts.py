@@ -177,7 +177,8 @@ def issue_token(lake: Lake, name: str, *, actor: str) -> dict:
     get(lake, name)
     token_id = uuid.uuid4().hex[:12]
     token = f"{TOKEN_PREFIX}{token_id}_{secrets.token_urlsafe(32)}"
-    lake.write(lambda cur: cur.execute("INSERT INTO lake.assay.api_tokens VALUES (?, ?, ?, ?, now())",
+    lake.write(lambda cur: cur.execute("INSERT INTO lake.assay.api_tokens (token_id, name, token_sha256, created_by, "
+                                       "created_at) VALUES (?, ?, ?, ?, now())",
                                        [token_id, name, _token_digest(token), actor]),
                actor=actor, action="users", message=f"users token {name}", tag=f"user:{name}", details={"token_id": token_id})
     return {"name": name, "token_id": token_id, "token": token,
@@ -188,7 +189,8 @@ def authenticate_token(lake: Lake, token: str, *, name: Optional[str] = None) ->
     """The account an API token was issued to (and, with `name`, only if it is that account's);
     every failure is audited."""
     rows = lake.query("SELECT t.name, t.token_id FROM lake.assay.api_tokens t JOIN lake.assay.users u ON u.name = t.name "
-                      "WHERE t.token_sha256 = ?", [_token_digest((token or "").strip())])
+                      "WHERE t.token_sha256 = ? AND t.role IS NULL",  # a role-limited token (scorer) only scores
+                      [_token_digest((token or "").strip())])
     if rows and (name is None or rows[0][0] == name):
         return get(lake, rows[0][0])
     claimed = name or "(token)"

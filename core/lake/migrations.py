@@ -110,6 +110,9 @@ STEPS: Sequence[tuple[int, str, Sequence[str]]] = (
         """CREATE TABLE lake.assay.sign_in_failures (
             name VARCHAR, failures INTEGER, retry_after DOUBLE, locked BOOLEAN, last_failed_at TIMESTAMPTZ)""",
     )),
+    (13, "API tokens limited to a role (a service's or account's scorer token for the endpoint)", (
+        "ALTER TABLE lake.assay.api_tokens ADD COLUMN role VARCHAR",
+    )),
 )
 
 
