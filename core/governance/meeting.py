@@ -17,9 +17,9 @@ from core.errors import InputError, NotFoundError
 from core.lake import Lake
 
 
-def finding_view(lake: Lake, current: review.Review, results: dict, finding: dict) -> review_views.View:
-    """A finding's view, drawn only from the stored review and the settings pinned with it (raises
-    ViewSettingsError when they cannot be honoured)."""
+def finding_view(lake: Lake, current: review.Review, results: review.ReviewResults, finding: dict) -> review_views.View:
+    """A finding's view, drawn only from the stored review (review.typed_results; stored dicts are read too)
+    and the settings pinned with it (raises ViewSettingsError when they cannot be honoured)."""
     return review_views.render(finding["component"], results, finding["settings"], lake=lake, review=current)
 
 
@@ -54,7 +54,7 @@ def verdicts(views: list[review_views.View]) -> list[str]:
 
 def report_html(lake: Lake, review_id: str) -> str:
     current = review.get(lake, review_id)
-    results = review.results(lake, review_id)
+    results = review.typed_results(lake, review_id)
     pinned = findings.list_findings(lake, review_id)
     views = review_views.render_all(results, lake=lake, review=current)
     e = html.escape

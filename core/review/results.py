@@ -432,13 +432,20 @@ class ReviewResults:
 def typed_results(lake, review_id: str) -> ReviewResults:
     """A stored review's results as typed objects, with the outcome its run predicts (review.results
     gives the same as plain dicts, for JSON)."""
-    current, stored = get(lake, review_id), results(lake, review_id)
-    typed = ReviewResults.from_stored(stored)
-    try:
-        run = training.get(lake, current.run_id)
-        outcome = Outcome(run.target, run.task, run.positive, tuple(run.classes or ()))
-    except NotFoundError:  # the run has since been deleted: what the review kept
-        outcome = replace(typed.outcome, target=current.config.get("target", ""), task=current.config.get("task", ""))
+    current = get(lake, review_id)
+    return with_outcome(ReviewResults.from_stored(results(lake, review_id)), current, lake=lake)
+
+
+def with_outcome(typed: ReviewResults, current, *, lake=None) -> ReviewResults:
+    """The results with the outcome of review `current`: its run's target, task, classes and positive class
+    (read from the lake when given and the run still exists; else what the review and its results kept)."""
+    outcome = replace(typed.outcome, target=current.config.get("target", ""), task=current.config.get("task", ""))
+    if lake is not None:
+        try:
+            run = training.get(lake, current.run_id)
+            outcome = Outcome(run.target, run.task, run.positive, tuple(run.classes or ()))
+        except NotFoundError:
+            pass  # the run has since been deleted
     return replace(typed, outcome=outcome)
 
 
@@ -454,4 +461,4 @@ __all__ = ["CausalEffect", "CausalResult", "ConfusionMatrix", "Counterfactual", 
            "ErrorCohort", "ErrorsResult", "ExplainResult", "FairnessGroup", "FairnessResults", "FeatureImportance", "FourFifths",
            "HeatCell", "KAnonymity", "LDiversity", "MembershipInference", "Metrics", "Outcome", "OverviewGroup",
            "OverviewResult", "PartialDependence", "PersonalData", "Placebo", "PrivacyResult", "ReviewResults", "RuleMetric",
-           "ScoreBin", "SensitiveReport", "TYPES", "typed_results"]
+           "ScoreBin", "SensitiveReport", "TYPES", "typed_results", "with_outcome"]
