@@ -215,7 +215,7 @@ class ErrorsResult(_Stored):
 
     @property
     def worst_first(self) -> list[ErrorCohort]:
-        return sorted(self.cohorts, key=lambda c: -c.error_rate)
+        return sorted(self.cohorts, key=lambda c: -(c.error_rate or 0))
 
 
 # ---- fairness -------------------------------------------------------------------------------------

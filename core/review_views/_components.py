@@ -14,7 +14,7 @@ from core.review.results import (CausalResult, CounterfactualsResult, ErrorsResu
                                  PrivacyResult)
 from core.review_views import charts as _charts
 from core.review_views._view import Figure, Section, Table, View, ViewSettingsError
-from core.review_views._words import Words, decimals, value_text
+from core.review_views._words import Words, decimals, num, value_text
 
 OVERVIEW_METRICS = ("accuracy", "roc_auc", "selection_rate", "positive_rate", "mae", "rmse")
 
@@ -48,7 +48,7 @@ def overview(stored: OverviewResult, settings: dict, lake=None, current=None, wo
         names = [words.class_name(label) for label in matrix.labels]
         tables.append(Table(("", *[f"predicted {n}" for n in names]),
                             tuple((f"actually {n}", *row) for n, row in zip(names, matrix.matrix)), title="Confusion matrix"))
-    if stored.score_distribution:
+    if stored.score_distribution and all(b.truth is not None for b in stored.score_distribution):
         bins = pd.DataFrame([b.to_dict() for b in stored.score_distribution])
         charts.append(_charts.score_distribution(bins.assign(truth=bins["truth"].map(words.class_name))))
     rows = overall.rows
@@ -84,7 +84,7 @@ def explain(stored: ExplainResult, settings: dict, lake=None, current=None, word
     if len(top) >= 3:
         sentences.insert(0, f"The model leans most on {top[0].feature}, then {top[1].feature} and {top[2].feature}.")
     sections = [Section("Top features (SHAP)",
-                        headline=(Figure("top feature", first.feature, f"{first.feature} ({first.mean_abs_shap:.4f})"),)
+                        headline=(Figure("top feature", first.feature, f"{first.feature} ({num(first.mean_abs_shap)})"),)
                         if first else (),
                         sentences=tuple(sentences), charts=(_charts.importance(frame),) if len(frame) else (),
                         tables=(Table(("feature", "mean |SHAP|"), tuple((f.feature, f.mean_abs_shap) for f in top[:10])),))]
@@ -132,7 +132,7 @@ def errors(stored: ErrorsResult, settings: dict, lake=None, current=None, words:
     overall = stored.overall_error_rate or 0.0
     worst = stored.worst_first
     what = "mean absolute error" if stored.regression else "error rate"
-    sentences = [f"{c.filter}: {what} {c.error_rate:.4f} on {c.rows:,} rows ({c.coverage:.1%} of all errors), "
+    sentences = [f"{c.filter}: {what} {num(c.error_rate)} on {num(c.rows, ',')} rows ({num(c.coverage, '.1%')} of all errors), "
                  f"against {overall:.4f} overall." for c in worst[:3]]
     table = Table(("cohort", what, "share of errors", "rows"),
                   tuple((c.filter, c.error_rate, c.coverage, c.rows) for c in worst[:8]), title="Worst cohorts")
@@ -145,7 +145,7 @@ def errors(stored: ErrorsResult, settings: dict, lake=None, current=None, words:
                         sentences=tuple(sentences), tables=(table, best), charts=(chart,) if chart is not None else ())]
     picked = settings.get("top_cohort")
     if picked is not None:
-        match = next((c for c in worst if c.filter == picked), None)
+        match = next((c for c in worst if c.filter == picked and c.error_rate is not None), None)
         if match is None:
             raise ViewSettingsError(f"The review's error tree has no cohort {picked!r}; its cohorts are "
                                     f"{'; '.join(c.filter for c in worst)}.")
@@ -209,11 +209,11 @@ def causal(stored: CausalResult, settings: dict, lake=None, current=None, words:
         naive = f"; naive difference {e.naive_difference:+.4g}" if e.naive_difference is not None else ""
         sections.append(Section(
             f"{e.treatment} on {e.outcome}", passed=e.trusted,
-            headline=(Figure("average effect", e.ate, f"{e.ate:+.4g}"),
-                      Figure("95% interval", [e.ci_low, e.ci_high], f"{e.ci_low:+.4g} to {e.ci_high:+.4g}")),
+            headline=(Figure("average effect", e.ate, num(e.ate, "+.4g")),
+                      Figure("95% interval", [e.ci_low, e.ci_high], f"{num(e.ci_low, '+.4g')} to {num(e.ci_high, '+.4g')}")),
             sentences=(*(["The placebo check FAILED: the estimate is not to be trusted."] if not e.trusted else []),
-                       f"Effect of {e.treatment} on {e.outcome}: {e.ate:+.4g} (95% interval {e.ci_low:+.4g} to "
-                       f"{e.ci_high:+.4g}{p_value}, {e.estimator}){naive}; placebo {'passed' if e.trusted else 'FAILED'}.",
+                       f"Effect of {e.treatment} on {e.outcome}: {num(e.ate, '+.4g')} (95% interval {num(e.ci_low, '+.4g')} "
+                       f"to {num(e.ci_high, '+.4g')}{p_value}, {e.estimator}){naive}; placebo {'passed' if e.trusted else 'FAILED'}.",
                        *e.warnings)))
     return View("causal", "Causal analysis", True, settings, tuple(sections))
 
@@ -223,13 +223,13 @@ def privacy(stored: PrivacyResult, settings: dict, lake=None, current=None, word
     for k, title in ((stored.k_anonymity, "k-anonymity"), (stored.k_anonymity_bucketed, "k-anonymity (bucketed)")):
         if not k:
             continue
-        lines = [f"Over {', '.join(k.quasi_identifiers)}: the smallest group has {k.smallest_group:,} row(s); "
-                 f"{k.share_below_k:.1%} of rows are in groups below k = {k.k}."]
+        lines = [f"Over {', '.join(k.quasi_identifiers)}: the smallest group has {num(k.smallest_group, ',')} row(s); "
+                 f"{num(k.share_below_k, '.1%')} of rows are in groups below k = {k.k}."]
         if k.l_diversity:
             lines.append(f"l-diversity of {k.l_diversity.sensitive}: l = {k.l_diversity.l} "
-                         f"({k.l_diversity.share_rows_l_below_2:.1%} of rows with l below 2).")
+                         f"({num(k.l_diversity.share_rows_l_below_2, '.1%')} of rows with l below 2).")
         sections.append(Section(title, passed=k.passed, headline=(Figure("smallest group", k.smallest_group,
-                                                                         f"{k.smallest_group:,}"),),
+                                                                         num(k.smallest_group, ",")),),
                                 sentences=tuple(lines)))
     attack = stored.membership_inference
     if attack and attack.auc is not None:

@@ -11,7 +11,7 @@ import pandas as pd
 from core.review.results import FairnessResults, SensitiveReport
 from core.review_views import charts as _charts
 from core.review_views._view import Figure, Section, Table, View, ViewSettingsError, verdict
-from core.review_views._words import Words, group_label
+from core.review_views._words import Words, group_label, num
 
 GROUP_METRICS = ("selection_rate", "accuracy", "tpr", "fpr", "fnr", "precision")
 REGRESSION_METRICS = ("mae", "rmse", "mean_prediction", "mean_truth")
@@ -67,7 +67,7 @@ def parse(report: SensitiveReport, threshold: Optional[float] = None, words: Opt
     verdicts = ()
     if rule:
         verdicts = tuple(sorted((RuleVerdict(m, r.worst_ratio, label(r.worst_group), r.passed)
-                                 for m, r in rule.metrics.items()), key=lambda v: (v.passed, v.worst_ratio)))
+                                 for m, r in rule.metrics.items()), key=lambda v: (bool(v.passed), 1.0 if v.worst_ratio is None else v.worst_ratio)))
     names = GROUP_METRICS if rule else REGRESSION_METRICS
     groups = tuple(GroupRow(label(g.group), g.count, {m: g.metrics.get(m) for m in names if m in g.metrics.values},
                             bool(g.small)) for g in report.groups)
@@ -84,6 +84,9 @@ def _sentences(groups: tuple, binary: bool, words: Words) -> list[str]:
     if len(judged) < 2:
         return ["There are not enough groups with enough rows to compare."]
     if not binary:
+        judged = [g for g in judged if g.metrics.get("mae") is not None]
+        if len(judged) < 2:
+            return []
         worst, best = (f(judged, key=lambda g: g.metrics.get("mae") or 0) for f in (max, min))
         return [f"The model's typical error (MAE) is {worst.metrics['mae']:.3g} for {worst.group} and "
                 f"{best.metrics['mae']:.3g} for {best.group}."]
@@ -149,8 +152,8 @@ def section(result: FairnessResult) -> Section:
     worst = result.rule[0] if result.rule else None
     headline = [Figure("four-fifths rule", result.passed, "passed" if result.passed else "FAILED")]
     if worst:
-        headline.append(Figure("worst ratio", worst.worst_ratio, f"{worst.worst_ratio:.4f} ({worst.metric}, {worst.worst_group})"))
-    verdicts = [f"Four-fifths rule by {result.name}: FAILED for {v.metric}, ratio {v.worst_ratio:.4f} "
+        headline.append(Figure("worst ratio", worst.worst_ratio, f"{num(worst.worst_ratio)} ({worst.metric}, {worst.worst_group})"))
+    verdicts = [f"Four-fifths rule by {result.name}: FAILED for {v.metric}, ratio {num(v.worst_ratio)} "
                 f"({v.worst_group} against {result.reference})." for v in failing]
     if not failing:
         verdicts = [f"Four-fifths rule by {result.name}: passed for every metric against {result.reference}."]
@@ -161,9 +164,9 @@ def section(result: FairnessResult) -> Section:
                    tuple((g.group, g.count, *[g.metrics.get(m) for m in result.metric_names]) for g in result.groups),
                    title=f"Group metrics by {result.name}")
     frame = pd.DataFrame([{"group": g.group, **g.metrics} for g in result.groups])
-    chart = _charts.group_rates(frame, over=result.name, threshold=result.threshold)
+    charts = (_charts.group_rates(frame, over=result.name, threshold=result.threshold),) if result.groups else ()
     return Section(title=title, passed=result.passed, headline=tuple(headline),
-                   sentences=tuple(verdicts) + result.summary + result.warnings, tables=(rule, groups), charts=(chart,))
+                   sentences=tuple(verdicts) + result.summary + result.warnings, tables=(rule, groups), charts=charts)
 
 
 def view(stored: FairnessResults, settings: dict, words: Optional[Words] = None) -> View:

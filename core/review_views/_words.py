@@ -72,6 +72,11 @@ def _is_number(value: Any) -> bool:
     return True
 
 
+def num(value: Any, spec: str = ".4f") -> str:
+    """A stored number in the given format; an older review that did not keep it says so."""
+    return "(not stored)" if value is None else format(value, spec)
+
+
 def decimals(values: Iterable[Any], *, most: int = 4) -> int:
     """The precision a column's values are written at (4.7 -> 1; 81300.0 -> 0)."""
     found = 0
