@@ -57,20 +57,21 @@ class _Stored:
     @classmethod
     def from_stored(cls, stored: Optional[Mapping]):
         stored = dict(stored or {})
-        values, known = {}, set()
+        values, kept = {}, dict(stored)
         for f in fields(cls):
             if f.name in ("extra", "keys"):
                 continue
             key = f.metadata.get("key") or f.name
-            known.add(key)
             if key in stored:
                 values[f.name] = _load(f.metadata, stored[key])
-        return cls(**values, extra={k: v for k, v in stored.items() if k not in known}, keys=tuple(stored))
+                if stored[key] is not None or not (f.metadata.get("many") or f.metadata.get("by")):
+                    del kept[key]  # a null list reads as empty, and is kept as null
+        return cls(**values, extra=kept, keys=tuple(stored))
 
     def to_dict(self) -> dict:
         by_key = {f.metadata.get("key") or f.name: getattr(self, f.name) for f in fields(self)
                   if f.name not in ("extra", "keys")}
-        return {k: _dump(by_key[k]) if k in by_key else self.extra[k] for k in self.keys}
+        return {k: self.extra[k] if k in self.extra else _dump(by_key[k]) for k in self.keys}
 
 
 @dataclass(frozen=True)

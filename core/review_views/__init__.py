@@ -14,6 +14,7 @@ from core.review_views._html import STYLE, blocks_html, table_html, view_html
 from core.review_views._fairness import FairnessResult, GroupRow, RuleVerdict
 from core.review_views._view import Figure, Section, Table, View, ViewSettingsError, blocks, chart_title, fmt, png, verdict
 from core.review_views._words import Words, group_label, value_text
+from core.review_views._components import confusion_matrix, counterfactual_table, score_bins
 
 COMPONENTS = ("overview", "explain", "errors", "fairness", "counterfactuals", "causal", "privacy")
 TITLES = {"overview": "Model overview", "explain": "Explainability", "errors": "Error analysis",
@@ -81,6 +82,6 @@ def fairness_live(report: dict, *, threshold: Optional[float] = None, target: st
 
 
 __all__ = ["COMPONENTS", "FairnessResult", "Figure", "GroupRow", "RuleVerdict", "SETTINGS", "Section", "Table", "TITLES",
-           "View", "ViewSettingsError", "Words", "blocks", "blocks_html", "chart_title", "charts", "fairness_live",
+           "View", "ViewSettingsError", "Words", "blocks", "confusion_matrix", "counterfactual_table", "score_bins", "blocks_html", "chart_title", "charts", "fairness_live",
            "fairness_results", "fmt", "group_label", "png", "render", "render_all", "STYLE", "table_html", "typed", "value_text",
            "verdict", "view_html"]

@@ -10,8 +10,8 @@ import pandas as pd
 from core import review
 from core.data import cohorts
 from core.errors import NotFoundError
-from core.review.results import (CausalResult, CounterfactualsResult, ErrorsResult, ExplainResult, OverviewResult,
-                                 PrivacyResult)
+from core.review.results import (CausalResult, CounterfactualRow, CounterfactualsResult, ErrorsResult, ExplainResult,
+                                 OverviewResult, PrivacyResult)
 from core.review_views import charts as _charts
 from core.review_views._view import Figure, Section, Table, View, ViewSettingsError
 from core.review_views._words import Words, decimals, num, value_text
@@ -43,14 +43,12 @@ def overview(stored: OverviewResult, settings: dict, lake=None, current=None, wo
     table = Table(("metric", "value", "95% interval"),
                   tuple((m, overall.get(m), overall.interval(m)) for m in metrics), title="Metrics on the evaluated rows")
     tables, charts = [table], []
-    matrix = stored.confusion_matrix
-    if matrix and matrix.labels:
-        names = [words.class_name(label) for label in matrix.labels]
-        tables.append(Table(("", *[f"predicted {n}" for n in names]),
-                            tuple((f"actually {n}", *row) for n, row in zip(names, matrix.matrix)), title="Confusion matrix"))
-    if stored.score_distribution and all(b.truth is not None for b in stored.score_distribution):
-        bins = pd.DataFrame([b.to_dict() for b in stored.score_distribution])
-        charts.append(_charts.score_distribution(bins.assign(truth=bins["truth"].map(words.class_name))))
+    matrix, bins = confusion_matrix(stored, words), score_bins(stored, words)
+    if matrix is not None:
+        tables.append(Table(("", *matrix.columns), tuple((i, *row) for i, row in zip(matrix.index, matrix.values.tolist())),
+                            title="Confusion matrix"))
+    if bins is not None:
+        charts.append(_charts.score_distribution(bins))
     rows = overall.rows
     sections = [Section("Overall", headline=(Figure("rows", rows, f"{rows or 0:,}"), *figures),
                         sentences=tuple(_metric_line(m, overall, words) for m in metrics),
@@ -73,6 +71,24 @@ def overview(stored: OverviewResult, settings: dict, lake=None, current=None, wo
                                 tables=(Table(("metric", "cohort", "all rows"),
                                               tuple((m, compared["cohort"].get(m), compared["all"][m]) for m in shown)),)))
     return View("overview", "Model overview", True, settings, tuple(sections))
+
+
+def confusion_matrix(stored: OverviewResult, words: Words) -> Optional[pd.DataFrame]:
+    """The stored confusion matrix with its classes by name (actually defaulted / predicted not defaulted)."""
+    matrix = stored.confusion_matrix
+    if not matrix or not matrix.labels:
+        return None
+    names = [words.class_name(label) for label in matrix.labels]
+    return pd.DataFrame([list(row) for row in matrix.matrix], index=[f"actually {n}" for n in names],
+                        columns=[f"predicted {n}" for n in names])
+
+
+def score_bins(stored: OverviewResult, words: Words) -> Optional[pd.DataFrame]:
+    """The stored histogram of predicted scores, the true class by name (None when not stored)."""
+    if not stored.score_distribution or any(b.truth is None for b in stored.score_distribution):
+        return None
+    bins = pd.DataFrame([b.to_dict() for b in stored.score_distribution])
+    return bins.assign(truth=bins["truth"].map(words.class_name))
 
 
 def explain(stored: ExplainResult, settings: dict, lake=None, current=None, words: Optional[Words] = None) -> View:
@@ -185,14 +201,24 @@ def _counterfactual_row(stored: CounterfactualsResult, wanted, words: Words) -> 
                                 f"{', '.join(str(r.row) for r in stored.rows[:20])}.")
     found = row.counterfactuals
     changed = [k for k in row.original if any(k in c.changed for c in found)]
-    places = {k: decimals([r.original.get(k) for r in stored.rows]) for k in changed}
-    flipped = words.class_name(found[0].prediction) if found else None
-    said = (f"Predicted {words.class_name(row.prediction)}; {len(found)} counterfactual(s) would make it {flipped}."
-            if found else f"Predicted {words.class_name(row.prediction)}; no counterfactual was found.")
-    return Section(f"Row {row.row}", sentences=(said,), tables=(Table(("", *changed), (
-        ("original", *[value_text(row.original[k], places[k]) for k in changed]),
-        *[(f"counterfactual {i + 1}", *[value_text(c.values.get(k), places[k]) for k in changed])
-          for i, c in enumerate(found)])),))
+    said = (f"Predicted {words.class_name(row.prediction)}; {len(found)} counterfactual(s) would make it "
+            f"{words.class_name(found[0].prediction)}." if found
+            else f"Predicted {words.class_name(row.prediction)}; no counterfactual was found.")
+    records = counterfactual_table(stored, row, words)
+    return Section(f"Row {row.row}", sentences=(said,), tables=(Table(("", *changed), tuple(
+        (r[""], *[r[k] for k in changed]) for r in records)),))
+
+
+def counterfactual_table(stored: CounterfactualsResult, row: CounterfactualRow, words: Words) -> list[dict]:
+    """A row and its counterfactuals as records (the Counterfactuals page's table, the view's): the prediction
+    by its class name, each value at its column's precision among the stored rows (64,400, not 64400.000000)."""
+    places = {k: decimals([r.original.get(k) for r in stored.rows]) for k in row.original}
+
+    def record(label: str, prediction, values) -> dict:
+        return {"": label, "prediction": words.class_name(prediction),
+                **{k: value_text(values.get(k), places[k]) for k in row.original}}
+    return [record("original", row.prediction, row.original),
+            *[record(f"counterfactual {i}", c.prediction, c.values) for i, c in enumerate(row.counterfactuals, start=1)]]
 
 
 def causal(stored: CausalResult, settings: dict, lake=None, current=None, words: Optional[Words] = None) -> View:

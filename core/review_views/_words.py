@@ -52,6 +52,11 @@ class Words:
             self.predicted, self.truly, self.truly_not = (f"predicted {words}", f"labelled {words}",
                                                           f"not labelled {words}")
 
+    @classmethod
+    def of_run(cls, run) -> "Words":
+        """The words of a trained run (core.training.Run): its target, task, classes and positive class."""
+        return cls(Outcome(run.target, run.task, run.positive, tuple(run.classes or ())))
+
     def class_name(self, value: Any) -> str:
         """A class by its name: the positive class as the outcome says it, the other of two as its negation."""
         positive, classes = self.outcome.positive, [str(c) for c in self.outcome.classes]
@@ -92,5 +97,4 @@ def value_text(value: Any, places: int = 0) -> str:
         return "(missing)"
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return str(value)
-    text = f"{value:,.{places}f}" if abs(value) >= 10_000 else f"{value:.{places}f}"
-    return text
+    return f"{value:,.{places}f}"
