@@ -5,7 +5,8 @@ import streamlit as st
 
 from core.data import cohorts
 from core.analysis import counterfactuals
-from core import review, training
+from core import review, review_views, training
+from core.review.results import CounterfactualsResult
 from core.analysis.whatif import WhatIf
 from ui import charts, state
 from ui.review_picker import review_picker
@@ -20,7 +21,7 @@ if not runs:
     st.stop()
 by_id = {r.run_id: r for r in runs}
 run = by_id[st.selectbox("Model (run)", list(by_id), key="cf_run",
-                         format_func=lambda r: f"{by_id[r].algorithm} · {by_id[r].input_ref} → {by_id[r].target} · {r}")]
+                         format_func=lambda r: training.describe_run(by_id[r]))]
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=8)
@@ -28,22 +29,21 @@ def what_if_for(folder: str, run_id: str) -> WhatIf:
     return WhatIf.open(lake, run_id)
 
 
-def show(result: dict) -> None:
+def show(result: dict, words: review_views.Words) -> None:
     """Counterfactuals (live, or as stored in a review): which features change, and each row's table."""
-    if result.get("note"):
-        st.info(result["note"])
-    if result["rows_without"]:
-        st.warning(f"{result['rows_without']} row(s) have no counterfactual within the allowed changes: allow more "
+    found = CounterfactualsResult.from_stored(result)
+    if found.note:
+        st.info(found.note)
+    if found.rows_without:
+        st.warning(f"{found.rows_without} row(s) have no counterfactual within the allowed changes: allow more "
                    "features to vary or widen the ranges.")
-    if result["feature_changes"]:
-        st.altair_chart(charts.feature_changes(result["feature_changes"]))
-    for row in result["rows"]:
-        with st.expander(f"Row {row['row']}: predicted {row['prediction']}, {len(row['counterfactuals'])} "
-                         f"counterfactual(s)", expanded=len(result["rows"]) <= 3):
-            table = pd.DataFrame([{"": "original", "prediction": row["prediction"], **row["original"]}] +
-                                 [{"": f"#{i}", "prediction": cf["prediction"], **cf["values"]}
-                                  for i, cf in enumerate(row["counterfactuals"], start=1)])
-            st.dataframe(charts.highlight_changes(table, [set(cf["changed"]) for cf in row["counterfactuals"]]),
+    if found.feature_changes:
+        st.altair_chart(charts.feature_changes(found.feature_changes))
+    for row in found.rows:
+        with st.expander(f"Row {row.row}: predicted {words.class_name(row.prediction)}, {len(row.counterfactuals)} "
+                         f"counterfactual(s)", expanded=len(found.rows) <= 3):
+            table = pd.DataFrame(review_views.counterfactual_table(found, row, words))
+            st.dataframe(charts.highlight_changes(table, [set(cf.changed) for cf in row.counterfactuals]),
                          hide_index=True)
 
 
@@ -95,7 +95,7 @@ with found_tab:
             st.session_state["cf_result"] = made
     result = st.session_state.get("cf_result")
     if result and result["run_id"] == run.run_id:
-        show(result)
+        show(result, review_views.Words.of_run(run))
 
 with whatif_tab:
     tool = what_if_for(str(lake.config.folder), run.run_id)
@@ -130,10 +130,11 @@ with whatif_tab:
 with saved_tab:
     current = review_picker(lake, usecase)
     if current is not None:
-        stored = review.results(lake, current.review_id).get("counterfactuals")
+        typed = review.typed_results(lake, current.review_id)
+        stored = typed.counterfactuals
         if stored is None:
             st.info("This review has no counterfactuals component; compute one on the Reviews page.")
         else:
-            st.caption(f"{stored['count']} per row for {len(stored['rows'])} held-out rows of run {current.run_id}, "
-                       f"found in {stored.get('seconds', 0):.1f} s.")
-            show(stored)
+            st.caption(f"{stored.count} per row for {len(stored.rows)} held-out rows of run {current.run_id}, "
+                       f"found in {stored.seconds or 0:.1f} s.")
+            show(stored.to_dict(), review_views.Words(typed.outcome))

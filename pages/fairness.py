@@ -30,10 +30,10 @@ def group_table(groups: list[dict]) -> pd.DataFrame:
                           **{k: v for k, v in g.items() if k != "group"}} for g in groups])
 
 
-def show(report, threshold=None) -> None:
+def show(report, threshold=None, target: str = "") -> None:
     """A fairness report computed now, drawn by the same renderer as a review's."""
     review_view.draw(review_views.fairness_live(report if isinstance(report, dict) else report.to_dict(),
-                                                threshold=threshold))
+                                                threshold=threshold, target=target))
 
 
 def mitigate_tab(run: training.Run) -> None:
@@ -107,7 +107,7 @@ if mode == "A trained model":
         st.stop()
     by_id = {r.run_id: r for r in runs}
     run = by_id[st.selectbox("Model (run)", list(by_id), key="fairness_run",
-                             format_func=lambda r: f"{by_id[r].algorithm} · {by_id[r].input_ref} → {by_id[r].target} · {r}")]
+                             format_func=lambda r: training.describe_run(by_id[r]))]
     options = list(dict.fromkeys(run.sensitive + run.feature_names))
     sensitive = st.multiselect("Sensitive columns (several: their intersections)", options,
                                default=run.sensitive[:1] or options[:1], key=f"fairness_sensitive_{run.run_id}")
@@ -119,7 +119,7 @@ if mode == "A trained model":
         scores = model_scores(str(lake.config.folder), run.run_id, tuple(sensitive))
         assessed, explore, mitigate = st.tabs(["At this threshold", "Across thresholds and costs", "Mitigate"])
         with assessed:
-            show(fairness.assess_scores(scores, threshold=threshold, n_boot=200), threshold)
+            show(fairness.assess_scores(scores, threshold=threshold, n_boot=200), threshold, run.target)
         with explore:
             sweep = sweep_for(str(lake.config.folder), run.run_id, tuple(sensitive))
             st.altair_chart(charts.fairness_tradeoff(sweep))
@@ -135,21 +135,21 @@ if mode == "A trained model":
             mitigate_tab(run)
 elif mode == "A saved review":
     current, results = review_component(lake, usecase, "fairness")
-    stored = results["fairness"]
-    computed = review_views.fairness_results(results)
+    typed = review_views.typed(results, lake=lake, review=current)
+    stored, computed = typed.fairness, review_views.fairness_results(typed)
     if computed:
         names = [" × ".join(r.sensitive) for r in computed]
         picked = st.selectbox("Sensitive column or intersection", names, key=f"fairness_review_sensitive_{current.review_id}",
                               format_func=lambda n: n + (" (four-fifths rule fails)" if computed[names.index(n)].passed is False else ""))
         chosen = list(computed[names.index(picked)].sensitive)
         settings = {"sensitive": chosen[0] if len(chosen) == 1 else chosen}
-        review_view.draw(review_views.render("fairness", results, settings))
+        review_view.draw(review_views.render("fairness", typed, settings))
         pin_widget(current.review_id, "fairness", settings)
     else:
-        st.info(stored.get("note") or "This review has no fairness result.")
-    if stored.get("sweep"):
-        st.altair_chart(charts.fairness_tradeoff(pd.DataFrame(stored["sweep"])))
-        st.caption(f"Across thresholds, groups of {stored['sweep_by']}.")
+        st.info(stored.note or "This review has no fairness result.")
+    if stored.sweep:
+        st.altair_chart(charts.fairness_tradeoff(pd.DataFrame(list(stored.sweep))))
+        st.caption(f"Across thresholds, groups of {stored.sweep_by}.")
 else:
     audited = state.dataset_picker("audit_dataset")
     name, columns = audited.name, audited.column_names
@@ -165,4 +165,4 @@ else:
         with state.user_errors():
             show(fairness.audit(lake, name, label=label, sensitive=sensitive, positive=positive or None,
                                 **({"prediction": predicted} if kind == "a class column"
-                                   else {"score": predicted, "threshold": threshold})))
+                                   else {"score": predicted, "threshold": threshold})), target=label)

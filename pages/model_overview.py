@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from core.data import cohorts
-from core import review
+from core import review, review_views
 from ui import charts, state
 from ui.pin import pin_widget
 from ui.review_picker import cohort_of, review_component
@@ -37,12 +37,13 @@ with by_cohort:
             st.caption(cohorts.describe(cohort.conditions))
             st.dataframe(charts.with_intervals(pd.DataFrame(compared).T.reset_index(names="rows of")), hide_index=True)
 with matrix_tab:
-    if overview.get("confusion_matrix"):
-        labels = overview["confusion_matrix"]["labels"]
-        st.dataframe(pd.DataFrame(overview["confusion_matrix"]["matrix"], index=[f"true {l}" for l in labels],
-                                  columns=[f"predicted {l}" for l in labels]))
-    if overview.get("score_distribution"):
-        st.altair_chart(charts.score_distribution(pd.DataFrame(overview["score_distribution"])))
+    typed = review_views.typed(results, lake=lake, review=current)  # classes by name, not 0 and 1
+    words = review_views.Words(typed.outcome)
+    matrix, bins = review_views.confusion_matrix(typed.overview, words), review_views.score_bins(typed.overview, words)
+    if matrix is not None:
+        st.dataframe(matrix)
+    if bins is not None:
+        st.altair_chart(charts.score_distribution(bins))
 
 pin_widget(current.review_id, "overview", {k: v for k, v in {
     "feature": st.session_state.get("overview_feature"), "cohort": st.session_state.get("overview_cohort")}.items()

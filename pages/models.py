@@ -21,7 +21,7 @@ with st.expander("Register a model version", expanded=not models):
     else:
         by_id = {r.run_id: r for r in runs}
         run = by_id[st.selectbox("Run", list(by_id), key="register_run",
-                                 format_func=lambda r: f"{by_id[r].algorithm} · {by_id[r].input_ref} → {by_id[r].target} · {r}")]
+                                 format_func=lambda r: training.describe_run(by_id[r]))]
         a, b, c = st.columns(3)
         names = [m["name"] for m in models]
         name = a.selectbox("Model", names + ["(new model)"], key="register_name") if names else "(new model)"

@@ -58,7 +58,8 @@ sensitive = a.selectbox("Sensitive column (l-diversity)", [None] + [x for x in c
 k = int(b.number_input("k", 2, 1_000, 5, key="privacy_k"))
 runs = [r for r in training.list_runs(lake, usecase=usecase) if r.input_name == name]
 run_id = c.selectbox("Model trained on it (membership inference)", [None] + [r.run_id for r in runs],
-                     key=f"privacy_run_{name}", format_func=lambda r: "none" if r is None else r)
+                     key=f"privacy_run_{name}", format_func=lambda r: "none" if r is None else training.describe_run(
+                         next(x for x in runs if x.run_id == r)))
 if st.button("Check privacy", type="primary", key="privacy_go"):
     made = state.run_with_status(
         "Checking…", lambda progress: privacy.assess(lake, version.ref, quasi=quasi, sensitive=sensitive if quasi else None,

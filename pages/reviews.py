@@ -17,7 +17,7 @@ if not runs:
 by_id = {r.run_id: r for r in runs}
 with st.expander("New review", expanded=not review.list_reviews(lake, usecase=usecase)):
     run = by_id[st.selectbox("Model (run)", list(by_id), key="new_review_run",
-                             format_func=lambda r: f"{by_id[r].algorithm} · {by_id[r].input_ref} → {by_id[r].target} · {r}")]
+                             format_func=lambda r: training.describe_run(by_id[r]))]
     names = [v.name for v in datasets.latest(lake, usecase=usecase)]
     left, right = st.columns(2)
     choice = left.selectbox("Evaluation data", ["the run's input", *names], key="new_review_data",

@@ -25,37 +25,44 @@ def cmd_review(ctx: Context, args) -> dict:
                          sensitive=args.sensitive, components=components, explain_rows=args.explain_rows,
                          cf_rows=args.cf_rows, cf_count=args.cf_count, treatments=args.treatments or (),
                          quasi=args.quasi or (), higher_is_better=args.higher_is_better, progress=ctx.progress)
-    results = review.results(ctx.lake, made.review_id)
-    summary: dict = {}
-    if "explain" in results:
-        summary["explain"] = {"top_features": results["explain"]["top_features"],
-                              "explained_rows": results["explain"]["explained_rows"]}
-    if "errors" in results:
-        summary["errors"] = {"overall_error_rate": results["errors"]["overall_error_rate"],
-                             "cohorts": [{k: c[k] for k in ("filter", "error_rate", "coverage", "rows", "conditions")}
-                                         for c in results["errors"]["cohorts"]]}
-    if "overview" in results:
-        summary["overview"] = {"overall": results["overview"]["overall"]}
-    if "fairness" in results:
-        summary["fairness"] = {"reports": [{k: r.get(k) for k in ("sensitive", "disparities", "four_fifths", "summary")}
-                                           for r in results["fairness"]["reports"]],
-                               **({"note": results["fairness"]["note"]} if "note" in results["fairness"] else {})}
-    if "counterfactuals" in results:
-        found = results["counterfactuals"]
-        summary["counterfactuals"] = {k: found.get(k) for k in ("counterfactuals", "rows_without", "feature_changes",
-                                                                 "rows_per_second", "note") if k in found}
-        summary["counterfactuals"]["rows"] = len(found["rows"])
-    if "causal" in results:
-        summary["causal"] = [{k: e[k] for k in ("treatment", "outcome", "method", "ate", "ci_low", "ci_high", "p_value",
-                                                "naive_difference", "overlap", "placebo", "warnings", "higher_is_better",
-                                                "policy")}
-                             for e in results["causal"]["effects"]]
-        for entry in summary["causal"]:
-            entry["overlap"] = {k: v for k, v in entry["overlap"].items() if k != "histogram"}
-    if "privacy" in results:
-        summary["privacy"] = {k: v for k, v in results["privacy"].items() if k not in ("dataset",)}
+    summary = _summary(review.typed_results(ctx.lake, made.review_id))
     return {"review_id": made.review_id, "run_id": made.run_id, "dataset": made.dataset_ref, "scope": made.scope,
             "rows": made.rows, "components": summary, "timings": made.timings}
+
+
+def _summary(results: review.ReviewResults) -> dict:
+    """What `review --run` prints of each component computed (the stored numbers; `review show` prints all)."""
+    summary: dict = {}
+    if results.explain:
+        summary["explain"] = {"top_features": [f.to_dict() for f in results.explain.top_features],
+                              "explained_rows": results.explain.explained_rows}
+    if results.errors:
+        summary["errors"] = {"overall_error_rate": results.errors.overall_error_rate,
+                             "cohorts": [{"filter": c.filter, "error_rate": c.error_rate, "coverage": c.coverage,
+                                          "rows": c.rows, "conditions": list(c.conditions)} for c in results.errors.cohorts]}
+    if results.overview:
+        summary["overview"] = {"overall": results.overview.overall.to_dict()}
+    if results.fairness:
+        fairness = results.fairness
+        summary["fairness"] = {"reports": [{k: r.to_dict().get(k) for k in ("sensitive", "disparities", "four_fifths", "summary")}
+                                           for r in fairness.reports],
+                               **({"note": fairness.note} if "note" in fairness.keys else {})}
+    if results.counterfactuals:
+        found = results.counterfactuals.to_dict()
+        summary["counterfactuals"] = {k: found.get(k) for k in ("counterfactuals", "rows_without", "feature_changes",
+                                                                 "rows_per_second", "note") if k in found}
+        summary["counterfactuals"]["rows"] = len(results.counterfactuals.rows)
+    if results.causal:
+        summary["causal"] = []
+        for effect in results.causal.effects:
+            entry = {k: effect.to_dict()[k] for k in ("treatment", "outcome", "method", "ate", "ci_low", "ci_high", "p_value",
+                                                      "naive_difference", "overlap", "placebo", "warnings",
+                                                      "higher_is_better", "policy")}
+            entry["overlap"] = {k: v for k, v in entry["overlap"].items() if k != "histogram"}
+            summary["causal"].append(entry)
+    if results.privacy:
+        summary["privacy"] = {k: v for k, v in results.privacy.to_dict().items() if k != "dataset"}
+    return summary
 
 
 def cmd_reviews(ctx: Context, args) -> dict:

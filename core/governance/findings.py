@@ -43,7 +43,7 @@ def pin(lake: Lake, review_id: str, *, title: str, severity: str, component: str
         raise InputError('Settings are a JSON object, such as {"sensitive": "race_ethnicity"}.')
     settings = json.loads(json.dumps(settings or {}, default=str))  # exactly what is stored
     # the view must be drawable from these settings now: a finding is redrawn from them alone
-    review_views.render(component, review.results(lake, review_id), settings, lake=lake, review=current)
+    review_views.render(component, review.typed_results(lake, review_id), settings, lake=lake, review=current)
     finding_id = _new_id()
 
     def work(cur) -> None:

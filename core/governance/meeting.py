@@ -17,9 +17,9 @@ from core.errors import InputError, NotFoundError
 from core.lake import Lake
 
 
-def finding_view(lake: Lake, current: review.Review, results: dict, finding: dict) -> review_views.View:
-    """A finding's view, drawn only from the stored review and the settings pinned with it (raises
-    ViewSettingsError when they cannot be honoured)."""
+def finding_view(lake: Lake, current: review.Review, results: review.ReviewResults, finding: dict) -> review_views.View:
+    """A finding's view, drawn only from the stored review (review.typed_results; stored dicts are read too)
+    and the settings pinned with it (raises ViewSettingsError when they cannot be honoured)."""
     return review_views.render(finding["component"], results, finding["settings"], lake=lake, review=current)
 
 
@@ -39,6 +39,13 @@ def review_lines(lake: Lake, current: review.Review) -> list[str]:
             f"Reviewed by {current.created_by} on {current.created_at:%Y-%m-%d %H:%M}."]
 
 
+def _described(lake: Lake, current: review.Review) -> str:
+    try:
+        return review.describe_review(current, training.get(lake, current.run_id))
+    except NotFoundError:  # the run has since been deleted
+        return review.describe_review(current)
+
+
 def audit_line(lake: Lake) -> str:
     head = audit.head(lake)
     return f"Audit chain head: entry {head['seq']}, SHA-256 {head['hash']}."
@@ -54,13 +61,13 @@ def verdicts(views: list[review_views.View]) -> list[str]:
 
 def report_html(lake: Lake, review_id: str) -> str:
     current = review.get(lake, review_id)
-    results = review.results(lake, review_id)
+    results = review.typed_results(lake, review_id)
     pinned = findings.list_findings(lake, review_id)
     views = review_views.render_all(results, lake=lake, review=current)
     e = html.escape
     parts = ["<!doctype html><html><head><meta charset='utf-8'>", f"<title>Review {e(review_id)}</title>",
              f"<style>{review_views.STYLE}</style></head><body>",
-             f"<h1>Review meeting: {e(current.config.get('algorithm', ''))} run {e(current.run_id)}</h1>",
+             f"<h1>Review meeting: {e(_described(lake, current))}</h1>",
              f"<p>Review {e(review_id)} on {e(current.dataset_ref)} ({current.rows:,} rows, {e(current.scope)}); "
              f"{len(pinned)} finding(s); exported {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC.</p>",
              "<ul>" + "".join(f"<li>{e(line)}</li>" for line in review_lines(lake, current)) + "</ul>",

@@ -22,7 +22,7 @@ from core.lake import Lake
 def build(lake: Lake, ref: str) -> dict:
     version = registry.get(lake, ref)
     run = training.get(lake, version.run_id)
-    results = review.results(lake, version.review_id) if version.review_id else {}
+    results = review.typed_results(lake, version.review_id) if version.review_id else None
     card = version.card
     targets = card.get("targets") or {}
     performance = []

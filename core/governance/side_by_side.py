@@ -12,14 +12,15 @@ from core.lake import Lake
 LOWER_IS_BETTER = {"rmse", "mae", "mape", "log_loss", "brier"}
 
 
-def _reviewed(lake: Lake, run_id: str) -> tuple[training.Run, Optional[dict]]:
+def _reviewed(lake: Lake, run_id: str) -> tuple[training.Run, Optional[tuple[str, review.ReviewResults]]]:
+    """The run and its fullest review (the newest of those): its id and typed results."""
     run = training.get(lake, run_id)
     reviews = review.list_reviews(lake, run_id=run_id)  # newest first
     if not reviews:
         return run, None
     wanted = ("overview", "explain", "errors", "fairness")
     best = max(reviews, key=lambda r: sum(c in r.components for c in wanted))  # the newest of the fullest
-    return run, review.results(lake, best.review_id) | {"_review_id": best.review_id}
+    return run, (best.review_id, review.typed_results(lake, best.review_id))
 
 
 def compare(lake: Lake, first: str, second: str) -> dict:
@@ -31,6 +32,7 @@ def compare(lake: Lake, first: str, second: str) -> dict:
     missing = [r.run_id for r, res in ((run_a, res_a), (run_b, res_b)) if res is None]
     if missing:
         raise InputError(f"Review {', '.join(missing)} first (Reviews page or `python -m core review --run RUN_ID`).")
+    (id_a, res_a), (id_b, res_b) = res_a, res_b
     metrics = []
     for name in sorted(set(run_a.metrics) & set(run_b.metrics)):
         a, b = run_a.metrics[name], run_b.metrics[name]
@@ -38,10 +40,9 @@ def compare(lake: Lake, first: str, second: str) -> dict:
             continue
         better = None if a == b else (("a" if a < b else "b") if name in LOWER_IS_BETTER else ("a" if a > b else "b"))
         metrics.append({"metric": name, "a": a, "b": b, "difference": b - a, "better": better,
-                        "a_ci": res_a.get("overview", {}).get("overall", {}).get(f"{name}_ci"),
-                        "b_ci": res_b.get("overview", {}).get("overall", {}).get(f"{name}_ci")})
-    out = {"a": {"run_id": run_a.run_id, "algorithm": run_a.algorithm, "review_id": res_a["_review_id"]},
-           "b": {"run_id": run_b.run_id, "algorithm": run_b.algorithm, "review_id": res_b["_review_id"]},
+                        "a_ci": _interval(res_a, name), "b_ci": _interval(res_b, name)})
+    out = {"a": {"run_id": run_a.run_id, "algorithm": run_a.algorithm, "review_id": id_a},
+           "b": {"run_id": run_b.run_id, "algorithm": run_b.algorithm, "review_id": id_b},
            "metrics": metrics, "fairness": _fairness(res_a, res_b),
            "fairness_verdicts": _fairness_verdicts(res_a, res_b), "top_features": _features(res_a, res_b),
            "error_cohorts": {"a": _cohorts(res_a), "b": _cohorts(res_b)},
@@ -49,7 +50,15 @@ def compare(lake: Lake, first: str, second: str) -> dict:
     return out
 
 
-def _fairness(res_a: dict, res_b: dict) -> list[dict]:
+def _interval(res: review.ReviewResults, metric: str) -> Optional[list]:
+    """The stored 95% interval of an overall metric, as stored ([low, high], [None, None] or None)."""
+    if res.overview is None or metric not in res.overview.overall.intervals:
+        return None
+    found = res.overview.overall.intervals[metric]
+    return list(found) if found is not None else None
+
+
+def _fairness(res_a: review.ReviewResults, res_b: review.ReviewResults) -> list[dict]:
     """Every sensitive column and intersection either review computed, group by group (from the one
     renderer's typed results); a set only one side computed is listed with the other side empty."""
     sides = [{r.sensitive: r for r in review_views.fairness_results(res)} for res in (res_a, res_b)]
@@ -72,7 +81,7 @@ def _fairness(res_a: dict, res_b: dict) -> list[dict]:
     return rows
 
 
-def _fairness_verdicts(res_a: dict, res_b: dict) -> list[dict]:
+def _fairness_verdicts(res_a: review.ReviewResults, res_b: review.ReviewResults) -> list[dict]:
     """The four-fifths verdict of each sensitive column and intersection, for A and B."""
     sides = [{r.sensitive: r for r in review_views.fairness_results(res)} for res in (res_a, res_b)]
     out = []
@@ -85,19 +94,18 @@ def _fairness_verdicts(res_a: dict, res_b: dict) -> list[dict]:
     return out
 
 
-def _features(res_a: dict, res_b: dict, top: int = 10) -> list[dict]:
+def _features(res_a: review.ReviewResults, res_b: review.ReviewResults, top: int = 10) -> list[dict]:
     ranks = []
     for res in (res_a, res_b):
-        ranks.append({f["feature"]: (i + 1, f["mean_abs_shap"]) for i, f in enumerate(res.get("explain", {}).get("top_features", []))})
+        ranks.append({f.feature: (i + 1, f.mean_abs_shap) for i, f in enumerate(res.explain.top_features if res.explain else ())})
     names = sorted(set(ranks[0]) | set(ranks[1]), key=lambda f: min(ranks[0].get(f, (99,))[0], ranks[1].get(f, (99,))[0]))
     return [{"feature": f, "a_rank": ranks[0].get(f, (None,))[0], "b_rank": ranks[1].get(f, (None,))[0],
              "a_mean_abs_shap": ranks[0].get(f, (None, None))[1], "b_mean_abs_shap": ranks[1].get(f, (None, None))[1]}
             for f in names[:top]]
 
 
-def _cohorts(res: dict) -> list[dict]:
-    return [{"filter": c["filter"], "error_rate": c["error_rate"], "rows": c["rows"]}
-            for c in res.get("errors", {}).get("cohorts", [])[:3]]
+def _cohorts(res: review.ReviewResults) -> list[dict]:
+    return [{"filter": c.filter, "error_rate": c.error_rate, "rows": c.rows} for c in (res.errors.cohorts if res.errors else ())[:3]]
 
 
 def _calibration(lake: Lake, run: training.Run) -> list[dict]:

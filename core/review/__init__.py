@@ -1,4 +1,9 @@
 """Responsible-AI reviews: persisted evaluations of one model on one dataset version."""
+# The typed results first: loading the module binds the name `core.review.results`, which the function
+# `results` below takes back. Import the classes from here (`from core.review import SensitiveReport`).
+from core.review.results import *  # noqa: F401,F403 (its __all__: one dataclass per component, typed_results)
+from core.review.results import __all__ as _typed
+from core.review._describe import describe_review
 from core.review._errors import error_tree, heatmap, top_cohorts
 from core.review._store import (COMPONENTS, DEFAULT_COMPONENTS, Review, cohort_importance, cohort_metrics, create, delete, dependence,
                                 error_heatmap, error_tree_live, evaluation_frame, explained_row_ids, get, list_reviews, local_explanation,
@@ -7,3 +12,5 @@ from core.review._store import (COMPONENTS, DEFAULT_COMPONENTS, Review, cohort_i
 __all__ = ["COMPONENTS", "DEFAULT_COMPONENTS", "Review", "cohort_importance", "cohort_metrics", "create", "delete", "dependence",
            "error_heatmap", "error_tree", "error_tree_live", "evaluation_frame", "explained_row_ids", "get", "heatmap", "list_reviews", "local_explanation", "recompute",
            "results", "top_cohorts"]
+__all__ += _typed
+__all__ += ["describe_review"]

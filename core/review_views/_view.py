@@ -56,14 +56,16 @@ class View:
 
 
 def fmt(value: Any) -> str:
-    """How every document prints a stored value (4 decimals for rates and ratios)."""
+    """How every document prints a stored value (4 decimals for rates and ratios, never 64400.000000)."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "pass" if value else "FAIL"
     if isinstance(value, int):
         return f"{value:,}"
-    if isinstance(value, float):
+    if isinstance(value, float):  # rates and ratios to 4 decimals; amounts (1,000 and above) as people write them
+        if abs(value) >= 1000:
+            return f"{value:,.0f}" if value.is_integer() else f"{value:,.2f}"
         return f"{value:.4f}"
     if isinstance(value, (list, tuple)) and len(value) == 2 and all(isinstance(v, (int, float)) for v in value):
         return f"{value[0]:.4f} – {value[1]:.4f}"

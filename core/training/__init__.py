@@ -1,4 +1,5 @@
 """Training, experiment tracking and model comparison."""
+from core.training._describe import algorithm_name, describe_run
 from core.training._data import MAX_CLASSES, Problem, define_problem, split, suggest_sensitive
 from core.training._pipelines import ALGORITHMS, FrameCleaner, build_pipeline
 from core.training._runs import ArtifactError, Run, curves, get, list_runs, load_model, model_from_bytes
@@ -13,3 +14,4 @@ __all__ = ["ALGORITHMS", "ArtifactError", "FrameCleaner", "MAX_CLASSES", "MITIGA
            "decision_rule", "decision_threshold", "define_problem", "evaluation_source", "get", "held_out_filter", "held_out_ids",
            "list_runs", "load_model", "model_from_bytes", "open_run", "read_run", "resolve_input", "score_run", "split",
            "suggest_sensitive", "train"]
+__all__ += ["algorithm_name", "describe_run"]
