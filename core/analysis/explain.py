@@ -163,12 +163,15 @@ def pd_grid(values: pd.Series, *, categorical: bool, points: int = GRID_POINTS) 
     columns and turns a column with missing values into an all-NaN grid."""
     present = values.dropna()
     if categorical:
-        return [_plain(v) for v in present.astype(str).value_counts().index[:points]]
+        return sorted(str(v) for v in present.astype(str).value_counts().index[:points])
     numbers = present.astype(float)
     unique = np.unique(numbers)
     if len(unique) <= points:
         return [float(v) for v in unique]
-    return [float(v) for v in np.unique(np.quantile(numbers, np.linspace(0.05, 0.95, points)))]
+    quantiles = np.quantile(numbers, np.linspace(0.05, 0.95, points))
+    if np.all(numbers == np.round(numbers)):  # counts and months stay whole numbers
+        quantiles = np.round(quantiles)
+    return [float(v) for v in np.unique(quantiles)]
 
 
 def partial_dependence_curves(pipeline: Pipeline, X: pd.DataFrame, features: list[str], *, categorical: list[str],
@@ -184,19 +187,17 @@ def partial_dependence_curves(pipeline: Pipeline, X: pd.DataFrame, features: lis
     target = classes.index(positive) if task == "binary" else None
     for feature in features:
         is_categorical = feature in categorical
-        if not is_categorical:
-            rows[feature] = pd.to_numeric(rows[feature], errors="coerce").astype(float)
-        else:
-            rows[feature] = rows[feature].astype(object).where(rows[feature].notna(), np.nan)
+        values = rows[feature]
+        rows[feature] = (values.astype(object).astype(str).where(values.notna(), np.nan) if is_categorical
+                         else pd.to_numeric(values, errors="coerce").astype(float))
         grid = pd_grid(rows[feature], categorical=is_categorical)
         if len(grid) < 2:
             curves.append({"feature": feature, "error": f"{feature} has {'no value' if not grid else 'one value'} "
                            f"in the rows sampled, so there is no curve to draw."})
             continue
-        if is_categorical:
-            rows[feature] = rows[feature].astype(str).where(rows[feature].notna(), np.nan)
         try:
-            result = partial_dependence(pipeline, rows, [feature], kind="both", custom_values={feature: np.asarray(grid, dtype=object if is_categorical else float)},
+            result = partial_dependence(pipeline, rows, [feature], kind="both",
+                                        custom_values={feature: np.asarray(grid, dtype=object if is_categorical else float)},
                                         categorical_features=[feature] if is_categorical else None,
                                         response_method="auto" if task not in ("binary", "multiclass") else "predict_proba")
         except (ValueError, TypeError):  # the library's reason is for developers; say what it means

@@ -2,7 +2,8 @@
 from core.review._cohort import (cohort_frame, cohort_name, dependence as cohort_dependence, entity_columns,
                                  error_heatmap as cohort_error_heatmap, error_tree as cohort_error_tree, explained_rows,
                                  importance as cohort_shap_importance, overview as cohort_overview,
-                                 partial_dependence as cohort_partial_dependence, scores as cohort_scores)
+                                 partial_dependence as cohort_partial_dependence, row_outcome,
+                                 scores as cohort_scores)
 from core.review._errors import error_tree, heatmap, top_cohorts
 from core.review._store import (COMPONENTS, DEFAULT_COMPONENTS, Review, cohort_importance, cohort_metrics, create, delete, dependence,
                                 error_heatmap, error_tree_live, evaluation_frame, explained_row_ids, get, list_reviews, local_explanation,
@@ -10,7 +11,7 @@ from core.review._store import (COMPONENTS, DEFAULT_COMPONENTS, Review, cohort_i
 
 __all__ = ["cohort_dependence", "cohort_error_heatmap", "cohort_error_tree", "cohort_frame", "cohort_name",
            "cohort_overview", "cohort_partial_dependence", "cohort_scores", "cohort_shap_importance", "entity_columns",
-           "explained_rows",
+           "explained_rows", "row_outcome",
            "COMPONENTS", "DEFAULT_COMPONENTS", "Review", "cohort_importance", "cohort_metrics", "create", "delete", "dependence",
            "error_heatmap", "error_tree", "error_tree_live", "evaluation_frame", "explained_row_ids", "get", "heatmap", "list_reviews", "local_explanation", "recompute",
            "results", "top_cohorts"]

@@ -58,13 +58,24 @@ def explained_rows(lake, review: Review, conditions: Sequence[Condition] = (), *
     for column in entity_columns(run):
         out[column] = shown[column].to_numpy()
     out[f"{run.target} (true)"] = shown["truth_label"].to_numpy()
-    out["predicted"] = shown["predicted_label"].to_numpy()
-    if run.task in ("binary", "multiclass"):
-        out["score"] = shown["score"].round(4).to_numpy()
+    out[f"predicted {run.target}"] = shown["predicted_label"].to_numpy()
+    if run.task == "binary":
+        out[f"probability {run.target} = {run.positive}"] = shown["score"].round(4).to_numpy()
     for column in known:
         if column not in out:
             out[column] = shown[column].to_numpy()
+    out.attrs.update(entity=entity_columns(run), target=run.target, task=run.task, positive=run.positive)
     return out, int(len(frame))
+
+
+def row_outcome(row: pd.Series, rows: pd.DataFrame) -> str:
+    """One picked row's outcome in words: 'predicted defaulted = 1 (probability 41.2%); actually 0'."""
+    target, positive = rows.attrs["target"], rows.attrs.get("positive")
+    text = f"predicted **{target} = {row[f'predicted {target}']}**"
+    score = f"probability {target} = {positive}"
+    if score in row:
+        text += f" (probability of {target} = {positive}: {row[score]:.1%})"
+    return text + f"; actually {target} = {row[f'{target} (true)']}."
 
 
 def overview(lake, review: Review, conditions: Sequence[Condition] = (), *, seed: int = 0) -> dict:
