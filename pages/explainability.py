@@ -66,13 +66,13 @@ with dependence_tab:
 with pdp_tab:
     stored = {c["feature"]: c for c in explain["partial_dependence"]}
     wanted = st.multiselect("Features", list(importance["feature"]), default=list(stored), key="explain_pdp_features")
-    # A cohort, a feature the review kept no curve of, or a stored failure (older reviews): compute it now.
-    missing = tuple(f for f in wanted if cohort is not None or f not in stored or "error" in stored[f])
+    on_cohort = cohort is not None and st.toggle(f"Over the rows of cohort {cohort.name} (computed now)",
+                                                 key="explain_pdp_cohort")
+    # The cohort's rows, a feature the review kept no curve of, or a stored failure (older reviews): computed now.
+    missing = tuple(f for f in wanted if on_cohort or f not in stored or "error" in stored[f])
     with state.user_errors():
-        fresh = {c["feature"]: c for c in curves_now(str(lake.config.folder), current.review_id, missing,
-                                                       json.dumps([c.to_dict() for c in conditions]))} if missing else {}
-        if cohort is not None:
-            st.caption(f"Curves over the rows of cohort {cohort.name}.")
+        fresh = {c["feature"]: c for c in curves_now(str(lake.config.folder), current.review_id, missing, json.dumps(
+            [c.to_dict() for c in conditions] if on_cohort else []))} if missing else {}
         for name in wanted:
             curve = fresh.get(name) or stored[name]
             if "error" in curve:

@@ -5,6 +5,7 @@ partial dependence). With no conditions each function covers all of the review's
 calls the same function whether or not a cohort is chosen."""
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Optional, Sequence
 
@@ -181,6 +182,11 @@ def partial_dependence(lake, review: Review, features: Sequence[str], conditions
 
 def cohort_name(conditions: Sequence[Condition]) -> str:
     """A readable cohort name from its filter: employment == 'self_employed' and age <= 39.5 ->
-    employment_self_employed_and_age_39_5."""
-    return suggest_name(cohorts.describe(conditions).replace("<=", " le ").replace(">=", " ge ")
-                        .replace("<", " lt ").replace(">", " gt ").replace("!=", " not "))
+    employment_self_employed_and_age_le_39_5; a long one keeps its start and a digest of the whole,
+    so two different filters never share a name."""
+    text = cohorts.describe(conditions)
+    slug = suggest_name(text.replace("<=", " le ").replace(">=", " ge ").replace("<", " lt ").replace(">", " gt ")
+                        .replace("!=", " not "))
+    if len(slug) < 63:
+        return slug
+    return f"{slug[:54].rstrip('_')}_{hashlib.sha1(text.encode()).hexdigest()[:8]}"
