@@ -20,8 +20,9 @@ if not runs:
     st.stop()
 run = run_picker(lake, usecase, runs)
 reviews = review.list_reviews(lake, usecase=usecase, run_id=run.run_id)
-current = next((r for r in reviews if r.review_id == st.session_state.get(KEY)), reviews[0] if reviews else None)
-if current is not None:
+explained = [r for r in reviews if "explain" in r.components]  # what-if offers a review's explained rows
+current = next((r for r in explained if r.review_id == st.session_state.get(KEY)), explained[0] if explained else None)
+if current is not None and st.session_state.get(KEY) not in {r.review_id for r in reviews}:
     st.session_state[KEY] = current.review_id  # the review pages follow the model picked here
 cohort, conditions = review_cohort(run.input_name, run.input_ref)
 

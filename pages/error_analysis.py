@@ -41,7 +41,10 @@ with state.user_errors():
               f"{tree['overall_error_rate']:.2%}" if not stored["regression"] else f"{tree['overall_error_rate']:,.4g}",
               help=f"{tree['rows']:,} rows, {tree['total_errors']:,.0f} errors" + (f", cohort {cohort.name}" if cohort else ""))
     st.graphviz_chart(charts.error_tree_dot(tree))
-    st.markdown("**Nodes**, worst first: **Use as cohort** makes a node the cohort of every review page.")
+    if len(tree["nodes"]) == 1:
+        st.caption("The tree found no split on these rows with these settings: fewer rows per leaf may find one.")
+    else:
+        st.markdown("**Nodes**, worst first: **Use as cohort** makes a node the cohort of every review page.")
     rate = (lambda n: f"{n['error_rate']:.1%}") if not stored["regression"] else (lambda n: f"{n['error_rate']:,.4g}")
     for node in sorted((n for n in tree["nodes"] if n["parent"] >= 0), key=lambda n: -n["error_rate"]):
         left, right = st.columns([6, 1], vertical_alignment="center")

@@ -55,6 +55,8 @@ with row_tab:
             st.markdown(f"**Row {int(picked['row'])}**" + "".join(f" · {k}" for k in known) + ": "
                         + review.row_outcome(picked, rows))
             st.altair_chart(charts.local_explanation(local, explain["base_value"]))
+            st.dataframe(local, hide_index=True, key="explain_row_values",
+                         column_config={"shap": st.column_config.NumberColumn("SHAP value", format="%+.4f")})
         elif len(rows):
             st.info("Click a row in the table (the box at its left) to see how each feature moved its prediction.")
 with dependence_tab:

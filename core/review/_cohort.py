@@ -47,6 +47,9 @@ def explained_rows(lake, review: Review, conditions: Sequence[Condition] = (), *
     """Rows of the review that have a stored explanation (in the cohort), to pick one by clicking:
     `row` (the lake row id), the entity id, the outcome, the prediction and score, the sensitive
     columns and the model's most important features. Returns (at most `limit` rows, how many there are)."""
+    if "explain" not in review.components:
+        raise InputError(f"Review {review.review_id} explained no rows (it has no explain component); "
+                         "compute a review with it on the Reviews page.")
     run = training.get(lake, review.run_id)
     with lake.reading() as cur:
         explained = cur.execute(f"SELECT __row_id FROM {review.shap_table}").df()["__row_id"]
