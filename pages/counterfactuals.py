@@ -46,10 +46,7 @@ def show(result: dict) -> None:
                          hide_index=True)
 
 
-whatif_tab, found_tab, saved_tab = st.tabs(["What-if", "Counterfactuals", "Saved in a review"])
-with whatif_tab:
-    whatif_panel(lake, run, current, conditions, cohort.name if cohort else None)
-
+found_tab, whatif_tab, saved_tab = st.tabs(["Counterfactuals", "What-if", "Saved in a review"])
 with found_tab:
     numeric = [f["name"] for f in run.features if f["kind"] == "numeric"]
     a, b, c = st.columns(3)
@@ -95,6 +92,9 @@ with found_tab:
     result = st.session_state.get("cf_result")
     if result and result["run_id"] == run.run_id:
         show(result)
+
+with whatif_tab:
+    whatif_panel(lake, run, current, conditions, cohort.name if cohort else None)
 
 with saved_tab:
     saved = {r.review_id: r for r in reviews if "counterfactuals" in r.components}

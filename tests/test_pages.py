@@ -343,7 +343,7 @@ def test_counterfactuals_and_what_if_page(app, reviewed):
     assert run_id == reviewed.run_id  # the reviewed run, as on the other review pages
     at.session_state[f"whatif_rows_{reviewed.review_id}_"] = {"selection": {"rows": [0], "columns": []}}
     at.run()  # a click on the first explained row
-    row_id = int(at.dataframe[0].value["row"].iloc[0])
+    row_id = int(next(d.value for d in at.dataframe if "applicant_id" in d.value)["row"].iloc[0])
     at.number_input(key=f"whatif_{run_id}_{row_id}_late_payments_12m").set_value(6).run()
     no_errors(at)
     assert any("changed: late_payments_12m" in m.value for m in at.markdown)

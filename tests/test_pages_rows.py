@@ -83,7 +83,7 @@ def test_what_if_on_a_clicked_row_shows_original_edited_and_shap_changes(app, re
     at = app.run().switch_page("pages/counterfactuals.py").run()
     no_errors(at)
     assert at.selectbox(key="_run_picker").value == run.run_id
-    table = at.dataframe[0].value
+    table = next(d.value for d in at.dataframe if "applicant_id" in d.value)  # the explained rows
     at = click_row(at, f"whatif_rows_{made.review_id}_", 2)
     no_errors(at)
     row_id = int(table.iloc[2]["row"])

@@ -138,9 +138,12 @@ def test_a_review_through_a_cohort_recomputes_every_number_on_its_rows(reviewed)
     assert shap["rows"].iloc[0] == review.explained_rows(lake, made, cohort)[1]
 
 
-def test_cohort_names_are_readable_and_distinct():
-    short = [cohorts.Condition("employment", "==", "self_employed"), cohorts.Condition("age", "<=", 39.5)]
-    assert review.cohort_name(short) == "employment_self_employed_and_age_le_39_5"
-    long = [cohorts.Condition(f"column_{i}", ">", i + 0.5) for i in range(6)]
-    other = long[:-1] + [cohorts.Condition("column_5", ">", 9.5)]
-    assert len(review.cohort_name(long)) <= 63 and review.cohort_name(long) != review.cohort_name(other)
+def test_cohort_names_are_short_readable_and_distinct():
+    assert review.cohort_name([cohorts.Condition("employment", "==", "student")]) == "employment_student"
+    node = [cohorts.Condition("employment", "==", "self_employed"), cohorts.Condition("age", "<", 40),
+            cohorts.Condition("years_employed", ">", 4.25)]
+    name = review.cohort_name(node)
+    assert name.startswith("years_employed_gt_4") and len(name) <= 26
+    sibling = node[:-1] + [cohorts.Condition("years_employed", "<=", 4.25, or_null=True)]
+    deeper = node[:1] + node[2:]
+    assert len({name, review.cohort_name(sibling), review.cohort_name(deeper)}) == 3

@@ -31,18 +31,24 @@ def _key(run: training.Run, row_id: int, feature: str) -> str:
 
 def _try(run: training.Run, row_id: int, values: dict) -> None:
     """Load a counterfactual's values into the edit boxes (a button's callback, before they are drawn)."""
-    kinds = {f["name"]: f["kind"] for f in run.features}
+    types = {f["name"]: (f["kind"], str(f.get("type", ""))) for f in run.features}
     for feature, value in values.items():
-        st.session_state[_key(run, row_id, feature)] = (None if value is None else float(value)) \
-            if kinds.get(feature) == "numeric" else (None if value is None else str(value))
+        kind, dtype = types[feature]
+        number = int if dtype.startswith(("int", "uint")) else float
+        st.session_state[_key(run, row_id, feature)] = None if value is None else (
+            number(value) if kind == "numeric" else str(value))
 
 
 def _editor(tool: WhatIf, run: training.Run, row_id: int, start: dict) -> dict:
     edits, kinds = {}, {f["name"]: f["kind"] for f in run.features}
+    whole = {f["name"]: str(f.get("type", "")).startswith(("int", "uint")) for f in run.features}
     columns = st.columns(4)
     for i, (feature, value) in enumerate(start.items()):
         box, key = columns[i % 4], _key(run, row_id, feature)
-        if kinds[feature] == "numeric":
+        if kinds[feature] == "numeric" and whole[feature]:  # counts, months, flags: whole numbers
+            edits[feature] = box.number_input(feature, value=None if value is None else int(value), step=1, key=key,
+                                              placeholder="missing")
+        elif kinds[feature] == "numeric":
             edits[feature] = box.number_input(feature, value=None if value is None else float(value), key=key,
                                               placeholder="missing")
         else:
@@ -50,6 +56,15 @@ def _editor(tool: WhatIf, run: training.Run, row_id: int, start: dict) -> dict:
             edits[feature] = box.selectbox(feature, options, index=options.index(str(value)) if value else None,
                                            key=key, placeholder="missing")
     return edits
+
+
+def _shown(value) -> str:
+    """A value as a person writes it: 259, not 259.0; missing as 'missing'."""
+    if value is None:
+        return "missing"
+    if isinstance(value, float) and value.is_integer():
+        return f"{int(value):,}" if abs(value) >= 10_000 else str(int(value))
+    return str(value)
 
 
 def _said(run: training.Run, answer: dict) -> str:
@@ -63,7 +78,8 @@ def _shap_change_chart(features: pd.DataFrame) -> alt.Chart:
     return alt.Chart(long).mark_bar().encode(
         y=alt.Y("feature:N", sort=list(features["feature"]), title=None, axis=alt.Axis(labelLimit=0)),
         yOffset="row:N", x=alt.X("SHAP value:Q", title="contribution to the prediction (SHAP)"),
-        color=alt.Color("row:N", scale=alt.Scale(range=["#9ecae9", "#d62728"]), title=None),
+        color=alt.Color("row:N", scale=alt.Scale(domain=["original row", "edited row"], range=["#9ecae9", "#d62728"]),
+                        title=None),
         tooltip=["feature", "row", alt.Tooltip("SHAP value:Q", format=".4f")]).properties(
         height=30 * len(features) + 40, width=520, title="Each feature's SHAP value: original and edited row")
 
@@ -103,8 +119,10 @@ def whatif_panel(lake: Lake, run: training.Run, current: Optional[review.Review]
         features = pd.DataFrame(answer["features"]).rename(columns={
             "shap_original": "original row", "shap_edited": "edited row", "shap_change": "SHAP change"})
         st.altair_chart(_shap_change_chart(features))
-        st.dataframe(features[["feature", "original", "edited", "original row", "edited row", "SHAP change"]].astype(
-            {"original": str, "edited": str}), hide_index=True, key=f"whatif_deltas_{row_id}",
+        for side in ("original", "edited"):
+            features[side] = features[side].map(_shown)
+        st.dataframe(features[["feature", "original", "edited", "original row", "edited row", "SHAP change"]],
+                     hide_index=True, key=f"whatif_deltas_{row_id}",
             column_config={c: st.column_config.NumberColumn(format="%+.4f") for c in ("original row", "edited row", "SHAP change")})
         found = nearest(folder, run.run_id, row_id)
         if found is None:
@@ -113,7 +131,7 @@ def whatif_panel(lake: Lake, run: training.Run, current: Optional[review.Review]
             changed = found["changed"]
             st.markdown(f"**Nearest counterfactual**: change {', '.join(changed)} and the model predicts "
                         f"**{run.target} = {found['prediction']}**.")
-            st.dataframe(pd.DataFrame({"feature": changed, "this row": [str(start[c]) for c in changed],
-                                       "counterfactual": [str(found["values"][c]) for c in changed]}), hide_index=True)
+            st.dataframe(pd.DataFrame({"feature": changed, "this row": [_shown(start[c]) for c in changed],
+                                       "counterfactual": [_shown(found["values"][c]) for c in changed]}), hide_index=True)
             st.button("Try the counterfactual", key=f"whatif_try_{row_id}", on_click=_try,
                       args=(run, row_id, found["values"]))

@@ -183,13 +183,20 @@ def partial_dependence(lake, review: Review, features: Sequence[str], conditions
         classes=run.classes, positive=run.positive, seed=seed)
 
 
+NAME_LENGTH = 26  # fits the sidebar's cohort box whole
+
+
 def cohort_name(conditions: Sequence[Condition]) -> str:
-    """A readable cohort name from its filter: employment == 'self_employed' and age <= 39.5 ->
-    employment_self_employed_and_age_le_39_5; a long one keeps its start and a digest of the whole,
-    so two different filters never share a name."""
-    text = cohorts.describe(conditions)
-    slug = suggest_name(text.replace("<=", " le ").replace(">=", " ge ").replace("<", " lt ").replace(">", " gt ")
-                        .replace("!=", " not "))
-    if len(slug) < 63:
-        return slug
-    return f"{slug[:54].rstrip('_')}_{hashlib.sha1(text.encode()).hexdigest()[:8]}"
+    """A short, readable cohort name from its filter (the whole filter is shown beside it): the filter
+    itself when short (employment == 'student' -> employment_student), else its last condition (what a
+    tree node or heat-map cell adds) and a digest of the whole filter, so two filters never share a name
+    (... and years_employed > 4.25 -> years_employed_gt_4_0fa121)."""
+    def slug(part: Sequence[Condition]) -> str:
+        return suggest_name(cohorts.describe(part).replace("<=", " le ").replace(">=", " ge ").replace("<", " lt ")
+                            .replace(">", " gt ").replace("!=", " not ").replace("(or missing)", "or_missing"))
+
+    whole = slug(conditions)
+    if len(whole) <= NAME_LENGTH:
+        return whole
+    digest = hashlib.sha1(cohorts.describe(conditions).encode()).hexdigest()[:6]
+    return f"{slug(conditions[-1:])[:NAME_LENGTH - 7].rstrip('_')}_{digest}"
