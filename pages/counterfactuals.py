@@ -1,15 +1,15 @@
-"""Counterfactuals (the smallest changes that flip a decision, for chosen rows) and what-if (edit a
-row, see the prediction and its SHAP explanation at once)."""
+"""Counterfactuals (the smallest changes that flip a decision, for chosen rows) and what-if (click a
+row, edit it, see the original prediction beside the edited one with each SHAP value's change and the
+row's nearest counterfactual). The model is the one the review pages show; rows follow the sidebar's cohort."""
 import pandas as pd
 import streamlit as st
 
-from core.data import cohorts
 from core.analysis import counterfactuals
 from core import review, review_views, training
 from core.review.results import CounterfactualsResult
-from core.analysis.whatif import WhatIf
 from ui import charts, state
-from ui.review_picker import review_picker
+from ui.review_picker import KEY, review_cohort, run_picker
+from ui.whatif_panel import whatif_panel
 
 state.ensure_app_shell()
 st.title("Counterfactuals & what-if")
@@ -19,14 +19,13 @@ if not runs:
     st.info(f"No model has been trained in **{usecase}** yet.")
     st.page_link("pages/train.py", label="Train a model", icon=":material/model_training:")
     st.stop()
-by_id = {r.run_id: r for r in runs}
-run = by_id[st.selectbox("Model (run)", list(by_id), key="cf_run",
-                         format_func=lambda r: training.describe_run(by_id[r]))]
-
-
-@st.cache_resource(show_spinner="Loading the model…", max_entries=8)
-def what_if_for(folder: str, run_id: str) -> WhatIf:
-    return WhatIf.open(lake, run_id)
+run = run_picker(lake, usecase, runs)
+reviews = review.list_reviews(lake, usecase=usecase, run_id=run.run_id)
+explained = [r for r in reviews if "explain" in r.components]  # what-if offers a review's explained rows
+current = next((r for r in explained if r.review_id == st.session_state.get(KEY)), explained[0] if explained else None)
+if current is not None and st.session_state.get(KEY) not in {r.review_id for r in reviews}:
+    st.session_state[KEY] = current.review_id  # the review pages follow the model picked here
+cohort, conditions = review_cohort(run.input_name, run.input_ref)
 
 
 def show(result: dict, words: review_views.Words) -> None:
@@ -51,17 +50,14 @@ found_tab, whatif_tab, saved_tab = st.tabs(["Counterfactuals", "What-if", "Saved
 with found_tab:
     numeric = [f["name"] for f in run.features if f["kind"] == "numeric"]
     a, b, c = st.columns(3)
-    source = a.selectbox("Rows", ["first held-out rows", "row ids", "a saved cohort"], key="cf_source")
+    sources = ([f"rows of cohort {cohort.name}"] if cohort else []) + ["first held-out rows", "row ids"]
+    source = a.selectbox("Rows", sources, key="cf_source")
     picked = {}
     if source == "row ids":
         picked["row_ids"] = [p for p in b.text_input("Lake row ids, comma-separated", "0,1,2", key="cf_ids").split(",")
                              if p.strip()]
-    elif source == "a saved cohort":
-        saved = [x.name for x in cohorts.list_cohorts(lake, usecase=usecase, dataset=run.input_name)]
-        if not saved:
-            b.info("No saved cohorts of this dataset yet (Data explorer → cohort builder).")
-        else:
-            picked["cohort"] = b.selectbox("Cohort", saved, key="cf_cohort")
+    elif cohort and source == sources[0]:
+        picked["cohort"] = cohort.name
     if source != "row ids":
         picked["rows"] = int(c.number_input("How many rows", 1, 2_000, 10, key="cf_rows"))
     d, e, f = st.columns(3)
@@ -98,43 +94,18 @@ with found_tab:
         show(result, review_views.Words.of_run(run))
 
 with whatif_tab:
-    tool = what_if_for(str(lake.config.folder), run.run_id)
-    row_id = st.number_input("Start from lake row id", 0, None, 0, key=f"whatif_row_{run.run_id}")
-    with state.user_errors():
-        start = tool.row(lake, int(row_id))
-        edits, kinds = {}, {f["name"]: f["kind"] for f in run.features}
-        columns = st.columns(3)
-        for i, (feature, value) in enumerate(start.items()):
-            box = columns[i % 3]
-            key = f"whatif_{run.run_id}_{row_id}_{feature}"
-            if kinds[feature] == "numeric":
-                edits[feature] = box.number_input(feature, value=None if value is None else float(value), key=key,
-                                                  placeholder="missing")
-            else:
-                options = sorted({str(v) for v in tool.background[feature].dropna()} | ({str(value)} if value else set()))
-                edits[feature] = box.selectbox(feature, options, index=options.index(str(value)) if value else None,
-                                               key=key, placeholder="missing")
-        answer = tool.predict(edits)
-        changed = [f for f in edits if edits[f] != start[f] and not (edits[f] is None and start[f] is None)
-                   and not (kinds[f] == "numeric" and start[f] is not None and edits[f] == float(start[f]))]
-        headline = f"Prediction: **{answer['prediction']}**"
-        if "score" in answer:
-            headline += f" (probability {answer['score']:.1%} for {run.positive if run.task == 'binary' else 'this class'})"
-        st.markdown(headline + (f"; changed: {', '.join(changed)}" if changed else "; no feature changed yet"))
-        if "probabilities" in answer:
-            st.altair_chart(charts.whatif_probabilities(answer["probabilities"]))
-        local = pd.DataFrame(answer["contributions"]).astype({"value": str})
-        local = local.reindex(local["shap"].abs().sort_values(ascending=False).index)
-        st.altair_chart(charts.local_explanation(local, answer["base_value"]))
+    whatif_panel(lake, run, current, conditions, cohort.name if cohort else None)
 
 with saved_tab:
-    current = review_picker(lake, usecase)
-    if current is not None:
-        typed = review.typed_results(lake, current.review_id)
+    saved = {r.review_id: r for r in reviews if "counterfactuals" in r.components}
+    if not saved:
+        st.info("No review of this model has a counterfactuals component; compute one on the Reviews page.")
+    else:
+        chosen = saved[st.selectbox("Review", list(saved), key=f"cf_saved_review_{run.run_id}",
+                                    format_func=lambda r: f"{saved[r].dataset_ref} ({saved[r].scope}), "
+                                                          f"{saved[r].created_at:%Y-%m-%d %H:%M} · {r}")]
+        typed = review.typed_results(lake, chosen.review_id)
         stored = typed.counterfactuals
-        if stored is None:
-            st.info("This review has no counterfactuals component; compute one on the Reviews page.")
-        else:
-            st.caption(f"{stored.count} per row for {len(stored.rows)} held-out rows of run {current.run_id}, "
-                       f"found in {stored.seconds or 0:.1f} s.")
-            show(stored.to_dict(), review_views.Words(typed.outcome))
+        st.caption(f"{stored.count} per row for {len(stored.rows)} held-out rows of this model, "
+                   f"found in {stored.seconds or 0:.1f} s.")
+        show(stored.to_dict(), review_views.Words(typed.outcome))

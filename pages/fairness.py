@@ -5,10 +5,10 @@ import pandas as pd
 import streamlit as st
 
 from core.analysis import fairness, mitigation
-from core import review_views, training
+from core import review, review_views, training
 from ui import charts, review_view, state
 from ui.pin import pin_widget
-from ui.review_picker import review_component
+from ui.review_picker import KEY, review_cohort, review_component, run_picker
 
 state.ensure_app_shell()
 st.title("Fairness")
@@ -105,9 +105,12 @@ if mode == "A trained model":
     if not runs:
         st.info(f"No binary classifier has been trained in **{usecase}** yet.")
         st.stop()
-    by_id = {r.run_id: r for r in runs}
-    run = by_id[st.selectbox("Model (run)", list(by_id), key="fairness_run",
-                             format_func=lambda r: training.describe_run(by_id[r]))]
+    run = run_picker(lake, usecase, runs)
+    cohort, conditions = review_cohort(run.input_name, run.input_ref)
+    reviewed = review.list_reviews(lake, usecase=usecase, run_id=run.run_id)
+    if cohort is not None and not reviewed:
+        st.info(f"Cohort {cohort.name} applies to a reviewed model: review this one (Reviews page) to see its "
+                "fairness on the cohort; shown here on all held-out rows.")
     options = list(dict.fromkeys(run.sensitive + run.feature_names))
     sensitive = st.multiselect("Sensitive columns (several: their intersections)", options,
                                default=run.sensitive[:1] or options[:1], key=f"fairness_sensitive_{run.run_id}")
@@ -116,7 +119,9 @@ if mode == "A trained model":
     threshold = st.slider("Decision threshold: a score at or above it predicts the positive class", 0.01, 0.99,
                           training.decision_threshold(run), key="fairness_threshold")
     with state.user_errors():
-        scores = model_scores(str(lake.config.folder), run.run_id, tuple(sensitive))
+        scores = (review.cohort_scores(lake, next((r for r in reviewed if r.review_id == st.session_state.get(KEY)),
+                                                  reviewed[0]), sensitive, conditions) if cohort and reviewed
+                  else model_scores(str(lake.config.folder), run.run_id, tuple(sensitive)))
         assessed, explore, mitigate = st.tabs(["At this threshold", "Across thresholds and costs", "Mitigate"])
         with assessed:
             show(fairness.assess_scores(scores, threshold=threshold, n_boot=200), threshold, run.target)
@@ -135,8 +140,17 @@ if mode == "A trained model":
             mitigate_tab(run)
 elif mode == "A saved review":
     current, results = review_component(lake, usecase, "fairness")
+    cohort, conditions = review_cohort(current.dataset_name, current.dataset_ref)
     typed = review_views.typed(results, lake=lake, review=current)
-    stored, computed = typed.fairness, review_views.fairness_results(typed)
+    stored = typed.fairness
+    if cohort is not None and current.sensitive and current.config.get("task") == "binary":
+        with state.user_errors():  # the cohort's rows, at the review's threshold, by each sensitive column
+            for column in current.sensitive:
+                show(fairness.assess_scores(review.cohort_scores(lake, current, [column], conditions),
+                                            threshold=current.config.get("threshold", 0.5), n_boot=200),
+                     current.config.get("threshold", 0.5), typed.outcome.target)
+        st.stop()
+    computed = review_views.fairness_results(typed)
     if computed:
         names = [" × ".join(r.sensitive) for r in computed]
         picked = st.selectbox("Sensitive column or intersection", names, key=f"fairness_review_sensitive_{current.review_id}",

@@ -1,27 +1,36 @@
-"""Model overview: metrics with bootstrap intervals, overall, per value of a feature and per
-cohort; the confusion matrix; predicted scores by true class."""
+"""Model overview: metrics with bootstrap intervals, overall and per value of a feature, on all rows
+or on the sidebar's cohort (recomputed on its rows, beside all rows); the confusion matrix;
+predicted scores by true class."""
 import pandas as pd
 import streamlit as st
 
-from core.data import cohorts
 from core import review, review_views
 from ui import charts, state
 from ui.pin import pin_widget
-from ui.review_picker import cohort_of, review_component
+from ui.review_picker import review_cohort, review_component
 
 state.ensure_app_shell()
 st.title("Model overview")
 lake, usecase = state.lake(), state.usecase()
 current, results = review_component(lake, usecase, "overview")
+cohort, conditions = review_cohort(current.dataset_name, current.dataset_ref)
 overview = results["overview"]
-overall = overview["overall"]
+if cohort is not None:
+    with state.user_errors():
+        overview = review.cohort_overview(lake, current, conditions)
+    if overview is results["overview"]:
+        st.stop()  # the cohort has no rows here; the message above says so
+overall, everyone = overview["overall"], results["overview"]["overall"]
 metrics = [m for m in ("accuracy", "roc_auc", "selection_rate", "positive_rate", "mae", "rmse") if m in overall]
 for column, metric in zip(st.columns(len(metrics)), metrics):
     interval = overall.get(f"{metric}_ci")
     column.metric(metric.replace("_", " "), f"{overall[metric]:.4f}",
+                  delta=f"{overall[metric] - everyone[metric]:+.4f} against all rows" if cohort and metric in everyone else None,
+                  delta_color="off",
                   help=f"95% bootstrap interval {interval[0]:.4f} to {interval[1]:.4f}" if interval and interval[0] is not None else None)
-st.caption(f"{overall['rows']:,} rows of {current.dataset_ref} ({current.scope}).")
-by_feature, by_cohort, matrix_tab = st.tabs(["By feature", "By cohort", "Confusion matrix and scores"])
+st.caption(f"{overall['rows']:,} rows of {current.dataset_ref} ({current.scope})"
+           + (f" in cohort {cohort.name}, of {everyone['rows']:,}." if cohort else "."))
+by_feature, matrix_tab = st.tabs(["By feature", "Confusion matrix and scores"])
 with by_feature:
     feature = st.selectbox("Feature", list(overview["by_feature"]), key="overview_feature")
     groups = pd.DataFrame(overview["by_feature"][feature])
@@ -29,13 +38,6 @@ with by_feature:
                           key="overview_metric")
     st.altair_chart(charts.group_metric(groups, metric, feature))
     st.dataframe(charts.with_intervals(groups), hide_index=True)
-with by_cohort:
-    cohort = cohort_of(lake, usecase, current.dataset_name, key="overview_cohort", purpose="see its metrics")
-    if cohort:
-        with state.user_errors():
-            compared = review.cohort_metrics(lake, current, cohort.conditions)
-            st.caption(cohorts.describe(cohort.conditions))
-            st.dataframe(charts.with_intervals(pd.DataFrame(compared).T.reset_index(names="rows of")), hide_index=True)
 with matrix_tab:
     typed = review_views.typed(results, lake=lake, review=current)  # classes by name, not 0 and 1
     words = review_views.Words(typed.outcome)
@@ -46,5 +48,5 @@ with matrix_tab:
         st.altair_chart(charts.score_distribution(bins))
 
 pin_widget(current.review_id, "overview", {k: v for k, v in {
-    "feature": st.session_state.get("overview_feature"), "cohort": st.session_state.get("overview_cohort")}.items()
+    "feature": st.session_state.get("overview_feature"), "cohort": cohort.name if cohort else None}.items()
     if v is not None})

@@ -181,7 +181,7 @@ def test_the_fairness_page_defaults_its_slider_to_the_runs_threshold(trained, mo
     monkeypatch.setenv("ASSAY_LAKE", str(lake.config.folder))
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300).run()
     at = at.switch_page("pages/fairness.py").run()
-    at.selectbox(key="fairness_run").select(run.run_id).run()
+    at.selectbox(key="_run_picker").select(run.run_id).run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.slider(key="fairness_threshold").value == pytest.approx(THRESHOLD)
 

@@ -252,19 +252,19 @@ def test_review_pages_read_the_saved_review(app, reviewed):
     assert at.get("graphviz_chart") and "%" in at.metric[0].value
     at.slider(key="errors_depth").set_value(2).run()  # recomputed live with other settings
     no_errors(at)
-    at.text_input(key="errors_cohort_name").input("from_the_tree")
-    at.button(key="errors_save").click().run()
+    next(b for b in at.button if b.key.startswith("errors_node_")).click().run()  # a tree node, one click
     no_errors(at)
-    assert "Saved cohort **from_the_tree**" in at.success[0].value
-    at.text_input(key="errors_cell_name").input("hot_cell")
-    at.button(key="errors_cell_save").click().run()
+    from_the_tree = at.session_state["cohort"]
+    assert any(f"Cohort **{from_the_tree}**" in m.value for m in at.success)
+    next(b for b in at.button if b.key.startswith("errors_cell_")).click().run()  # a heat-map cell of it, one click
     no_errors(at)
-    assert any("Saved cohort **hot_cell**" in m.value for m in at.success)
+    hot_cell = at.session_state["cohort"]
+    assert hot_cell != from_the_tree and any(f"Cohort **{hot_cell}**" in m.value for m in at.success)
     at.switch_page("pages/model_overview.py").run()
     no_errors(at)
     assert at.metric[0].label == "accuracy"
     at.switch_page("pages/explorer.py").run()
-    assert "from_the_tree" in at.selectbox(key="explorer_cohort_applications").options  # usable on every page
+    assert {from_the_tree, hot_cell} <= set(at.selectbox(key="explorer_cohort_applications").options)  # every page
 
 
 def test_reviews_page_computes_and_deletes(app, reviewed):
@@ -339,10 +339,12 @@ def test_counterfactuals_and_what_if_page(app, reviewed):
     no_errors(at)
     assert len(at.expander) >= 3  # one per row, with its difference table
     assert any(c for c in at.get("vega_lite_chart"))  # which features change most often, the what-if charts
-    assert any(m.value.startswith("Prediction:") for m in at.markdown)
-    run_id = at.selectbox(key="cf_run").value
-    feature = "late_payments_12m"
-    at.number_input(key=f"whatif_{run_id}_0_{feature}").set_value(6).run()
+    run_id = at.selectbox(key="_run_picker").value
+    assert run_id == reviewed.run_id  # the reviewed run, as on the other review pages
+    at.session_state[f"whatif_rows_{reviewed.review_id}_"] = {"selection": {"rows": [0], "columns": []}}
+    at.run()  # a click on the first explained row
+    row_id = int(next(d.value for d in at.dataframe if "applicant_id" in d.value)["row"].iloc[0])
+    at.number_input(key=f"whatif_{run_id}_{row_id}_late_payments_12m").set_value(6).run()
     no_errors(at)
     assert any("changed: late_payments_12m" in m.value for m in at.markdown)
     at.selectbox(key="cf_source").select("row ids").run()
@@ -416,7 +418,7 @@ def test_saved_counterfactual_causal_and_privacy_components(app, reviewed, page_
     assert any(m.value.startswith("**l-diversity** of race_ethnicity: l = ") for m in at.markdown)
     at.switch_page("pages/counterfactuals.py").run()
     no_errors(at)
-    assert any("held-out rows of run" in c.value for c in at.caption)
+    assert any("held-out rows of this model" in c.value for c in at.caption)
 
 
 def test_model_registry_catalog_and_lifecycle_pages(app, reviewed, page_lake):

@@ -5,10 +5,13 @@ from typing import Optional
 
 import streamlit as st
 
-from core import review
+from core import review, training
+from core.data import cohorts
 from core.lake import Lake
+from ui import state
 
 KEY = "review_id"
+RUN_KEY = "run_id"
 
 
 def review_picker(lake: Lake, usecase: str) -> Optional[review.Review]:
@@ -45,12 +48,47 @@ def review_component(lake: Lake, usecase: str, component: str) -> tuple[review.R
     return current, results
 
 
-def cohort_of(lake: Lake, usecase: str, dataset: str, *, key: str, purpose: str):
-    """A saved cohort of `dataset` to look at (None, with a hint, when there is none yet)."""
-    from core.data import cohorts
+def review_cohort(dataset: str, dataset_ref: str | None = None) -> tuple[Optional[cohorts.Cohort], tuple]:
+    """The cohort chosen once in the sidebar, named on the page: (the Cohort or None, its conditions)."""
+    cohort = state.cohort_picker(dataset)
+    note = state.cohort_note()
+    if note:
+        st.success(note, icon=":material/filter_alt:")
+    if cohort is None:
+        st.caption(f"Cohort: **all rows** of {dataset_ref or dataset}. Choose a cohort in the sidebar to look at "
+                   "part of them on every review page.")
+        return None, ()
+    st.markdown(f":material/filter_alt: Cohort **{cohort.name}**: {cohorts.describe(cohort.conditions)} "
+                "(chosen in the sidebar; every review page shows these rows).")
+    return cohort, tuple(cohort.conditions)
 
-    saved = {c.name: c for c in cohorts.list_cohorts(lake, usecase=usecase, dataset=dataset)}
-    if not saved:
-        st.info(f"Save a cohort of {dataset} (Data explorer or Error analysis) to {purpose}.")
-        return None
-    return saved[st.selectbox("Cohort", list(saved), key=key)]
+
+def run_label(run: training.Run) -> str:
+    """The run in words, with the end of its id to tell apart two runs made in the same minute."""
+    return f"{training.describe_run(run)} · {run.run_id[-6:]}"
+
+
+def run_picker(lake: Lake, usecase: str, runs: list, *, label: str = "Model (run)") -> training.Run:
+    """A run, picked the way the review pages pick theirs: the run of the session's review first (else the
+    newest reviewed run, else the newest run that is not a mitigated copy); picking another run makes its
+    newest review the session's review, so every review page follows."""
+    by_id = {r.run_id: r for r in runs}
+    reviews = review.list_reviews(lake, usecase=usecase)
+    current = next((r for r in reviews if r.review_id == st.session_state.get(KEY)), None)
+    chosen = st.session_state.get(RUN_KEY)
+    if chosen not in by_id or (current is not None and current.run_id in by_id and current.run_id != chosen):
+        reviewed = [r.run_id for r in ([current] if current else []) + reviews if r.run_id in by_id]
+        plain = [r.run_id for r in runs if not r.params.get("base_run")]
+        chosen = (reviewed or plain or list(by_id))[0]
+    st.session_state[RUN_KEY] = st.session_state["_run_picker"] = chosen
+
+    def picked() -> None:
+        st.session_state[RUN_KEY] = st.session_state["_run_picker"]
+        newest = next((r for r in reviews if r.run_id == st.session_state[RUN_KEY]), None)
+        if newest is not None:
+            st.session_state[KEY] = newest.review_id
+        else:  # an unreviewed run: the review pages fall back to the newest review
+            st.session_state.pop(KEY, None)
+
+    st.selectbox(label, list(by_id), key="_run_picker", format_func=lambda r: run_label(by_id[r]), on_change=picked)
+    return by_id[st.session_state[RUN_KEY]]

@@ -224,3 +224,37 @@ def ensure_app_shell() -> None:
     if PagesManager.uses_pages_directory:
         runpy.run_path(str(APP), run_name="__main__")
         st.stop()
+
+
+COHORT_KEY = "cohort"
+ALL_ROWS = "All rows"
+_COHORT_NOTE = "_cohort_note"
+
+
+def cohort_picker(dataset: str):
+    """The sidebar picker of the cohort every review page shows: a saved cohort of `dataset`, or all
+    rows. Chosen once and kept across pages, like the use case (a choice of another dataset's cohort
+    is kept for when a review of that dataset is shown). Returns the Cohort, or None for all rows."""
+    from core.data import cohorts
+
+    saved = {c.name: c for c in cohorts.list_cohorts(lake(), usecase=usecase(), dataset=dataset)}
+    chosen = st.session_state.get(COHORT_KEY)
+    st.session_state["_cohort_picker"] = chosen if chosen in saved else ALL_ROWS
+    st.sidebar.selectbox("Cohort", [ALL_ROWS, *saved], key="_cohort_picker",
+                         help=f"Every review page (overview, explainability, error analysis, fairness, counterfactuals) "
+                              f"shows these rows of {dataset}. Save cohorts in the Data explorer or Error analysis.",
+                         on_change=lambda: st.session_state.update(
+                             {COHORT_KEY: None if st.session_state["_cohort_picker"] == ALL_ROWS
+                              else st.session_state["_cohort_picker"]}))
+    return saved.get(st.session_state["_cohort_picker"])
+
+
+def use_cohort(name: str, note: str) -> None:
+    """Make a saved cohort the one every review page shows (a button's action), with a note said once."""
+    st.session_state[COHORT_KEY] = name
+    st.session_state[_COHORT_NOTE] = note
+    st.rerun()
+
+
+def cohort_note() -> str | None:
+    return st.session_state.pop(_COHORT_NOTE, None)

@@ -153,31 +153,64 @@ def _raw_shap(model, kind: str, encoded: np.ndarray, prepare: Pipeline, X: pd.Da
     return values, base
 
 
+GRID_POINTS = 20
+
+
+def pd_grid(values: pd.Series, *, categorical: bool, points: int = GRID_POINTS) -> list:
+    """Where a feature's curve is evaluated: its values when it has at most `points` of them (counts,
+    flags, categories: the most frequent ones), otherwise `points` quantiles from the 5th to the 95th
+    percentile of the present values. Computed here because scikit-learn's own grid refuses integer
+    columns and turns a column with missing values into an all-NaN grid."""
+    present = values.dropna()
+    if categorical:
+        return sorted(str(v) for v in present.astype(str).value_counts().index[:points])
+    numbers = present.astype(float)
+    unique = np.unique(numbers)
+    if len(unique) <= points:
+        return [float(v) for v in unique]
+    quantiles = np.quantile(numbers, np.linspace(0.05, 0.95, points))
+    if np.all(numbers == np.round(numbers)):  # counts and months stay whole numbers
+        quantiles = np.round(quantiles)
+    return [float(v) for v in np.unique(quantiles)]
+
+
 def partial_dependence_curves(pipeline: Pipeline, X: pd.DataFrame, features: list[str], *, categorical: list[str],
                               task: str, classes: Optional[list], positive: Any, seed: int = 0,
                               sample: int = 1_000, ice_lines: int = 40) -> list[dict]:
-    """Partial dependence (average) and ICE (individual) curves of each feature, on a row sample."""
+    """Partial dependence (average) and ICE (individual) curves of each feature, on a row sample, by
+    scikit-learn's `partial_dependence` over our own grid (`pd_grid`). Numbers are passed as floats:
+    every model casts them to float first anyway (FrameCleaner), so the curve is the model's own.
+    A feature without a curve gets an `error` sentence a person can read, never the library's text."""
     rows = X.sample(min(sample, len(X)), random_state=seed) if len(X) > sample else X
+    rows = rows.copy()
     curves = []
-    target = None
-    if task == "binary":
-        target = classes.index(positive)
+    target = classes.index(positive) if task == "binary" else None
     for feature in features:
         is_categorical = feature in categorical
+        values = rows[feature]
+        rows[feature] = (values.astype(object).astype(str).where(values.notna(), np.nan) if is_categorical
+                         else pd.to_numeric(values, errors="coerce").astype(float))
+        grid = pd_grid(rows[feature], categorical=is_categorical)
+        if len(grid) < 2:
+            curves.append({"feature": feature, "error": f"{feature} has {'no value' if not grid else 'one value'} "
+                           f"in the rows sampled, so there is no curve to draw."})
+            continue
         try:
-            result = partial_dependence(pipeline, rows, [feature], kind="both", grid_resolution=20,
+            result = partial_dependence(pipeline, rows, [feature], kind="both",
+                                        custom_values={feature: np.asarray(grid, dtype=object if is_categorical else float)},
                                         categorical_features=[feature] if is_categorical else None,
                                         response_method="auto" if task not in ("binary", "multiclass") else "predict_proba")
-        except ValueError as exc:
-            curves.append({"feature": feature, "error": str(exc).splitlines()[0]})
+        except (ValueError, TypeError):  # the library's reason is for developers; say what it means
+            curves.append({"feature": feature, "error": f"The partial dependence of {feature} could not be computed "
+                           "for this model (scikit-learn cannot vary this column on its own)."})
             continue
-        grid = result["grid_values"][0]
         average, individual = result["average"], result["individual"]
         output = 0 if average.shape[0] == 1 else (target if target is not None else 0)
         if task == "binary" and average.shape[0] == 1 and target == 0:
             average, individual = 1 - average, 1 - individual  # sklearn reports class position 1
         chosen = np.random.default_rng(seed).choice(individual.shape[1], min(ice_lines, individual.shape[1]), replace=False)
-        curves.append({"feature": feature, "categorical": is_categorical, "grid": [_plain(v) for v in grid],
+        curves.append({"feature": feature, "categorical": is_categorical,
+                       "grid": [_plain(v) for v in result["grid_values"][0]],
                        "average": [float(v) for v in average[output]],
                        "ice": [[float(v) for v in individual[output][i]] for i in chosen]})
     return curves
