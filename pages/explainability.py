@@ -20,7 +20,11 @@ importance = pd.DataFrame(explain["top_features"])
 global_tab, cohort_tab, row_tab, dependence_tab, pdp_tab = st.tabs(
     ["Global importance", "Cohort vs all", "One row", "Dependence", "Partial dependence & ICE"])
 with global_tab:
-    st.altair_chart(charts.importance(importance))
+    bars, swarm = st.columns([2, 3])
+    bars.altair_chart(charts.importance(importance))
+    with swarm, st.spinner("Reading SHAP values of a sample of rows…"):
+        swarm.altair_chart(charts.shap_beeswarm(review.shap_summary(lake, current, list(importance["feature"])),
+                                                list(importance["feature"])))
 with cohort_tab:
     cohort = cohort_of(lake, usecase, current.dataset_name, key="explain_cohort", purpose="compare it here")
     if cohort:

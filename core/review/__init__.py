@@ -1,4 +1,5 @@
 """Responsible-AI reviews: persisted evaluations of one model on one dataset version."""
+from core.review._curves import group_curves, shap_summary
 from core.review._errors import error_tree, heatmap, top_cohorts
 from core.review._store import (COMPONENTS, DEFAULT_COMPONENTS, Review, cohort_importance, cohort_metrics, create, delete, dependence,
                                 error_heatmap, error_tree_live, evaluation_frame, explained_row_ids, get, list_reviews, local_explanation,
@@ -6,4 +7,5 @@ from core.review._store import (COMPONENTS, DEFAULT_COMPONENTS, Review, cohort_i
 
 __all__ = ["COMPONENTS", "DEFAULT_COMPONENTS", "Review", "cohort_importance", "cohort_metrics", "create", "delete", "dependence",
            "error_heatmap", "error_tree", "error_tree_live", "evaluation_frame", "explained_row_ids", "get", "heatmap", "list_reviews", "local_explanation", "recompute",
-           "results", "top_cohorts"]
+           "results", "top_cohorts",
+           "group_curves", "shap_summary"]
