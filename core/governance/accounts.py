@@ -133,7 +133,7 @@ def signoff_holders(lake: Lake) -> list[dict]:
 
 def grant_signoff_role(lake: Lake, name: str, role: str, *, actor: str) -> list[str]:
     """An admin grants a configured sign-off role (a key of the required approvals) to an approver or admin."""
-    from core import registry  # the required approvals are the registry's setting
+    from core.governance import registry  # the required approvals are the registry's setting
 
     require(lake, actor, "users")
     account = get(lake, name)

@@ -213,7 +213,7 @@ def drift_trend(trend: pd.DataFrame) -> alt.Chart:
         x=alt.X("check:N", sort=alt.EncodingSortField("created_at"), title="checked batch",
                 axis=alt.Axis(labelAngle=-30, labelLimit=0)),
         y=alt.Y("value:Q", title=None), color=alt.Color("measure:N", title=None, legend=alt.Legend(orient="bottom")),
-        tooltip=["check", "measure", alt.Tooltip("value:Q", format=".3f")]).properties(height=260,
+        tooltip=["check", "measure", alt.Tooltip("value:Q", format=".3f")]).properties(height=400,
                                                                                        title="Drift over batches")
 
 
@@ -221,13 +221,14 @@ def distribution_compared(distribution: dict, feature: str) -> alt.Chart:
     """Reference against current for one feature (`distribution`: kind, bins or levels, and each side's
     shares, as the drift report stores them): overlaid bars of the share of rows."""
     sides = ("reference", "current")
+    colours = alt.Scale(domain=list(sides), range=["#8c8c8c", "#e4572e"])
     if distribution["kind"] == "numeric":
         edges = distribution["edges"]
         frame = pd.DataFrame([{"side": side, "low": edges[i], "high": edges[i + 1], "share": share}
                               for side in sides for i, share in enumerate(distribution[side])])
         x, x2 = alt.X("low:Q", bin="binned", title=feature), alt.X2("high:Q")
         bars = alt.Chart(frame).mark_bar(opacity=0.5).encode(x=x, x2=x2, y=alt.Y("share:Q", stack=None, axis=alt.Axis(
-            format="%"), title="share of rows"), color=alt.Color("side:N", title=None, scale=alt.Scale(domain=list(sides))),
+            format="%"), title="share of rows"), color=alt.Color("side:N", title=None, scale=colours),
             tooltip=["side", alt.Tooltip("low:Q", format=",.4g"), alt.Tooltip("high:Q", format=",.4g"),
                      alt.Tooltip("share:Q", format=".1%")])
         return bars.properties(height=220, title=f"{feature}: reference against current")
@@ -236,6 +237,6 @@ def distribution_compared(distribution: dict, feature: str) -> alt.Chart:
     return alt.Chart(frame).mark_bar().encode(
         x=alt.X("share:Q", axis=alt.Axis(format="%"), title="share of rows"),
         y=alt.Y("level:N", title=feature, sort=None, axis=LABELS), yOffset=alt.YOffset("side:N", sort=list(sides)),
-        color=alt.Color("side:N", title=None, scale=alt.Scale(domain=list(sides))),
+        color=alt.Color("side:N", title=None, scale=colours),
         tooltip=["side", "level", alt.Tooltip("share:Q", format=".1%")],
     ).properties(height=alt.Step(12, **{"for": "offset"}), title=f"{feature}: reference against current")
