@@ -106,9 +106,9 @@ with signoff_tab:
         st.dataframe(pd.DataFrame(done), hide_index=True)
     mine = registry.signable_roles(lake, state.actor())
     if accounts.single_user(lake):  # one person signs one role of a version: the others need other people
-        st.info("Single-user mode: you may sign one of the roles yourself; each other role needs another person. "
-                "Add approver accounts on the Accounts page (the first account you add is an admin: you).",
-                icon=":material/group_add:")
+        st.info("Single-user mode: who trained or registered a model cannot also sign it off, and each sign-off role "
+                "is another person. Add approver accounts on the Accounts page (the first account you add is an "
+                "admin: you); they sign here once signed in.", icon=":material/group_add:")
         st.page_link("pages/accounts.py", label="Add approvers on the Accounts page", icon=":material/manage_accounts:")
     elif state.can("signoff") and not mine:
         st.info(f"{state.actor()} holds no sign-off role: an admin grants one on the Accounts page (or below).")
