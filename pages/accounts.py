@@ -36,7 +36,11 @@ st.subheader("Add an account")
 if single:
     st.info("Assay runs in single-user mode: no accounts yet. The first account is an **admin** (you, from now on); "
             "add the approvers after it. Once an account exists, everyone signs in.", icon=":material/person_add:")
-with st.form("account_add", clear_on_submit=True):
+if st.session_state.pop("_account_added_clear", False):  # emptied only once added: a refusal keeps what was typed
+    for field in ("account_add_name", "account_add_password", "account_add_again"):
+        st.session_state[field] = ""
+    st.session_state["account_add_grant"] = []
+with st.form("account_add"):
     a, b = st.columns(2)
     name = a.text_input("Account name", key="account_add_name", placeholder="dana.risk")
     role = b.selectbox("Role", ["admin"] if single else list(ROLES), index=0 if single else list(ROLES).index("approver"),
@@ -56,6 +60,7 @@ with st.form("account_add", clear_on_submit=True):
                 accounts.grant_signoff_role(lake, made.name, signoff_role, actor=state.actor())
             if single:  # the first account is this session's: the app leaves single-user mode now
                 st.session_state[state.ACTOR_KEY] = made.name
+            st.session_state["_account_added_clear"] = True
             st.session_state["account_added"] = (f"Added {made.name} ({made.role})"
                                                  + (f", signs off as {', '.join(grant)}" if grant else "") + ".")
             st.rerun()

@@ -7,7 +7,7 @@ import streamlit as st
 
 from core.governance import findings, meeting
 from core import review, review_views
-from core.errors import InputError
+from core.errors import AssayError, InputError
 from ui import review_view, state
 from ui.review_picker import review_picker
 
@@ -86,6 +86,29 @@ def drawn(folder: str, review_id: str, component: str, settings_json: str):
                                 {"component": component, "settings": json.loads(settings_json)})
 
 
+def _add(key: str, what: str) -> None:
+    """Add a comment or an action item before the rerun draws the page, then empty its boxes, so the page shows
+    it at once and a second click cannot add it twice. A refusal is kept to be said beside the box."""
+    values = st.session_state
+    try:
+        if what == "comment":
+            if not values.get(f"comment_{key}", "").strip():
+                return
+            findings.comment(lake, key, values[f"comment_{key}"], actor=state.actor())
+            values[f"comment_{key}"] = ""
+        else:
+            findings.add_action(lake, key, values.get(f"action_text_{key}", ""), owner=values.get(f"action_owner_{key}", ""),
+                                due=str(values.get(f"action_due_{key}")), actor=state.actor())
+            values[f"action_text_{key}"] = values[f"action_owner_{key}"] = ""
+    except AssayError as error:
+        values[f"_{what}_refused_{key}"] = str(error)
+
+
+def _said(key: str, what: str) -> None:
+    if st.session_state.get(f"_{what}_refused_{key}"):
+        st.error(st.session_state.pop(f"_{what}_refused_{key}"), icon=":material/error:")
+
+
 def finding_view(finding: dict) -> None:
     st.header(finding["title"])
     st.markdown(f"**{finding['severity']}** · {finding['component']} · settings `{findings.settings_text(finding['settings'])}` · "
@@ -122,23 +145,19 @@ def finding_view(finding: dict) -> None:
             with state.user_errors():
                 findings.close_action(lake, item["action_id"], actor=state.actor())
                 st.rerun()
-    with st.form(f"action_{key}", clear_on_submit=True):  # the box empties once added: no double submit
+    with st.form(f"action_{key}"):
         c, d, e = st.columns([3, 1, 1])
-        text = c.text_input("New action item", key=f"action_text_{key}")
-        owner = d.text_input("Owner", key=f"action_owner_{key}")
-        due = e.date_input("Due", key=f"action_due_{key}")
-        if st.form_submit_button("Add the action item", disabled=not can_meet):
-            with state.user_errors():
-                findings.add_action(lake, key, text, owner=owner, due=str(due), actor=state.actor())
-                st.rerun()
+        c.text_input("New action item", key=f"action_text_{key}")
+        d.text_input("Owner", key=f"action_owner_{key}")
+        e.date_input("Due", key=f"action_due_{key}")
+        st.form_submit_button("Add the action item", disabled=not can_meet, on_click=_add, args=(key, "action"))
+    _said(key, "action")
     for remark in finding["comments"]:
         st.markdown(f"*{remark['author']}*: {remark['text']}")
-    with st.form(f"comment_form_{key}", clear_on_submit=True):  # the box empties once added: no double submit
-        note = st.text_input("Comment", key=f"comment_{key}")
-        if st.form_submit_button("Add the comment", disabled=not can_meet) and note.strip():
-            with state.user_errors():
-                findings.comment(lake, key, note, actor=state.actor())
-                st.rerun()
+    with st.form(f"comment_form_{key}"):
+        st.text_input("Comment", key=f"comment_{key}")
+        st.form_submit_button("Add the comment", disabled=not can_meet, on_click=_add, args=(key, "comment"))
+    _said(key, "comment")
     st.caption(f"Link to this finding: ?review={current.review_id}&finding={key}")
 
 
