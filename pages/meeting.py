@@ -63,7 +63,8 @@ index = ids.index(linked) if linked in ids else 0
 if present:  # larger type in the main area only (the sidebar keeps its size); styling only, no data in this HTML
     st.markdown("<style>[data-testid='stMain'] .stMarkdown p, [data-testid='stMain'] .stMarkdown li "
                 "{font-size: 1.45rem !important;} [data-testid='stMain'] h2 {font-size: 2.4rem !important;} "
-                "[data-testid='stMain'] [data-testid='stMetricValue'] {font-size: 2.6rem !important;}</style>",
+                "[data-testid='stMain'] [data-testid='stMetricValue'] {font-size: 2.6rem !important;} "
+                "[data-testid='stMain'] [data-testid='stCaptionContainer'] p {font-size: 1rem !important;}</style>",
                 unsafe_allow_html=True)
     left, middle, right = st.columns([1, 4, 1])
     if left.button("← Previous", key="present_prev", disabled=index == 0):

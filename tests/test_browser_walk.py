@@ -48,7 +48,7 @@ def server(tmp_path_factory):
     registered, a scored batch and a drift report; then `streamlit run app.py` over it."""
     from core import review, training
     from core.data import demo
-    from core.governance import registry
+    from core.governance import findings, registry
     from core.lake import Lake
     from core.operations import drift, scoring
 
@@ -59,6 +59,11 @@ def server(tmp_path_factory):
                          sensitive=["sex", "race_ethnicity"], exclude=["applicant_id", "applied_at"]).runs[0]
     made = review.create(lake, run_id=run.run_id, actor="t",
                          components=["overview", "explain", "errors", "fairness", "counterfactuals"], cf_rows=5)
+    other = training.train(lake, dataset="applications", target="defaulted", actor="t", algorithms=["logistic"],
+                           sensitive=["sex", "race_ethnicity"], exclude=["applicant_id", "applied_at"]).runs[0]
+    review.create(lake, run_id=other.run_id, actor="t")  # side by side needs two reviewed models
+    findings.pin(lake, made.review_id, title="Group B misses more defaults", severity="high", component="fairness",
+                 settings={"sensitive": "race_ethnicity"}, actor="t")  # the meeting has a finding to draw
     registry.register(lake, run.run_id, name="credit", actor="t", alias="challenger", review_id=made.review_id)
     scoring.score(lake, "credit@1", dataset="applications_batch2", actor="t")
     drift.report(lake, "credit@1", dataset="applications_batch2", actor="t")
@@ -220,8 +225,8 @@ def test_an_admin_makes_an_approver_and_a_deep_link_survives_the_sign_in(page, s
     page.get_by_role("heading", name="Sign in to Assay").wait_for()
     settle(page)
     assert "Page not found" not in page.inner_text("body")
-    page.get_by_label("Account").fill("dana")
-    page.get_by_label("Password").fill("approver pass 1")
+    page.get_by_label("Account", exact=True).fill("dana")
+    page.get_by_label("Password", exact=True).fill("approver pass 1")
     page.get_by_role("button", name="Sign in").click()
     page.get_by_role("heading", name="Model registry", exact=True).wait_for()
     settle(page)

@@ -90,13 +90,13 @@ def test_mitigation_axes_show_the_tradeoff_at_its_size():
 
 
 def test_drift_trend_names_batches_and_dates():
-    trend = pd.DataFrame({"created_at": pd.to_datetime(["2026-11-29 14:55", "2026-11-30 09:10"]),
+    trend = pd.DataFrame({"created_at": pd.to_datetime(["2026-11-29 14:55:03", "2026-11-30 09:10:41"]),
                           "batch": ["applications_batch2@1", "applications_batch3@1"], "drift_share": [.2, .3],
                           "prediction_drift": [.4, .5]})
     spec = charts.drift_trend(trend).to_dict()
     assert spec["encoding"]["x"]["type"] == "nominal"
     checks = {row["check"] for row in spec["datasets"][spec["data"]["name"]]}
-    assert checks == {"29 Nov 14:55 · applications_batch2@1", "30 Nov 09:10 · applications_batch3@1"}
+    assert checks == {"29 Nov 14:55:03 · applications_batch2@1", "30 Nov 09:10:41 · applications_batch3@1"}
 
 
 def test_drift_distribution_holds_both_sides_on_common_bins():

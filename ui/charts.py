@@ -26,17 +26,17 @@ def histogram(frame: pd.DataFrame, column: str) -> alt.Chart:
         x=alt.X("count:Q", title="rows"),
         y=alt.Y("value:N", title=column, sort="-x"),
         tooltip=[alt.Tooltip("value:N", title=column), alt.Tooltip("count:Q", title="rows", format=",")],
-    ).properties(height=min(40 + 24 * len(frame), 520))
+    ).properties(height=alt.Step(22))  # a step per bar: a fixed height squeezed few bars to slivers
 
 
 def target_balance(frame: pd.DataFrame, target: str, group: str) -> alt.Chart:
     return alt.Chart(frame).mark_bar().encode(
-        y=alt.Y("group:N", title=group, sort=None),  # keep core's order: bins low to high, missing last
+        y=alt.Y("group:N", title=group, sort=None, axis=alt.Axis(labelLimit=0)),  # keep core's order: bins low to high, missing last
         x=alt.X("share:Q", title=f"share of rows by {target}", axis=alt.Axis(format="%"), stack="normalize"),
         color=alt.Color("target:N", title=target),
         tooltip=[alt.Tooltip("group:N", title=group), alt.Tooltip("target:N", title=target),
                  alt.Tooltip("count:Q", title="rows", format=","), alt.Tooltip("share:Q", format=".1%")],
-    ).properties(height=min(60 + 30 * frame["group"].nunique(), 520))
+    ).properties(height=alt.Step(28))
 
 
 def correlation_heatmap(frame: pd.DataFrame) -> alt.Chart:
@@ -138,7 +138,7 @@ def error_heatmap(frame: pd.DataFrame, first: str, second: str | None) -> alt.Ch
                                     tooltip=["first", *(["second"] if second else []), "rows",
                                              alt.Tooltip("error_rate:Q", format=".1%")])
     text = base.mark_text(fontSize=11).encode(text=alt.Text("error_rate:Q", format=".0%"))
-    return (cells + text).properties(height=60 + 40 * (frame["second"].nunique() if second else 1))
+    return (cells + text).properties(height=alt.Step(40))
 
 
 def with_intervals(frame: pd.DataFrame) -> pd.DataFrame:

@@ -204,7 +204,7 @@ def drift_features(features: pd.DataFrame) -> alt.Chart:
 def drift_trend(trend: pd.DataFrame) -> alt.Chart:
     """Drift share and prediction drift per checked batch (`created_at`, `batch`, the two measures): one
     point per check on an axis of the checks' dates and batches, never fractions of a day."""
-    frame = trend.assign(when=pd.to_datetime(trend["created_at"]).dt.strftime("%d %b %H:%M"))
+    frame = trend.assign(when=pd.to_datetime(trend["created_at"]).dt.strftime("%d %b %H:%M:%S"))  # one label a check
     frame["check"] = frame["when"] + (" · " + frame["batch"].astype(str) if "batch" in frame else "")
     long = frame.melt(["check", "created_at"], value_vars=["drift_share", "prediction_drift"], var_name="measure",
                       value_name="value").assign(measure=lambda f: f["measure"].map(
