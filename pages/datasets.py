@@ -63,7 +63,7 @@ with sample_tab:
                               lambda progress: demo.build(lake, rows=int(rows), actor=state.actor(), progress=progress),
                               lambda truths: f"Demo rebuilt: {', '.join(truths['datasets'].values())}")
     if right.button("Add the IHDP sample", key="ihdp_go"):
-        with state.user_errors():
+        with right, st.spinner("Adding the IHDP sample…"), state.user_errors():
             version = demo.ingest_ihdp(lake, actor=state.actor())
             st.success(f"Ingested {version.rows:,} rows as {version.ref} in use case ihdp_trial.")
 
