@@ -18,7 +18,9 @@ def ingest(run) -> None:
     version = state.run_with_status("Ingesting…", run, lambda v: f"Ingested {v.rows:,} rows as {v.ref}")
     if version:
         st.success(f"Ingested {version.rows:,} rows as {version.ref}. The Data explorer now shows it.")
-        st.session_state["explorer_dataset"] = version.name
+        # Not the explorer's widget key: Streamlit forgets a widget's state on a page where it is not drawn.
+        st.session_state["explorer_pending_dataset"] = version.name
+        st.session_state["datasets_history"] = version.name
 
 
 def suggest(source_key: str, name_key: str) -> None:
@@ -61,7 +63,7 @@ with sample_tab:
                               lambda progress: demo.build(lake, rows=int(rows), actor=state.actor(), progress=progress),
                               lambda truths: f"Demo rebuilt: {', '.join(truths['datasets'].values())}")
     if right.button("Add the IHDP sample", key="ihdp_go"):
-        with state.user_errors():
+        with right, st.spinner("Adding the IHDP sample…"), state.user_errors():
             version = demo.ingest_ihdp(lake, actor=state.actor())
             st.success(f"Ingested {version.rows:,} rows as {version.ref} in use case ihdp_trial.")
 

@@ -33,7 +33,11 @@ def curves_now(folder: str, review_id: str, features: tuple, where: str) -> list
 global_tab, row_tab, dependence_tab, pdp_tab = st.tabs(["Importance", "One row", "Dependence", "Partial dependence & ICE"])
 with global_tab:
     if cohort is None:
-        st.altair_chart(charts.importance(importance))
+        bars, swarm = st.columns([2, 3])
+        bars.altair_chart(charts.importance(importance))
+        with swarm, st.spinner("Reading SHAP values of a sample of rows…"):
+            swarm.altair_chart(charts.shap_beeswarm(review.shap_summary(lake, current, list(importance["feature"])),
+                                                    list(importance["feature"])))
     else:
         with state.user_errors():
             compared = review.cohort_importance(lake, current, conditions)

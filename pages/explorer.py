@@ -18,6 +18,8 @@ if not latest:
     st.stop()
 
 left, middle, right = st.columns([3, 2, 3])
+if st.session_state.get("explorer_pending_dataset") in [v.name for v in latest]:  # just ingested on the Datasets page
+    st.session_state["explorer_dataset"] = st.session_state.pop("explorer_pending_dataset")
 name = left.selectbox("Dataset", [v.name for v in latest], key="explorer_dataset")
 history = datasets.versions(lake, name)
 number = middle.selectbox("Version", [v.version for v in history], key=f"explorer_version_{name}",

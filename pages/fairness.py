@@ -25,6 +25,12 @@ def sweep_for(folder: str, run_id: str, sensitive: tuple):
     return fairness.threshold_sweep(model_scores(folder, run_id, sensitive))
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def group_curves(folder: str, review_id: str, column: str) -> pd.DataFrame:
+    """A stored review never changes: its curves are read once per column."""
+    return review.group_curves(lake, review.get(lake, review_id), column)
+
+
 def group_table(groups: list[dict]) -> pd.DataFrame:
     return pd.DataFrame([{"group": ", ".join(f"{k} = {v}" for k, v in g["group"].items()),
                           **{k: v for k, v in g.items() if k != "group"}} for g in groups])
@@ -98,8 +104,10 @@ def show_mitigations(run: training.Run) -> None:
             column.dataframe(group_table(last[side]["groups"]), hide_index=True)
 
 
-mode = st.segmented_control("Predictions from", ["A trained model", "A saved review", "Stored predictions (audit)"],
-                            default="A trained model", key="fairness_mode", required=True)
+MODES = ["A trained model", "A saved review", "Stored predictions (audit)"]
+# A saved review opens at once (its results are stored); a trained model is scored live, which takes seconds.
+opening = "A saved review" if st.query_params.get("review") or review.list_reviews(lake, usecase=usecase) else MODES[0]
+mode = st.segmented_control("Predictions from", MODES, default=opening, key="fairness_mode", required=True)
 if mode == "A trained model":
     runs = [r for r in training.list_runs(lake, usecase=usecase) if r.task == "binary"]
     if not runs:
@@ -118,16 +126,20 @@ if mode == "A trained model":
         st.stop()
     threshold = st.slider("Decision threshold: a score at or above it predicts the positive class", 0.01, 0.99,
                           training.decision_threshold(run), key="fairness_threshold")
+    # One view at a time, not tabs: a tab computes even when closed, and its spinner is then out of sight.
+    view = st.segmented_control("Show", ["At this threshold", "Across thresholds and costs", "Mitigate"],
+                                default="At this threshold", key="fairness_live_view", required=True)
     with state.user_errors():
         scores = (review.cohort_scores(lake, next((r for r in reviewed if r.review_id == st.session_state.get(KEY)),
                                                   reviewed[0]), sensitive, conditions) if cohort and reviewed
                   else model_scores(str(lake.config.folder), run.run_id, tuple(sensitive)))
-        assessed, explore, mitigate = st.tabs(["At this threshold", "Across thresholds and costs", "Mitigate"])
-        with assessed:
-            show(fairness.assess_scores(scores, threshold=threshold, n_boot=200), threshold, run.target)
-        with explore:
+        if view == "At this threshold":
+            with st.spinner("Measuring each group, with bootstrap intervals…"):
+                assessed = fairness.assess_scores(scores, threshold=threshold, n_boot=200)
+            show(assessed, threshold, run.target)
+        elif view == "Across thresholds and costs":
             sweep = sweep_for(str(lake.config.folder), run.run_id, tuple(sensitive))
-            st.altair_chart(charts.fairness_tradeoff(sweep))
+            st.altair_chart(charts.threshold_sweep(sweep, by=" × ".join(sensitive), current=threshold))
             a, b = st.columns(2)
             fp_cost = a.number_input("Cost of a false positive", 0.0, 1e9, 1.0, key="fairness_fp_cost")
             fn_cost = b.number_input("Cost of a false negative", 0.0, 1e9, 5.0, key="fairness_fn_cost")
@@ -136,7 +148,7 @@ if mode == "A trained model":
                         f"(cost {cheapest['overall']['cost']:,.0f} on {cheapest['overall']['rows']:,} rows).")
             st.dataframe([{"group": ", ".join(f"{k} = {v}" for k, v in g["group"].items()),
                            **{k: v for k, v in g.items() if k != "group"}} for g in cheapest["groups"]], hide_index=True)
-        with mitigate:
+        else:
             mitigate_tab(run)
 elif mode == "A saved review":
     current, results = review_component(lake, usecase, "fairness")
@@ -161,9 +173,15 @@ elif mode == "A saved review":
         pin_widget(current.review_id, "fairness", settings)
     else:
         st.info(stored.note or "This review has no fairness result.")
+    if computed and current.config.get("task") == "binary":
+        with st.spinner("Drawing each group's curves from the review's rows…"), state.user_errors():
+            curves = group_curves(str(lake.config.folder), current.review_id, chosen[0])
+            roc, pr = st.columns(2)
+            roc.altair_chart(charts.group_curves(curves, "roc"))
+            pr.altair_chart(charts.group_curves(curves, "pr"))
     if stored.sweep:
-        st.altair_chart(charts.fairness_tradeoff(pd.DataFrame(list(stored.sweep))))
-        st.caption(f"Across thresholds, groups of {stored.sweep_by}.")
+        st.altair_chart(charts.threshold_sweep(pd.DataFrame(list(stored.sweep)), by=stored.sweep_by,
+                                               current=stored.threshold))
 else:
     audited = state.dataset_picker("audit_dataset")
     name, columns = audited.name, audited.column_names

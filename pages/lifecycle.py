@@ -14,13 +14,12 @@ lake, usecase = state.lake(), state.usecase()
 overview = registry.lifecycle(lake, usecase=usecase)
 stages = pd.DataFrame(overview["versions"])
 runs = pd.DataFrame(overview["unregistered_runs"])
-counts = {"trained": int((runs["stage"] == "trained").sum()) if len(runs) else 0,
-          "reviewed": int((runs["stage"] == "reviewed").sum()) if len(runs) else 0}
+counts = {"runs trained": overview["runs"]["trained"], "runs reviewed": overview["runs"]["reviewed"]}
 if len(stages):
     counts.update(stages["stage"].value_counts().to_dict())
 columns = st.columns(len(counts))
 for column, (stage, count) in zip(columns, counts.items()):
-    column.metric(stage, count)
+    column.metric(stage, count, help="every run with a saved review, registered or not" if stage == "runs reviewed" else None)
 for blocked in overview["open_must_fix"]:  # where the decision is made: an open must-fix item is never silent
     st.error(f"**{blocked['model']}**: {blocked['attention']}.", icon=":material/report:")
 if len(stages):

@@ -7,7 +7,7 @@ import streamlit as st
 
 from core.governance import findings, meeting
 from core import review, review_views
-from core.errors import InputError
+from core.errors import AssayError, InputError
 from ui import review_view, state
 from ui.review_picker import review_picker
 
@@ -20,38 +20,52 @@ if current is None:
 pinned = findings.list_findings(lake, current.review_id)
 st.caption(" ".join(meeting.review_lines(lake, current)) + " " + meeting.audit_line(lake))
 can_meet = state.can("meet")
+ids = [f["finding_id"] for f in pinned]
 
-with st.expander("Pin a finding", expanded=not pinned):
-    a, b, c = st.columns([3, 1, 1])
-    title = a.text_input("What was seen", key="pin_title", placeholder="Group B misses more defaults")
-    severity = b.selectbox("Severity", findings.SEVERITIES, index=1, key="pin_severity")
-    component = c.selectbox("Component", [x for x in current.components if x in findings.COMPONENTS], key="pin_component")
-    st.caption(f"Settings a {component} view takes: {', '.join(review_views.SETTINGS.get(component, ())) or 'none'}")
-    settings_text = st.text_input('Settings of the view, JSON (e.g. {"sensitive": "race_ethnicity"} or {"feature": "debt"})', "{}",
-                                  key="pin_settings")
-    if st.button("Pin", type="primary", key="pin_go", disabled=not title or not can_meet):
-        with state.user_errors():
-            try:
-                settings = json.loads(settings_text or "{}")
-            except json.JSONDecodeError:
-                settings = None
-            if not isinstance(settings, dict):
-                raise InputError('Settings are a JSON object, such as {"threshold": 0.4}.')
-            made = findings.pin(lake, current.review_id, title=title, severity=severity, component=component,
-                                settings=settings, actor=state.actor())
-            st.query_params["finding"] = made["finding_id"]
-            st.rerun()
+
+def _opening() -> None:
+    """Presentation mode starts at the first finding, whatever the link pointed at before."""
+    if st.session_state.get("meeting_present") and ids:
+        st.query_params["finding"] = ids[0]
+
+
+present = st.toggle("Presentation mode (one finding at a time, large type, no editing)", key="meeting_present",
+                    on_change=_opening, disabled=not pinned)
+editing = can_meet and not present  # presentation mode shows findings; it changes nothing
+if not present:
+    with st.expander("Pin a finding", expanded=not pinned):
+        a, b, c = st.columns([3, 1, 1])
+        title = a.text_input("What was seen", key="pin_title", placeholder="Group B misses more defaults")
+        severity = b.selectbox("Severity", findings.SEVERITIES, index=1, key="pin_severity")
+        component = c.selectbox("Component", [x for x in current.components if x in findings.COMPONENTS], key="pin_component")
+        st.caption(f"Settings a {component} view takes: {', '.join(review_views.SETTINGS.get(component, ())) or 'none'}")
+        settings_text = st.text_input('Settings of the view, JSON (e.g. {"sensitive": "race_ethnicity"} or {"feature": "debt"})', "{}",
+                                      key="pin_settings")
+        if st.button("Pin", type="primary", key="pin_go", disabled=not title or not can_meet):
+            with state.user_errors():
+                try:
+                    settings = json.loads(settings_text or "{}")
+                except json.JSONDecodeError:
+                    settings = None
+                if not isinstance(settings, dict):
+                    raise InputError('Settings are a JSON object, such as {"threshold": 0.4}.')
+                made = findings.pin(lake, current.review_id, title=title, severity=severity, component=component,
+                                    settings=settings, actor=state.actor())
+                st.query_params["finding"] = made["finding_id"]
+                st.rerun()
+
 
 if not pinned:
     st.info("No findings pinned for this review yet.")
     st.stop()
-ids = [f["finding_id"] for f in pinned]
 linked = st.query_params.get("finding")
-present = st.toggle("Presentation mode (one finding at a time, large type)", key="meeting_present")
 index = ids.index(linked) if linked in ids else 0
-if present:
-    st.markdown("<style>.stMarkdown p, .stMarkdown li {font-size: 1.45rem !important;} h2 {font-size: 2.4rem !important;}"
-                "</style>", unsafe_allow_html=True)  # styling only: no data goes into this HTML
+if present:  # larger type in the main area only (the sidebar keeps its size); styling only, no data in this HTML
+    st.markdown("<style>[data-testid='stMain'] .stMarkdown p, [data-testid='stMain'] .stMarkdown li "
+                "{font-size: 1.45rem !important;} [data-testid='stMain'] h2 {font-size: 2.4rem !important;} "
+                "[data-testid='stMain'] [data-testid='stMetricValue'] {font-size: 2.6rem !important;} "
+                "[data-testid='stMain'] [data-testid='stCaptionContainer'] p {font-size: 1rem !important;}</style>",
+                unsafe_allow_html=True)
     left, middle, right = st.columns([1, 4, 1])
     if left.button("← Previous", key="present_prev", disabled=index == 0):
         st.query_params["finding"] = ids[index - 1]
@@ -73,6 +87,29 @@ def drawn(folder: str, review_id: str, component: str, settings_json: str):
                                 {"component": component, "settings": json.loads(settings_json)})
 
 
+def _add(key: str, what: str) -> None:
+    """Add a comment or an action item before the rerun draws the page, then empty its boxes, so the page shows
+    it at once and a second click cannot add it twice. A refusal is kept to be said beside the box."""
+    values = st.session_state
+    try:
+        if what == "comment":
+            if not values.get(f"comment_{key}", "").strip():
+                return
+            findings.comment(lake, key, values[f"comment_{key}"], actor=state.actor())
+            values[f"comment_{key}"] = ""
+        else:
+            findings.add_action(lake, key, values.get(f"action_text_{key}", ""), owner=values.get(f"action_owner_{key}", ""),
+                                due=str(values.get(f"action_due_{key}")), actor=state.actor())
+            values[f"action_text_{key}"] = values[f"action_owner_{key}"] = ""
+    except AssayError as error:
+        values[f"_{what}_refused_{key}"] = str(error)
+
+
+def _said(key: str, what: str) -> None:
+    if st.session_state.get(f"_{what}_refused_{key}"):
+        st.error(st.session_state.pop(f"_{what}_refused_{key}"), icon=":material/error:")
+
+
 def finding_view(finding: dict) -> None:
     st.header(finding["title"])
     st.markdown(f"**{finding['severity']}** · {finding['component']} · settings `{findings.settings_text(finding['settings'])}` · "
@@ -83,6 +120,15 @@ def finding_view(finding: dict) -> None:
     except review_views.ViewSettingsError as exc:  # said, never drawn with other settings
         st.error(f"This finding's view cannot be redrawn: {exc}")
     key = finding["finding_id"]
+    if not editing:
+        for item in finding["actions"]:
+            st.markdown(f"- **{item['text']}** — {item['owner']}, due {item['due']}: {item['status']}")
+        for remark in finding["comments"]:
+            st.markdown(f"*{remark['author']}*: {remark['text']}")
+        if finding["decision"]:
+            st.markdown(f"**Decision**: {finding['decision'].replace('_', ' ')}"
+                        + (f" — {finding['decision_reason']}" if finding["decision_reason"] else ""))
+        return
     a, b = st.columns([1, 2])
     choice = a.selectbox("Decision", [None, *findings.DECISIONS], key=f"decision_{key}",
                          index=([None, *findings.DECISIONS].index(finding["decision"])),
@@ -102,26 +148,25 @@ def finding_view(finding: dict) -> None:
                 st.rerun()
     with st.form(f"action_{key}"):
         c, d, e = st.columns([3, 1, 1])
-        text = c.text_input("New action item", key=f"action_text_{key}")
-        owner = d.text_input("Owner", key=f"action_owner_{key}")
-        due = e.date_input("Due", key=f"action_due_{key}")
-        if st.form_submit_button("Add the action item", disabled=not can_meet):
-            with state.user_errors():
-                findings.add_action(lake, key, text, owner=owner, due=str(due), actor=state.actor())
-                st.rerun()
+        c.text_input("New action item", key=f"action_text_{key}")
+        d.text_input("Owner", key=f"action_owner_{key}")
+        e.date_input("Due", key=f"action_due_{key}")
+        st.form_submit_button("Add the action item", disabled=not can_meet, on_click=_add, args=(key, "action"))
+    _said(key, "action")
     for remark in finding["comments"]:
         st.markdown(f"*{remark['author']}*: {remark['text']}")
-    note = st.text_input("Comment", key=f"comment_{key}")
-    if note and st.button("Add the comment", key=f"comment_go_{key}", disabled=not can_meet):
-        with state.user_errors():
-            findings.comment(lake, key, note, actor=state.actor())
-            st.rerun()
+    with st.form(f"comment_form_{key}"):
+        st.text_input("Comment", key=f"comment_{key}")
+        st.form_submit_button("Add the comment", disabled=not can_meet, on_click=_add, args=(key, "comment"))
+    _said(key, "comment")
     st.caption(f"Link to this finding: ?review={current.review_id}&finding={key}")
 
 
 for finding in shown:
     finding_view(finding)
     st.divider()
+if present:
+    st.stop()
 if st.button("Export the meeting", key="meeting_export_go"):
     with st.spinner("Drawing every finding…"):
         st.session_state["meeting_export_html"] = (current.review_id, meeting.report_html(lake, current.review_id))

@@ -46,6 +46,12 @@ with matrix_tab:
         st.dataframe(matrix)
     if bins is not None:
         st.altair_chart(charts.score_distribution(bins))
+    if current.config.get("task") == "binary" and current.sensitive:  # per-group ROC and precision-recall
+        curves_by = st.selectbox("Curves by group of", current.sensitive, key="overview_curves_by")
+        with st.spinner("Drawing each group's curves from the review's rows…"), state.user_errors():
+            curves = review.group_curves(lake, current, curves_by)
+            for column, kind in zip(st.columns(2), ("roc", "pr")):
+                column.altair_chart(charts.group_curves(curves, kind))
 
 pin_widget(current.review_id, "overview", {k: v for k, v in {
     "feature": st.session_state.get("overview_feature"), "cohort": cohort.name if cohort else None}.items()

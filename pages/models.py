@@ -105,9 +105,13 @@ with signoff_tab:
     if done:
         st.dataframe(pd.DataFrame(done), hide_index=True)
     mine = registry.signable_roles(lake, state.actor())
-    if state.can("signoff") and not mine:
-        st.info(f"{state.actor()} holds no sign-off role: an admin grants one (`python -m core users grant NAME "
-                "--signoff-role ROLE`, or below).")
+    if accounts.single_user(lake):  # one person signs one role of a version: the others need other people
+        st.info("Single-user mode: who trained or registered a model cannot also sign it off, and each sign-off role "
+                "is another person. Add approver accounts on the Accounts page (the first account you add is an "
+                "admin: you); they sign here once signed in.", icon=":material/group_add:")
+        st.page_link("pages/accounts.py", label="Add approvers on the Accounts page", icon=":material/manage_accounts:")
+    elif state.can("signoff") and not mine:
+        st.info(f"{state.actor()} holds no sign-off role: an admin grants one on the Accounts page (or below).")
     with st.form(f"signoff_{version.ref}"):
         a, b = st.columns(2)
         decision = a.radio("Decision", registry.DECISIONS, horizontal=True, key=f"signoff_decision_{version.ref}")
@@ -133,10 +137,18 @@ with signoff_tab:
     a, b = st.columns([1, 2])
     alias = a.text_input("Promote to alias", "champion", key=f"promote_alias_{version.ref}")
     reason = b.text_input("Override reason (only when the gate failed; audited)", key=f"promote_reason_{version.ref}")
+    waiting = [f"{role} ({len(r['approved_by'])}/{r['required']})" for role, r in status["roles"].items() if not r["met"]]
+    if alias == "champion" and waiting:
+        st.caption(f"Champion needs the sign-offs first: {', '.join(waiting)}. Approvers sign above once signed in; "
+                   "an admin adds them on the Accounts page.")
     if st.button("Promote", key=f"promote_go_{version.ref}", disabled=not state.can("promote")):
         with state.user_errors():
             done = registry.promote(lake, version.ref, alias=alias, actor=state.actor(), override_reason=reason or None)
-            st.success(f"{done['model']} is now {done['alias']}" + (" (gate overridden)" if done["override"] else ""))
+            st.session_state["promoted"] = (f"{done['model']} is now {done['alias']}"
+                                            + (" (gate overridden)" if done["override"] else ""))
+            st.rerun()  # the table and the version's aliases above were read before the move
+    if st.session_state.get("promoted"):
+        st.success(st.session_state.pop("promoted"), icon=":material/check_circle:")
 with card_tab:
     card = version.card
     with st.form(f"card_{version.ref}"):

@@ -57,13 +57,14 @@ sensitive = a.selectbox("Sensitive column (l-diversity)", [None] + [x for x in c
                         key=f"privacy_sensitive_{name}", format_func=lambda x: "none" if x is None else x)
 k = int(b.number_input("k", 2, 1_000, 5, key="privacy_k"))
 runs = [r for r in training.list_runs(lake, usecase=usecase) if r.input_name == name]
+by_run = {r.run_id: r for r in runs}
 run_id = c.selectbox("Model trained on it (membership inference)", [None] + [r.run_id for r in runs],
                      key=f"privacy_run_{name}", format_func=lambda r: "none" if r is None else training.describe_run(
                          next(x for x in runs if x.run_id == r)))
 if st.button("Check privacy", type="primary", key="privacy_go"):
     made = state.run_with_status(
         "Checking…", lambda progress: privacy.assess(lake, version.ref, quasi=quasi, sensitive=sensitive if quasi else None,
-                                                     k=k, run_id=run_id),
+                                                     k=k, run_id=run_id, progress=progress),
         lambda result: f"Checked {result['rows']:,} rows")
     if made is not None:
         st.session_state["privacy_result"] = made

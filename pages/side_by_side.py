@@ -15,7 +15,7 @@ if len(runs) < 2:
     st.info("Train and review at least two models to compare them.")
     st.stop()
 by_id = {r.run_id: r for r in runs}
-label = lambda r: f"{by_id[r].algorithm} · {by_id[r].input_ref} · {r}"
+label = lambda r: f"{by_id[r].algorithm} on {by_id[r].input_ref} → {by_id[r].target} · {by_id[r].created_at:%d %b %H:%M}"
 defaults = []
 for model in registry.list_models(lake, usecase=usecase):
     aliases = model["aliases"]
@@ -29,7 +29,7 @@ first = a.selectbox("A (e.g. the champion)", ids, index=ids.index(defaults[0]) i
                     format_func=label)
 second = b.selectbox("B (e.g. the challenger)", ids, index=ids.index(defaults[1]) if defaults else 1, key="sbs_b",
                      format_func=label)
-with state.user_errors():
+with st.spinner("Reading both reviews…"), state.user_errors():
     result = side_by_side.compare(lake, first, second)
     metrics = pd.DataFrame(result["metrics"])
     st.subheader("Metrics on the held-out rows")

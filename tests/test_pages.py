@@ -302,21 +302,26 @@ def test_reviews_page_asks_the_outcome_direction_for_a_causal_review(app, review
 def test_fairness_page_for_a_model_and_for_stored_predictions(app, reviewed):
     at = app.run().switch_page("pages/fairness.py").run()
     no_errors(at)
+    # With a saved review in the use case the page opens on it: stored results, no model scored.
+    assert at.segmented_control(key="fairness_mode").value == "A saved review"
+    assert any("Four-fifths rule" in m.value for m in at.markdown)  # the stored fairness component
+    assert len(at.get("vega_lite_chart")) == 4  # group rates, ROC and precision-recall by group, the sweep
+    at.segmented_control(key="fairness_mode").set_value("A trained model").run()
+    no_errors(at)
     assert any("times as often" in m.value for m in at.markdown) or any("predicted" in m.value for m in at.markdown)
     assert any("Four-fifths rule" in m.value for m in at.markdown)
-    assert len(at.get("vega_lite_chart")) == 2  # group rates, accuracy-disparity trade-off
+    assert len(at.get("vega_lite_chart")) == 1  # group rates: the other views compute only when shown
+    at.segmented_control(key="fairness_live_view").set_value("Across thresholds and costs").run()
     at.slider(key="fairness_threshold").set_value(0.3).run()
     no_errors(at)
     assert any("Cheapest threshold overall" in m.value for m in at.markdown)
+    at.segmented_control(key="fairness_live_view").set_value("Mitigate").run()
     at.selectbox(key="mitigate_method").select("threshold")
     at.selectbox(key="mitigate_constraint").select("demographic_parity")
     at.button(key="mitigate_go").click().run()
     no_errors(at)
     assert any("disparity" in m.value and "→" in m.value for m in at.markdown)  # before → after in words
-    assert len(at.get("vega_lite_chart")) == 3  # plus the original-and-mitigated trade-off
-    at.segmented_control(key="fairness_mode").set_value("A saved review").run()
-    no_errors(at)
-    assert any("Four-fifths rule" in m.value for m in at.markdown)  # the stored fairness component
+    assert len(at.get("vega_lite_chart")) == 1  # the original-and-mitigated trade-off
     at.segmented_control(key="fairness_mode").set_value("Stored predictions (audit)").run()
     no_errors(at)
     at.selectbox(key="audit_label_applications").select("defaulted")
@@ -518,7 +523,7 @@ def test_operations_page_scores_checks_drift_and_lists_jobs(app, reviewed, page_
     assert any("Prediction drift" in m.value for m in at.markdown)
 
 
-def test_review_meeting_pins_decides_presents_and_exports(app, reviewed):
+def test_review_meeting_pins_decides_presents_and_exports(app, reviewed, page_lake):
     at = app.run().switch_page("pages/meeting.py").run()
     no_errors(at)
     at.selectbox(key="_review_picker").select(reviewed.review_id).run()
@@ -533,9 +538,36 @@ def test_review_meeting_pins_decides_presents_and_exports(app, reviewed):
     at.text_input(key=f"decision_reason_{finding}").input("Before release").run()
     at.button(key=f"decide_{finding}").click().run()
     no_errors(at)
+    at.text_input(key=f"comment_{finding}").input("Seen in the meeting")
+    at.button(key=f"FormSubmitter:comment_form_{finding}-Add the comment").click().run()
+    no_errors(at)
+    assert any("Seen in the meeting" in m.value for m in at.markdown)
+    assert at.text_input(key=f"comment_{finding}").value == ""  # the box clears: no double submit
+    at.text_input(key=f"action_text_{finding}").input("Retrain without region")
+    at.text_input(key=f"action_owner_{finding}").input("dana")
+    at.button(key=f"FormSubmitter:action_{finding}-Add the action item").click().run()
+    no_errors(at)
+    assert at.text_input(key=f"action_text_{finding}").value == ""
+    at.text_input(key="pin_title").input("Debt leads the model").run()
+    at.selectbox(key="pin_component").select("explain")
+    at.text_input(key="pin_settings").input("{}")
+    at.button(key="pin_go").click().run()  # the link now names this second finding
+    no_errors(at)
     at.toggle(key="meeting_present").set_value(True).run()
     no_errors(at)
-    assert any(c.value.startswith("Finding ") and " of " in c.value for c in at.caption)  # the linked one, alone
+    from core.governance import findings
+
+    lake = Lake.open(page_lake)
+    pinned = findings.list_findings(lake, reviewed.review_id)  # other tests may pin on this review too
+    lake.close()
+    assert len(pinned) >= 2 and pinned[-1]["title"] == "Debt leads the model"
+    assert any(c.value == f"Finding 1 of {len(pinned)}" for c in at.caption)  # opens on the first finding
+    assert [h.value for h in at.header] == [pinned[0]["title"]]
+    assert not at.main.text_input and not at.main.get("date_input")  # no editing control is left
+    assert [b.key for b in at.main.button] == ["present_prev", "present_next"]
+    shown = pinned[0]["finding_id"] == finding  # comments and items still shown, without their boxes
+    assert any("Seen in the meeting" in m.value for m in at.markdown) or not shown
+    at.toggle(key="meeting_present").set_value(False).run()
     at.button(key="meeting_export_go").click().run()
     no_errors(at)
     assert len(at.get("download_button")) == 1

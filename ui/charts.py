@@ -5,8 +5,10 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from core.review_views.charts import (feature_changes, group_metric, importance, importance_compared,  # noqa: F401
-                                      local_explanation, partial_dependence, score_distribution)
+from core.review_views.charts import (distribution_compared, drift_features, drift_trend,  # noqa: F401
+                                      fairness_tradeoff, feature_changes, group_curves, group_metric, importance,
+                                      importance_compared, local_explanation, mitigation_tradeoff,
+                                      partial_dependence, score_distribution, shap_beeswarm, threshold_sweep)
 
 
 def histogram(frame: pd.DataFrame, column: str) -> alt.Chart:
@@ -24,17 +26,17 @@ def histogram(frame: pd.DataFrame, column: str) -> alt.Chart:
         x=alt.X("count:Q", title="rows"),
         y=alt.Y("value:N", title=column, sort="-x"),
         tooltip=[alt.Tooltip("value:N", title=column), alt.Tooltip("count:Q", title="rows", format=",")],
-    ).properties(height=min(40 + 24 * len(frame), 520))
+    ).properties(height=alt.Step(22))  # a step per bar: a fixed height squeezed few bars to slivers
 
 
 def target_balance(frame: pd.DataFrame, target: str, group: str) -> alt.Chart:
     return alt.Chart(frame).mark_bar().encode(
-        y=alt.Y("group:N", title=group, sort=None),  # keep core's order: bins low to high, missing last
+        y=alt.Y("group:N", title=group, sort=None, axis=alt.Axis(labelLimit=0)),  # keep core's order: bins low to high, missing last
         x=alt.X("share:Q", title=f"share of rows by {target}", axis=alt.Axis(format="%"), stack="normalize"),
         color=alt.Color("target:N", title=target),
         tooltip=[alt.Tooltip("group:N", title=group), alt.Tooltip("target:N", title=target),
                  alt.Tooltip("count:Q", title="rows", format=","), alt.Tooltip("share:Q", format=".1%")],
-    ).properties(height=min(60 + 30 * frame["group"].nunique(), 520))
+    ).properties(height=alt.Step(28))
 
 
 def correlation_heatmap(frame: pd.DataFrame) -> alt.Chart:
@@ -102,19 +104,11 @@ def confusion_table(matrix: dict, classes: list | None, positive) -> pd.DataFram
                         index=["true negative class", f"true {positive}"], columns=["predicted negative", f"predicted {positive}"])
 
 
-
-
-
-
-
-
 def dependence(frame: pd.DataFrame, feature: str) -> alt.Chart:
     numeric = pd.api.types.is_numeric_dtype(frame["value"])
     return alt.Chart(frame).mark_circle(size=14, opacity=0.45).encode(
         x=alt.X(f"value:{'Q' if numeric else 'N'}", title=feature), y=alt.Y("shap:Q", title=f"SHAP value of {feature}"),
         tooltip=[alt.Tooltip("value", title=feature), alt.Tooltip("shap:Q", format=".4f")]).properties(height=380)
-
-
 
 
 def error_tree_dot(tree: dict) -> str:
@@ -144,11 +138,7 @@ def error_heatmap(frame: pd.DataFrame, first: str, second: str | None) -> alt.Ch
                                     tooltip=["first", *(["second"] if second else []), "rows",
                                              alt.Tooltip("error_rate:Q", format=".1%")])
     text = base.mark_text(fontSize=11).encode(text=alt.Text("error_rate:Q", format=".0%"))
-    return (cells + text).properties(height=60 + 40 * (frame["second"].nunique() if second else 1))
-
-
-
-
+    return (cells + text).properties(height=alt.Step(40))
 
 
 def with_intervals(frame: pd.DataFrame) -> pd.DataFrame:
@@ -157,37 +147,6 @@ def with_intervals(frame: pd.DataFrame) -> pd.DataFrame:
     for column in [c for c in out.columns if str(c).endswith("_ci")]:
         out[column] = out[column].map(lambda v: f"{v[0]:.4f} – {v[1]:.4f}" if isinstance(v, (list, tuple)) and v[0] is not None else "")
     return out
-
-
-
-
-def fairness_tradeoff(sweep: pd.DataFrame) -> alt.Chart:
-    """Accuracy against the selection-rate ratio (min/max across groups), one point per threshold."""
-    base = alt.Chart(sweep).encode(x=alt.X("selection_rate_ratio:Q", title="selection-rate ratio across groups (1 = equal)"),
-                                   y=alt.Y("accuracy:Q", title="accuracy", scale=alt.Scale(zero=False)),
-                                   tooltip=["threshold", alt.Tooltip("accuracy:Q", format=".3f"),
-                                            alt.Tooltip("selection_rate_ratio:Q", format=".3f"),
-                                            alt.Tooltip("tpr_ratio:Q", format=".3f")])
-    rule = alt.Chart(pd.DataFrame({"x": [0.8]})).mark_rule(color="gray", strokeDash=[4, 4]).encode(x="x:Q")
-    return (base.mark_line(point=True) + base.mark_text(dy=-8, fontSize=9).encode(text="threshold:Q") + rule
-            ).properties(height=360, title="Accuracy and disparity across thresholds (dashed: four-fifths)")
-
-
-def mitigation_tradeoff(points: pd.DataFrame) -> alt.Chart:
-    """Accuracy against the constrained disparity, an arrow from the original model to each mitigated one.
-    `points`: label, constraint, side (before/after), accuracy, disparity."""
-    base = alt.Chart(points).encode(
-        x=alt.X("disparity:Q", title="disparity (largest group difference of the constrained rate)"),
-        y=alt.Y("accuracy:Q", scale=alt.Scale(zero=False)), detail="label:N",
-        tooltip=["label", "constraint", "side", alt.Tooltip("accuracy:Q", format=".4f"),
-                 alt.Tooltip("disparity:Q", format=".4f")])
-    return (base.mark_line(color="gray", strokeDash=[3, 3])
-            + base.mark_point(size=90, filled=True).encode(color=alt.Color("label:N", title=None, legend=alt.Legend(
-                orient="bottom", columns=1, labelLimit=600)),
-                                                           shape=alt.Shape("side:N", title=None))
-            ).properties(height=320, title="Original and mitigated: accuracy against disparity, on the held-out rows")
-
-
 
 
 def highlight_changes(table: pd.DataFrame, changed: list[set]) -> "pd.io.formats.style.Styler":
@@ -253,20 +212,3 @@ def audit_timeline(entries: pd.DataFrame) -> alt.Chart:
         x=alt.X("at:T", title=None, axis=alt.Axis(format="%d %b %H:%M", labelAngle=0)), y=alt.Y("action:N", title=None), color=alt.Color("action:N", legend=None),
         tooltip=["seq", "at:T", "actor", "action", "object"]).properties(height=alt.Step(26),
                                                                                 title="Audit trail over time")
-
-
-def drift_features(features: pd.DataFrame) -> alt.Chart:
-    return alt.Chart(features).mark_bar().encode(
-        x=alt.X("value:Q", title="drift statistic (distance; p-value for small references)"),
-        y=alt.Y("feature:N", sort="-x", title=None, axis=alt.Axis(labelLimit=300)),
-        color=alt.Color("drifted:N", scale=alt.Scale(domain=[True, False], range=["#d62728", "#9ecae1"]), title="drifted"),
-        tooltip=["feature", "test", alt.Tooltip("value:Q", format=".4f"), "threshold", "drifted"],
-    ).properties(height=alt.Step(22), title="Drift by feature")
-
-
-def drift_trend(trend: pd.DataFrame) -> alt.Chart:
-    long = trend.melt("created_at", value_vars=["drift_share", "prediction_drift"], var_name="measure", value_name="value")
-    return alt.Chart(long).mark_line(point=True).encode(
-        x=alt.X("created_at:T", title=None), y=alt.Y("value:Q", title=None), color=alt.Color("measure:N", title=None),
-        tooltip=["created_at:T", "measure", alt.Tooltip("value:Q", format=".3f")]).properties(height=260,
-                                                                                              title="Drift over batches")

@@ -19,7 +19,11 @@ def draw(view: View) -> None:
         st.markdown(f"#### {section.title}{badge}")
         if section.headline:
             for column, figure in zip(st.columns(len(section.headline)), section.headline):
-                column.metric(figure.label, figure.text)
+                if len(figure.text) > 24:  # st.metric cuts a long figure ("0.65 (fnr, race_ethnicity = …"): say it whole
+                    column.caption(figure.label)
+                    column.markdown(f"**{figure.text}**")
+                else:
+                    column.metric(figure.label, figure.text)
         for line in section.sentences:
             st.markdown(f"- {line}")
         for chart in section.charts:

@@ -104,8 +104,8 @@ _ENDED_KEY = "_session_ended"
 def identity_sidebar() -> None:
     with st.sidebar:
         if actor() == LOCAL:
-            st.caption("Single-user mode, this machine only. To share Assay, add accounts: "
-                       "`python -m core users add NAME --role admin` (password on standard input).")
+            st.caption("Single-user mode, this machine only. To share Assay, add accounts on the Accounts page "
+                       "(or `python -m core users add NAME --role admin`, password on standard input).")
         else:
             st.caption(f"Signed in as **{actor()}** ({role()})")
             if st.button("Sign out", key="sign_out"):
@@ -113,6 +113,11 @@ def identity_sidebar() -> None:
                 if _oidc_configured():
                     st.logout()
                 st.rerun()
+        from core.governance import registry  # how a meeting gets its approvers: said where everyone looks
+
+        roles = ", ".join(registry.required_approvals(lake()))
+        st.caption(f"Sign-off needs an approver for each of {roles}, each a different account: an admin adds them "
+                   "on the Accounts page.")
 
 
 def _refuse(message: str) -> None:

@@ -22,6 +22,7 @@ from core import training
 from core.errors import InputError
 from core.lake import Lake
 from core.names import parse_dataset_ref
+from core.progress import Progress, report
 
 SAMPLE = 2_000
 MATCH_SHARE = 0.3  # a value pattern flags a column when this share of its sampled values match
@@ -194,18 +195,22 @@ def membership_inference(lake: Lake, run_id: str, seed: int = 0) -> dict:
 
 
 def assess(lake: Lake, dataset: str, *, quasi: Sequence[str] = (), sensitive: Optional[str] = None, k: int = 5,
-           run_id: Optional[str] = None, seed: int = 0, passed_over: Sequence[str] = ()) -> dict:
+           run_id: Optional[str] = None, seed: int = 0, passed_over: Sequence[str] = (),
+           progress: Optional[Progress] = None) -> dict:
     """The whole privacy check of a dataset version (and, with `run_id`, of a model trained on it).
     `passed_over`: sensitive columns not used for l-diversity because they are quasi-identifiers (said
     in the result when none is left)."""
     _refuse_quasi_sensitive(list(quasi), sensitive)
     version = datasets.get(lake, parse_dataset_ref(dataset))
+    report(progress, 0.05, f"Reading {version.ref}")
     frame = datasets.read_frame(lake, version)
+    report(progress, 0.3, "Scanning the columns for personal data")
     findings = scan(frame, seed=seed)
     result: dict[str, Any] = {"dataset": version.ref, "rows": int(len(frame)), "personal_data": findings}
     recommendations = [f"{f['column']}: {f['recommendation']} ({f['kind'].replace('_', ' ')}, {f['evidence']})."
                        for f in findings]
     if quasi:
+        report(progress, 0.5, f"k-anonymity over {_names(quasi)}")
         result["k_anonymity"] = k_anonymity(frame, quasi, k=k, sensitive=sensitive)
         if not result["k_anonymity"]["passed"]:
             generalized = k_anonymity(bucketed(frame, quasi), quasi, k=k, sensitive=sensitive)
@@ -229,12 +234,14 @@ def assess(lake: Lake, dataset: str, *, quasi: Sequence[str] = (), sensitive: Op
     elif sensitive:
         raise InputError("l-diversity needs the quasi-identifiers too: add --quasi COL ...")
     if run_id:
+        report(progress, 0.65, f"Membership inference against run {run_id}")
         attack = membership_inference(lake, run_id, seed=seed)
         result["membership_inference"] = attack
         if attack["risk"] != "low":
             recommendations.append(f"The model tells its training rows from others with AUC {attack['auc']:.2f}: "
                                    "regularize it (fewer leaves or trees, more rows per leaf, early stopping) or train "
                                    "with more data before releasing scores outside the team.")
+    report(progress, 1.0, "Privacy checked")
     result["recommendations"] = ((recommendations or ["No personal-data columns were found by name or value pattern."])
                                  + ([result["l_diversity_note"]] if "l_diversity_note" in result else []))
     return result

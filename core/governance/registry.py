@@ -530,6 +530,9 @@ def promote(lake: Lake, ref: str, *, alias: str = "champion", actor: str, overri
 
     def work(cur) -> None:
         _move_alias(cur, version.name, alias, version.version, actor)
+        if alias == "champion":  # the champion is no longer the challenger: one version never holds both
+            cur.execute("DELETE FROM lake.assay.model_aliases WHERE name = ? AND alias = 'challenger' AND version = ?",
+                        [version.name, version.version])
 
     lake.write(work, actor=actor, action="promote", message=f"promote {version.ref} to {alias}", tag=f"model:{version.ref}",
                details={"alias": alias, "previous": previous, "override_reason": override or None,
@@ -649,7 +652,8 @@ def lifecycle(lake: Lake, usecase: Optional[str] = None) -> dict:
     blocked = [{"model": v["model"], "stage": v["stage"], "attention": v["attention"], "items": open_by_model[v["model"]]}
                for v in stages if open_by_model[v["model"]]]
     return {"versions": stages, "pending_approvals": pending, "unregistered_runs": unregistered,
-            "open_must_fix": blocked}
+            "open_must_fix": blocked,  # runs reviewed counts every reviewed run, the registered ones (the champion's) too
+            "runs": {"trained": len(runs), "reviewed": sum(r.run_id in reviewed for r in runs)}}
 
 
 def _attention(stage: str, status: dict) -> str:

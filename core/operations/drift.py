@@ -62,6 +62,31 @@ def feature_drift(reference: pd.Series, current: pd.Series, *, numeric: bool, me
     return {"test": "jensen_shannon", "value": value, "threshold": DISTANCE_THRESHOLD, "drifted": value > DISTANCE_THRESHOLD}
 
 
+def distribution(reference: pd.Series, current: pd.Series, *, numeric: bool, bins: int = 20,
+                 levels: int = 12) -> Optional[dict]:
+    """Reference and current as shares of their rows on common bins, for the reference-against-current chart:
+    numbers in equal-width bins over both ranges (so a shift shows), categories as the most common levels
+    of both (the rest as "(other)"). None when a side has no values."""
+    ref, cur = reference.dropna(), current.dropna()
+    if len(ref) == 0 or len(cur) == 0:
+        return None
+    if numeric:
+        ref, cur = ref.astype(float), cur.astype(float)
+        both = pd.concat([ref, cur])  # the range of both, without the farthest 0.5% on each side (counted in the end bins)
+        low, high = float(both.quantile(0.005)), float(both.quantile(0.995))
+        edges = np.linspace(low, high if high > low else low + 1.0, bins + 1)
+        return {"kind": "numeric", "edges": edges.tolist(),
+                "reference": (np.histogram(ref.clip(edges[0], edges[-1]), edges)[0] / len(ref)).tolist(),
+                "current": (np.histogram(cur.clip(edges[0], edges[-1]), edges)[0] / len(cur)).tolist()}
+    ref, cur = ref.astype(str), cur.astype(str)
+    top = list(pd.concat([ref, cur]).value_counts().index[:levels])
+    shares = [side.where(side.isin(top), "(other)").value_counts(normalize=True) for side in (ref, cur)]
+    names = top + (["(other)"] if any("(other)" in share.index for share in shares) else [])
+    return {"kind": "categorical", "levels": names,
+            "reference": [float(shares[0].get(n, 0.0)) for n in names],
+            "current": [float(shares[1].get(n, 0.0)) for n in names]}
+
+
 def _psi(ref: pd.Series, cur: pd.Series, numeric: bool, bins: int = 10) -> float:
     if numeric:
         edges = np.unique(np.quantile(ref.astype(float), np.linspace(0, 1, bins + 1)))
@@ -110,7 +135,8 @@ def report(lake: Lake, model_ref: str, *, dataset: str, actor: str, reference: O
             raise InputError(f"The reference lacks the model's input column {name!r}.")
         tested = feature_drift(reference[name], current[name], numeric=numeric, method=method)
         features.append({"feature": name, "kind": feature["kind"], "method": tested["test"],
-                         "statistic": tested["value"], **tested})
+                         "statistic": tested["value"], **tested,
+                         "distribution": distribution(reference[name], current[name], numeric=numeric)})
     drifted = [f for f in features if f["drifted"]]
     share = len(drifted) / len(features)
     ref_scores, cur_scores = _scores(model, run, reference), _scores(model, run, current)

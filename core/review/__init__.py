@@ -19,6 +19,6 @@ __all__ = ["cohort_dependence", "cohort_error_heatmap", "cohort_error_tree", "co
            "explained_rows", "row_outcome",
            "COMPONENTS", "DEFAULT_COMPONENTS", "Review", "cohort_importance", "cohort_metrics", "create", "delete", "dependence",
            "error_heatmap", "error_tree", "error_tree_live", "evaluation_frame", "explained_row_ids", "get", "heatmap", "list_reviews", "local_explanation", "recompute",
-           "results", "top_cohorts"]
+           "results", "top_cohorts", "group_curves", "shap_summary"]
 __all__ += _typed
 __all__ += ["describe_review"]
