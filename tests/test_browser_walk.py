@@ -29,10 +29,6 @@ SETTLE_TIMES: dict[str, float] = {}
 TEXTS: dict[str, str] = {}
 PROBLEMS: list[tuple[str, str]] = []  # (where, what): the walk goes on and reports them all at once
 # Defects of issue 18 fixed on other engineers' branches; with those merged, none of these is seen and the tests pass.
-AWAITED = {"Partial dependence plots are not supported": "item 1, Partial dependence on integer columns (meeting-a)",
-           "predicted 1": "item 4, plain words in sentences and confusion-matrix labels (typed)"}
-
-
 def pages() -> list[tuple[str, str]]:
     """(address, title) of every page in the navigation, read from app.py (the default page is at "/")."""
     tree = ast.parse((ROOT / "app.py").read_text())
@@ -126,12 +122,8 @@ def check(page, where: str) -> None:
 
 
 def verdict(problems: list[tuple[str, str]]) -> None:
-    """Fail on any problem; when the only ones left are those other branches fix (AWAITED), say so (xfail)."""
-    unexpected = [p for p in problems if not any(key in p[1] for key in AWAITED)]
-    assert not unexpected, "\n".join(f"{where}: {what}" for where, what in unexpected)
-    if problems:
-        pytest.xfail("awaiting " + "; ".join(sorted({AWAITED[k] for _, what in problems for k in AWAITED if k in what}))
-                     + f" ({len(problems)} sightings)")
+    """Fail on any problem, naming each page and what was seen there."""
+    assert not problems, "\n".join(f"{where}: {what}" for where, what in problems)
 
 
 def slug(label: str) -> str:
