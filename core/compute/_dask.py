@@ -43,7 +43,7 @@ def map_row_chunks(fn: Callable[..., Any], frame: pd.DataFrame, *, args: Sequenc
 
 def _on_cluster(fn, frame: pd.DataFrame, starts: list[int], args: Sequence[Any], chunk_rows: int, address: str,
                 progress: Optional[Progress], label: str) -> list:
-    from dask.distributed import Client, as_completed
+    from dask.distributed import Client
 
     from core.errors import InputError
 
@@ -57,11 +57,11 @@ def _on_cluster(fn, frame: pd.DataFrame, starts: list[int], args: Sequence[Any],
         shipped = client.scatter(list(args), broadcast=True) if args else []
         futures = [client.submit(_task, fn, frame.iloc[start:start + chunk_rows], start, *shipped, pure=False)
                    for start in starts]
-        done = 0
-        for _ in as_completed(futures):
-            done += 1
+        out = []
+        for done, future in enumerate(futures, start=1):  # in order: the results are kept in chunk order anyway
+            out.append(future.result())
             report(progress, done / len(futures), f"{done} of {len(futures)} chunks of {label} done on the cluster")
-        return [future.result() for future in futures]
+        return out
     finally:
         client.close()
 

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from core.data import cohorts, datasets
-from core import features, training
+from core import compute, features, training
 from core.lake import permissions
 from core.errors import InputError, NotFoundError
 from core.lake import Lake
@@ -78,14 +78,16 @@ def create(lake: Lake, *, run_id: str, actor: str, dataset: Optional[str] = None
            sensitive: Optional[Sequence[str]] = None, components: Sequence[str] = DEFAULT_COMPONENTS, seed: int = 0,
            explain_rows: int = _explain.EXPLAIN_ROWS, cf_rows: int = 100, cf_count: int = 5,
            treatments: Sequence[str] = (), quasi: Sequence[str] = (), higher_is_better: Optional[bool] = None,
-           progress: Optional[Progress] = None) -> Review:
+           progress: Optional[Progress] = None, scheduler: Optional[str] = None) -> Review:
     """Compute a review's components and persist them, in one transaction.
 
     counterfactuals: `cf_count` for each of `cf_rows` held-out rows (a seeded sample); causal: the
     effect of each of `treatments` on the run's target in the evaluated dataset; privacy: the
     personal-data scan, k-anonymity over `quasi` (l-diversity of the first sensitive column not in it) and
-    membership inference against the model."""
+    membership inference against the model. With a Dask `scheduler` (or ASSAY_DASK_SCHEDULER), explanations
+    and counterfactuals run in row chunks on the cluster, and the default explains every row."""
     permissions.require(lake, actor, "review")
+    scheduler = compute.scheduler_address(scheduler)
     if not isinstance(explain_rows, int) or explain_rows < 100:
         raise InputError(f"Explain at least 100 rows, not {explain_rows!r}.")
     unknown = [c for c in components if c not in COMPONENTS]
@@ -126,8 +128,9 @@ def create(lake: Lake, *, run_id: str, actor: str, dataset: Optional[str] = None
         started = time.perf_counter()
         report(progress, 0.15, "Explaining: SHAP values of the model")
         values, base, positions = _explain.shap_matrix(
-            model, X, task=run.task, classes=run.classes, positive=run.positive, seed=seed, explain_rows=explain_rows,
-            progress=lambda f, m: report(progress, 0.15 + 0.45 * f, m))
+            model, X, task=run.task, classes=run.classes, positive=run.positive, seed=seed,
+            explain_rows=max(explain_rows, len(X)) if scheduler and explain_rows == _explain.EXPLAIN_ROWS else explain_rows,
+            progress=lambda f, m: report(progress, 0.15 + 0.45 * f, m), scheduler=scheduler)
         shap_frame = values.assign(__row_id=frame["__row_id"].to_numpy()[positions])
         importance = values.abs().mean().sort_values(ascending=False)
         top = list(importance.index[:PDP_FEATURES])
@@ -164,7 +167,7 @@ def create(lake: Lake, *, run_id: str, actor: str, dataset: Optional[str] = None
     if "counterfactuals" in components:
         started = time.perf_counter()
         results["counterfactuals"] = _counterfactuals(lake, trained, cf_rows, cf_count, seed,
-                                                      lambda f, m: report(progress, 0.86 + 0.02 * f, m))
+                                                      lambda f, m: report(progress, 0.86 + 0.02 * f, m), scheduler)
         timings["counterfactuals"] = round(time.perf_counter() - started, 3)
     if "causal" in components:
         from core.analysis import causal
@@ -220,7 +223,8 @@ def _dataset_ref(version, kind: str) -> str:
     return version.ref
 
 
-def _counterfactuals(lake: Lake, trained: training.TrainedRun, rows: int, count: int, seed: int, progress) -> dict:
+def _counterfactuals(lake: Lake, trained: training.TrainedRun, rows: int, count: int, seed: int, progress,
+                     scheduler: Optional[str] = None) -> dict:
     from core.analysis import counterfactuals
 
     run = trained.run
@@ -232,7 +236,7 @@ def _counterfactuals(lake: Lake, trained: training.TrainedRun, rows: int, count:
     held = trained.held_out_ids(lake)
     chosen = np.sort(np.random.default_rng(seed).choice(held, min(rows, len(held)), replace=False))
     return counterfactuals.for_run(lake, trained, row_ids=[int(v) for v in chosen], count=count, seed=seed,
-                                   progress=progress)
+                                   progress=progress, scheduler=scheduler)
 
 
 def _fairness(frame: pd.DataFrame, rows: pd.DataFrame, trained: training.TrainedRun, sensitive: list, seed: int) -> dict:
