@@ -111,6 +111,21 @@ def _changed(original: dict, candidate: dict, features: list[str]) -> list[str]:
     return [c for c in features if not _same(original[c], candidate[c])]
 
 
+def _changed_matrix(originals: pd.DataFrame, found: pd.DataFrame, features: list[str]) -> np.ndarray:
+    """(counterfactual, feature): whether it differs from its row's original, as `_changed` decides one by one."""
+    out = np.zeros((len(found), len(features)), dtype=bool)
+    for j, column in enumerate(features):
+        a, b = originals[column], found[column]
+        gone_a, gone_b = a.isna().to_numpy(), b.isna().to_numpy()
+        numbers_a, numbers_b = pd.to_numeric(a, errors="coerce"), pd.to_numeric(b, errors="coerce")
+        if (numbers_a.notna().to_numpy() | gone_a).all() and (numbers_b.notna().to_numpy() | gone_b).all():
+            same = np.abs(numbers_a.to_numpy(dtype=float) - numbers_b.to_numpy(dtype=float)) < 1e-9
+        else:
+            same = a.astype(str).to_numpy() == b.astype(str).to_numpy()
+        out[:, j] = np.where(gone_a | gone_b, ~(gone_a & gone_b), ~same)
+    return out
+
+
 def _same(a: Any, b: Any) -> bool:
     if _missing(a) or _missing(b):
         return _missing(a) and _missing(b)
@@ -189,21 +204,18 @@ def for_run(lake: Lake, run: Union[str, training.TrainedRun], *, row_ids: Option
     else:
         found = _with_dice(trained, X, reference, space, goal_for, count, method, seed, progress)
     seconds = time.perf_counter() - started
-    out_rows, changes = [], {f: 0 for f in run.feature_names}
-    every = [cf for cfs in found for cf in cfs]
-    labels_of = iter(_predictions(trained, pd.DataFrame(every, columns=run.feature_names))[1] if every else [])
-    for i, cfs in enumerate(found):
-        predicted = [next(labels_of) for _ in cfs]
-        base = X.iloc[i].to_dict()
-        entries = []
-        for cf, label in zip(cfs, predicted):
-            changed = _changed(base, cf, run.feature_names)
-            for c in changed:
-                changes[c] += 1
-            entries.append({"values": {k: _typed(v, space.precision.get(k)) for k, v in cf.items()}, "prediction": label,
-                            "changed": changed})
-        out_rows.append({"row": int(query["__row_id"].iloc[i]), "original": {k: _plain(v) for k, v in base.items()},
-                         "prediction": labels[i], "counterfactuals": entries})
+    every = pd.DataFrame([cf for cfs in found for cf in cfs], columns=run.feature_names)
+    owner = np.repeat(np.arange(len(found)), [len(cfs) for cfs in found])
+    predicted = _predictions(trained, every)[1] if len(every) else []
+    changed = _changed_matrix(X.iloc[owner].reset_index(drop=True), every, run.feature_names)
+    columns = {c: [_typed(v, space.precision.get(c)) for v in every[c].tolist()] for c in run.feature_names}
+    out_rows = [{"row": int(query["__row_id"].iloc[i]), "original": {k: _plain(v) for k, v in X.iloc[i].to_dict().items()},
+                 "prediction": labels[i], "counterfactuals": []} for i in range(len(found))]
+    names = np.asarray(run.feature_names, dtype=object)
+    for k, i in enumerate(owner):
+        out_rows[i]["counterfactuals"].append({"values": {c: columns[c][k] for c in run.feature_names},
+                                               "prediction": predicted[k], "changed": list(names[changed[k]])})
+    changes = dict(zip(run.feature_names, changed.sum(axis=0).tolist() if len(every) else [0] * len(names)))
     total = sum(len(r["counterfactuals"]) for r in out_rows)
     return {"run_id": run.run_id, "method": method, "count": count, "vary": vary, "threshold": trained.threshold,
             "rows": out_rows,
