@@ -33,6 +33,16 @@ def test_the_setting_follows_assay_threads_and_the_cpus_this_process_may_use(mon
             compute.threads()
 
 
+def test_openmp_threads_sleep_when_idle_in_every_assay_process():
+    import subprocess
+    import sys
+
+    code = "import os, core, lightgbm; print(os.environ.get('OMP_WAIT_POLICY'))"
+    env = {k: v for k, v in __import__("os").environ.items() if k != "OMP_WAIT_POLICY"}
+    shown = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert shown.stdout.strip() == "PASSIVE"  # set by `import core`, before LightGBM loads OpenMP
+
+
 def test_a_limited_block_caps_every_openmp_and_blas_pool_and_lightgbm(monkeypatch):
     import lightgbm  # noqa: F401  (loads OpenMP, so its pool is listed)
     import sklearn.ensemble  # noqa: F401
@@ -133,10 +143,9 @@ def test_explanations_and_counterfactuals_equal_on_the_cluster(model_run, cluste
 
 def test_a_review_on_the_cluster_equals_the_embedded_one_and_explains_every_row(model_run, cluster, monkeypatch):
     lake, run = model_run
-    settings = dict(run_id=run.run_id, actor="t", components=["explain", "counterfactuals"], cf_rows=30, cf_count=3,
-                    seed=1, explain_rows=explain.EXPLAIN_ROWS)
     monkeypatch.setattr(explain, "EXPLAIN_ROWS", 500)  # the default cap, small, so a sample is taken here
-    settings["explain_rows"] = 500
+    settings = dict(run_id=run.run_id, actor="t", components=["explain", "counterfactuals"], cf_rows=30, cf_count=3,
+                    seed=1, explain_rows=500)
     embedded = review.create(lake, **settings)
     monkeypatch.setenv("ASSAY_DASK_SCHEDULER", cluster)
     clustered = review.create(lake, **settings)

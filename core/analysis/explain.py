@@ -51,7 +51,8 @@ def shap_matrix(pipeline: Pipeline, X: pd.DataFrame, *, task: str, classes: Opti
     and the positions of the explained rows. Classification: toward the positive class (binary, in
     log-odds for boosted trees and linear models) or toward each row's predicted class (multiclass).
     With `only_first`, only X's first row is explained (the others are the background). With a Dask
-    `scheduler` (core.compute), chunks of rows are explained on its workers, with the same values."""
+    `scheduler` (core.compute), chunks of rows are explained on its workers, with the same values, and
+    the default cap (EXPLAIN_ROWS) is lifted: every row is explained."""
     if not hasattr(pipeline, "named_steps"):
         return _permutation_shap(pipeline, X, task=task, classes=classes, positive=positive, seed=seed,
                                  explain_rows=explain_rows, progress=progress, only_first=only_first)
@@ -59,6 +60,8 @@ def shap_matrix(pipeline: Pipeline, X: pd.DataFrame, *, task: str, classes: Opti
     prepare = Pipeline(pipeline.steps[:-1])
     kind = type(model).__name__
     positions = np.arange(len(X))
+    if compute.scheduler_address(scheduler) and explain_rows == EXPLAIN_ROWS:
+        explain_rows = len(X)  # the default cap is for one machine: with a cluster, every row
     limit = min(explain_rows, FOREST_SAMPLE) if kind.startswith("RandomForest") else explain_rows
     if only_first:
         positions = np.arange(1)

@@ -4,7 +4,8 @@ A review stores its configuration, each component's result (JSON), per-component
 two lake tables: reviews.r_ID_rows (one row per evaluated row: lake row id, truth, prediction,
 score, error) and reviews.r_ID_shap (SHAP value per raw feature). Pages read these and never
 recompute on a rerun; the live bits (a cohort's importance, one row's explanation, a tree with
-other settings) are small SQL reads over them.
+other settings) are small SQL reads over them. With a Dask scheduler (`scheduler=` or ASSAY_DASK_SCHEDULER),
+explanations and counterfactuals run in row chunks on the cluster (core.compute), with the same results.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from core.data import cohorts, datasets
-from core import compute, features, training
+from core import features, training
 from core.lake import permissions
 from core.errors import InputError, NotFoundError
 from core.lake import Lake
@@ -84,10 +85,8 @@ def create(lake: Lake, *, run_id: str, actor: str, dataset: Optional[str] = None
     counterfactuals: `cf_count` for each of `cf_rows` held-out rows (a seeded sample); causal: the
     effect of each of `treatments` on the run's target in the evaluated dataset; privacy: the
     personal-data scan, k-anonymity over `quasi` (l-diversity of the first sensitive column not in it) and
-    membership inference against the model. With a Dask `scheduler` (or ASSAY_DASK_SCHEDULER), explanations
-    and counterfactuals run in row chunks on the cluster, and the default explains every row."""
+    membership inference against the model."""
     permissions.require(lake, actor, "review")
-    scheduler = compute.scheduler_address(scheduler)
     if not isinstance(explain_rows, int) or explain_rows < 100:
         raise InputError(f"Explain at least 100 rows, not {explain_rows!r}.")
     unknown = [c for c in components if c not in COMPONENTS]
@@ -128,8 +127,7 @@ def create(lake: Lake, *, run_id: str, actor: str, dataset: Optional[str] = None
         started = time.perf_counter()
         report(progress, 0.15, "Explaining: SHAP values of the model")
         values, base, positions = _explain.shap_matrix(
-            model, X, task=run.task, classes=run.classes, positive=run.positive, seed=seed,
-            explain_rows=max(explain_rows, len(X)) if scheduler and explain_rows == _explain.EXPLAIN_ROWS else explain_rows,
+            model, X, task=run.task, classes=run.classes, positive=run.positive, seed=seed, explain_rows=explain_rows,
             progress=lambda f, m: report(progress, 0.15 + 0.45 * f, m), scheduler=scheduler)
         shap_frame = values.assign(__row_id=frame["__row_id"].to_numpy()[positions])
         importance = values.abs().mean().sort_values(ascending=False)
