@@ -88,6 +88,36 @@ def assay_runs(lake_path: Path, run_id: str, runs: int, env: dict) -> list[dict]
     return out
 
 
+def causal_side_by_side(lake) -> list[dict]:
+    """Per treatment: Assay's causal.analyse (estimate, overlap, placebo, naive difference, policy) against
+    econml's LinearDML alone with the same nuisance models, fitted and asked for its average effect."""
+    import warnings
+
+    from econml.dml import LinearDML
+
+    from core.analysis import causal
+    from core.data import datasets
+
+    frame = datasets.read_frame(lake, datasets.get(lake, "applications"))
+    out = []
+    for treatment in TREATMENTS:
+        started = time.perf_counter()
+        ours = causal.analyse(lake, "applications", treatment=treatment, outcome="defaulted",
+                              exclude=["applicant_id", "applied_at"], higher_is_better=False)
+        assay_seconds = time.perf_counter() - started
+        data = causal.prepare(frame, treatment=treatment, outcome="defaulted", exclude=["applicant_id", "applied_at"])
+        started = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            direct = LinearDML(model_y=causal._nuisance(False, 0), model_t=causal._nuisance(data.binary, 0),
+                               discrete_treatment=data.binary, cv=3, random_state=0)
+            direct.fit(data.y, data.t.astype(int) if data.binary else data.t, X=data.Xn, W=data.Wn)
+            direct.ate_inference(X=data.Xn)
+        out.append({"treatment": treatment, "rows": ours["n"], "assay_seconds_with_checks": round(assay_seconds, 2),
+                    "econml_linear_dml_alone_seconds": round(time.perf_counter() - started, 2)})
+    return out
+
+
 def peer(python: str, lake, run, held_out, cf_rows: int, folder: Path) -> dict:
     from core.analysis import counterfactuals
     from core.data import datasets
@@ -130,6 +160,9 @@ def main() -> None:
         held_out = training.open_run(lake, run.run_id).held_out_ids(lake)
         lake.close()
         ours = assay_runs(lake_path, run.run_id, args.runs, env)
+        lake = Lake.open(lake_path)
+        causal_figures = causal_side_by_side(lake)
+        lake.close()
         theirs = None
         if not args.no_peer and Path(args.peer_python).exists():
             lake = Lake.open(lake_path)
@@ -146,6 +179,7 @@ def main() -> None:
                   "cli_wall_seconds": wall, "counterfactual_rows_per_second": cf_rate,
                   "counterfactuals_found": ours[0]["cf"].get("counterfactuals"),
                   "walls": [round(r["wall"], 2) for r in ours]},
+        "causal_per_treatment": causal_figures,
         "peer": theirs if theirs is not None else {"skipped": f"no peer python at {args.peer_python} (or --no-peer)"}}
     if theirs and "counterfactuals" in theirs:
         rate = round(theirs["cf_rows"] / theirs["counterfactuals"], 2)
