@@ -140,6 +140,8 @@ def generate(model, rows: pd.DataFrame, space: Space, goals: list[Goal], goal_in
              sample_size: int = SAMPLE_SIZE, seed: int = 0, sparsity: bool = True, scheduler: Optional[str] = None,
              progress: Optional[Progress] = None) -> list[list[dict]]:
     """Counterfactuals for each row (model features only); row i seeks goals[goal_index[i]]."""
+    if not len(rows):
+        return []
     frame = rows[space.features].reset_index(drop=True).assign(**{GOAL_COLUMN: np.asarray(goal_index, dtype=int)})
     per_chunk = max(1, CHUNK_CANDIDATES // sample_size)
     cuts = split_points(model)
