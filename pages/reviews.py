@@ -47,12 +47,30 @@ with st.expander("New review", expanded=not review.list_reviews(lake, usecase=us
     if "privacy" in components:
         extra["quasi"] = st.multiselect("Privacy: quasi-identifiers for k-anonymity", source_columns,
                                         key=f"new_review_quasi_{run.run_id}")
-    if st.button("Compute review", type="primary", key="new_review_go",
-                 disabled=not components or not state.can("review")):
-        made = state.run_with_status("Reviewing…", lambda progress: review.create(
-            lake, run_id=run.run_id, actor=state.actor(), dataset=None if choice == "the run's input" else choice,
-            scope=scope if choice == "the run's input" else "all", sensitive=sensitive, components=components,
-            explain_rows=int(explain_rows), progress=progress, **extra), lambda r: f"Review {r.review_id}: {r.rows:,} rows in {sum(r.timings.values()):.1f} s")
+    rows = (run.test_rows if scope == "test" else run.train_rows + run.test_rows) if choice == "the run's input" \
+        else datasets.get(lake, choice).rows
+    plan = review.estimate(components, rows=rows, explain_rows=int(explain_rows), cf_rows=extra.get("cf_rows", 100),
+                           cf_count=extra.get("cf_count", 5), treatments=extra.get("treatments", ()))
+    go, board = st.columns([1, 3])
+    go_clicked = go.button("Compute review", type="primary", key="new_review_go",
+                           disabled=not components or not state.can("review"))
+    go.caption(f"About **{sum(e.seconds for e in plan):,.0f} s** on 2 cores")
+    bars = {e.component: board.progress(0.0, text=f"{e.component} · about {e.seconds:,.0f} s ({e.basis})") for e in plan}
+    if go_clicked:
+        def follow(progress):
+            def report(fraction, message):
+                progress(fraction, message)
+                for name, done in review.progress_by_component(fraction, components).items():
+                    estimate_of = next(e for e in plan if e.component == name)
+                    bars[name].progress(done, text=f"{name} · {'done' if done >= 1 else f'about {estimate_of.seconds:,.0f} s'}")
+            return report
+
+        with board:
+            made = state.run_with_status("Reviewing…", lambda progress: review.create(
+                lake, run_id=run.run_id, actor=state.actor(), dataset=None if choice == "the run's input" else choice,
+                scope=scope if choice == "the run's input" else "all", sensitive=sensitive, components=components,
+                explain_rows=int(explain_rows), progress=follow(progress), **extra),
+                lambda r: f"Review {r.review_id}: {r.rows:,} rows in {sum(r.timings.values()):.1f} s")
         if made:
             st.session_state["review_id"] = made.review_id
             st.success(f"Review **{made.review_id}** saved. Open it on the Explainability, Error analysis and "

@@ -586,3 +586,16 @@ def test_side_by_side_page(app, reviewed, page_lake):
     at.selectbox(key="sbs_b").select(other.run_id).run()
     no_errors(at)
     assert [s.value for s in at.subheader][:3] == ["Metrics on the held-out rows", "Fairness by group", "Top features"]
+
+
+def test_reviews_page_shows_each_components_time_estimate_before_it_starts(app, reviewed):
+    from core import review
+
+    at = app.run().switch_page("pages/reviews.py").run()
+    at.selectbox(key="new_review_run").select(reviewed.run_id).run()
+    at.multiselect(key="new_review_components").set_value(["explain", "errors", "counterfactuals"]).run()
+    no_errors(at)
+    plan = review.estimate(["explain", "errors", "counterfactuals"], rows=reviewed.rows, cf_rows=100, cf_count=5)
+    assert f"About **{sum(e.seconds for e in plan):,.0f} s** on 2 cores" in [c.value for c in at.caption]
+    bars = [p.proto.text for p in at.get("progress")]
+    assert bars == [f"{e.component} · about {e.seconds:,.0f} s ({e.basis})" for e in plan]

@@ -18,6 +18,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 import pandas as pd
 
+from core import compute
 from core.data import datasets
 from core.errors import InputError
 from core.lake import Lake
@@ -75,8 +76,8 @@ def analyse(lake: Lake, dataset: str, *, treatment: str, outcome: str, confounde
     if method == "dr" and not data.binary:
         raise InputError("The doubly robust learner needs a binary treatment; use linear or forest for "
                          f"a continuous one like {treatment!r}.")
-    report(progress, 0.1, f"Fitting {METHODS[method]} on {len(data.y):,} rows")
-    estimator = _fit(method, data, seed)
+    report(progress, 0.1, f"Fitting {METHODS[method]} and its placebo on {len(data.y):,} rows")
+    estimator, placebo = _fit_both(method, data, seed)
     X = data.Xn
     inference = estimator.ate_inference(X=X) if X is not None else estimator.ate_inference()
     low, high = (float(v) for v in np.ravel(inference.conf_int_mean(alpha=0.05)))
@@ -96,9 +97,8 @@ def analyse(lake: Lake, dataset: str, *, treatment: str, outcome: str, confounde
         "policy": _policy(estimator, data, effects, treatment_cost, higher_is_better, seed) if X is not None and data.binary else None,
     }
     report(progress, 0.7, "Overlap: how well treated and untreated rows resemble each other")
-    result["overlap"] = _overlap(data, seed)
-    report(progress, 0.8, "Placebo: the same estimate with a shuffled treatment")
-    result["placebo"] = _placebo(method, data, seed)
+    result["overlap"] = _overlap(data, seed, estimator)
+    result["placebo"] = placebo
     result["seconds"] = round(time.perf_counter() - started, 2)
     result["warnings"] = _warnings(result)
     report(progress, 1.0, "Causal analysis ready")
@@ -204,12 +204,34 @@ def _encode(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(parts, index=frame.index)
 
 
-def _nuisance(classifier: bool, seed: int):
+def _nuisance(classifier: bool, seed: int, threads: Optional[int] = None):
+    """The LightGBM nuisance model; its threads follow core.compute (never -1: jobs would thrash)."""
     from lightgbm import LGBMClassifier, LGBMRegressor
 
     kind = LGBMClassifier if classifier else LGBMRegressor
     return kind(n_estimators=150, learning_rate=0.05, num_leaves=15, min_child_samples=20, random_state=seed,
-                verbose=-1, n_jobs=-1)
+                verbose=-1, n_jobs=threads or compute.threads())
+
+
+def _fit_both(method: str, data: Prepared, seed: int) -> tuple[Any, dict]:
+    """The estimate and its placebo (the same estimator on a shuffled treatment), fitted side by side:
+    two fits of one thread each keep two cores busy where one fit's threads mostly wait on each other."""
+    threads = compute.threads()
+    if threads < 2:
+        with compute.limit(1):
+            return _fit(method, data, seed), _placebo(method, data, seed)
+    from concurrent.futures import ThreadPoolExecutor
+
+    share = max(1, threads // 2)
+
+    def limited(call, *args):
+        with compute.limit(share):
+            return call(*args)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        main = pool.submit(limited, _fit, method, data, seed)
+        placebo = pool.submit(limited, _placebo, method, data, seed)
+        return main.result(), placebo.result()
 
 
 def _fit(method: str, data: Prepared, seed: int, t: Optional[np.ndarray] = None):
@@ -217,7 +239,6 @@ def _fit(method: str, data: Prepared, seed: int, t: Optional[np.ndarray] = None)
     from econml.dr import LinearDRLearner
 
     t = data.t if t is None else t
-    outcome_binary = set(np.unique(data.y)) <= {0.0, 1.0}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if method == "dr":
@@ -231,9 +252,8 @@ def _fit(method: str, data: Prepared, seed: int, t: Optional[np.ndarray] = None)
             estimator = LinearDML(**common)
         else:
             estimator = CausalForestDML(**common, n_estimators=200, min_samples_leaf=20, max_depth=None)
-        estimator.fit(data.y, t.astype(int) if data.binary else t, X=data.Xn, W=data.Wn,
+        estimator.fit(data.y, t.astype(int) if data.binary else t, X=data.Xn, W=data.Wn, cache_values=True,
                       **({"inference": "auto"} if method == "forest" else {}))
-    del outcome_binary
     return estimator
 
 
@@ -348,17 +368,20 @@ def _tree_rules(interpreter, names: list[str]) -> list[dict]:
     return rules
 
 
-def _overlap(data: Prepared, seed: int) -> dict:
+def _overlap(data: Prepared, seed: int, estimator=None) -> dict:
     """Binary treatment: cross-fitted propensities, their distribution per group, and the share near 0 or 1.
     Continuous: how much of the treatment the confounders explain (R^2): little left over means little
-    independent variation to learn from."""
+    independent variation to learn from. The DML estimators already cross-fitted the treatment model:
+    its predictions (the treatment minus its residual) are used rather than fitting it again."""
     from sklearn.model_selection import cross_val_predict
 
+    fitted = _treatment_predictions(estimator, data)
     features = pd.concat([f for f in (data.X, data.W) if f is not None], axis=1) if (data.X is not None or data.W is not None) else None
     if features is None:
         return {"kind": "none", "note": "No confounders: nothing to check."}
     if data.binary:
-        propensity = cross_val_predict(_nuisance(True, seed), features, data.t.astype(int), cv=3, method="predict_proba")[:, 1]
+        propensity = fitted if fitted is not None else cross_val_predict(
+            _nuisance(True, seed), features, data.t.astype(int), cv=3, method="predict_proba")[:, 1]
         extreme = (propensity < EXTREME) | (propensity > 1 - EXTREME)
         edges = np.linspace(0, 1, 21)
         histogram = [{"group": "treated" if g else "untreated", "low": float(lo), "high": float(hi),
@@ -367,9 +390,21 @@ def _overlap(data: Prepared, seed: int) -> dict:
         return {"kind": "propensity", "extreme_share": float(extreme.mean()), "extreme_rows": int(extreme.sum()),
                 "threshold": EXTREME, "min": float(propensity.min()), "max": float(propensity.max()),
                 "histogram": histogram, "ok": bool(extreme.mean() < 0.05)}
-    predicted = cross_val_predict(_nuisance(False, seed), features, data.t, cv=3)
+    predicted = fitted if fitted is not None else cross_val_predict(_nuisance(False, seed), features, data.t, cv=3)
     r2 = 1 - np.sum((data.t - predicted) ** 2) / max(np.sum((data.t - data.t.mean()) ** 2), 1e-12)
     return {"kind": "continuous", "r2_of_treatment": float(r2), "ok": bool(r2 < 0.9)}
+
+
+def _treatment_predictions(estimator, data: Prepared) -> Optional[np.ndarray]:
+    """The cross-fitted treatment model's predictions from a DML fit (None when not at hand, or if econml
+    returned its cached rows in another order than given)."""
+    if estimator is None or not hasattr(estimator, "residuals_"):
+        return None
+    _, t_residual, X, W = estimator.residuals_
+    same = all(a is None and b is None or (a is not None and b is not None and np.array_equal(a, b))
+               for a, b in ((X, data.Xn), (W, data.Wn)))
+    t_residual = np.asarray(t_residual, dtype=float).reshape(len(data.t), -1)
+    return data.t - t_residual[:, 0] if same and t_residual.shape[1] == 1 else None
 
 
 def _placebo(method: str, data: Prepared, seed: int) -> dict:

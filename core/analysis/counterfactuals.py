@@ -22,7 +22,6 @@ Semantics, per row (as in dice-ml's random method):
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Any, Optional, Sequence, Union
 
 import numpy as np
@@ -33,44 +32,12 @@ from core import training
 from core.errors import InputError
 from core.lake import Lake
 from core.progress import Progress, report
+from core.analysis import _counterfactual_search as _search
+from core.analysis._counterfactual_search import SAMPLE_SIZE, Goal, Space
 
-SAMPLE_SIZE = 1_000
-CHUNK_CANDIDATES = 400_000  # candidates predicted in one call
 METHODS = ("random", "kdtree", "genetic")
 IMMUTABLE_HINTS = ("age", "birth", "sex", "gender", "race", "ethnic", "nationality", "religion", "marital")
 MAX_ROWS = 10_000
-
-
-@dataclass(frozen=True)
-class Space:
-    """What may change and how: the features to vary, their permitted ranges and categories."""
-    features: list[str]
-    numeric: list[str]
-    vary: list[str]
-    ranges: dict       # numeric feature -> (low, high)
-    precision: dict    # numeric feature -> decimals
-    categories: dict   # categorical feature -> list of values
-
-
-@dataclass(frozen=True)
-class Goal:
-    task: str
-    target_index: Optional[int] = None   # classification: the desired class position
-    low: float = -np.inf                 # regression: the desired range
-    high: float = np.inf
-    positive_index: Optional[int] = None  # binary: the positive class position and the run's threshold;
-    threshold: Optional[float] = None     # without them, the most probable class (dice-ml's own rule)
-
-    def valid(self, model, X: pd.DataFrame) -> np.ndarray:
-        if self.task == "regression":
-            predicted = np.asarray(model.predict(X), dtype=float)
-            return (predicted >= self.low) & (predicted <= self.high)
-        proba = model.predict_proba(X)
-        if self.threshold is not None:
-            positive = proba[:, self.positive_index] >= self.threshold
-            decided = np.where(positive, self.positive_index, 1 - self.positive_index)
-            return decided == self.target_index
-        return proba.argmax(axis=1) == self.target_index
 
 
 def space_from(training_rows: pd.DataFrame, features: Sequence[str], numeric: Sequence[str],
@@ -123,77 +90,40 @@ def _decimals(values: np.ndarray) -> int:
 
 
 def generate(model, rows: pd.DataFrame, space: Space, goal_for, *, count: int = 5, sample_size: int = SAMPLE_SIZE,
-             seed: int = 0, sparsity: bool = True, progress: Optional[Progress] = None) -> list[dict]:
+             seed: int = 0, sparsity: bool = True, scheduler: Optional[str] = None,
+             progress: Optional[Progress] = None) -> list[list[dict]]:
     """Counterfactuals for each row of `rows` (model features only). `goal_for(original_prediction)`
-    gives each row's Goal. Returns per row: the counterfactuals (feature dicts) and what changed."""
+    gives each row's Goal. Returns per row: the counterfactuals (feature dicts). With a Dask scheduler
+    the rows are searched in chunks on its workers, with the same results."""
     if not 1 <= count <= 50:
         raise InputError(f"Ask for 1 to 50 counterfactuals per row, not {count}.")
-    rng = np.random.default_rng(seed)
     goals = [goal_for(i) for i in range(len(rows))]
-    per_chunk = max(1, CHUNK_CANDIDATES // sample_size)
-    found: list[list[dict]] = []
-    for start in range(0, len(rows), per_chunk):
-        chunk = rows.iloc[start:start + per_chunk]
-        found += _search(model, chunk, space, goals[start:start + per_chunk], count, sample_size, rng)
-        report(progress, 0.8 * min(1.0, (start + len(chunk)) / len(rows)),
-               f"Counterfactuals: searched {start + len(chunk):,} of {len(rows):,} rows")
-    if sparsity:
-        report(progress, 0.85, "Moving changed features back toward the originals")
-        found = _sparser(model, rows, space, goals, found)
+    distinct = list(dict.fromkeys(goals))
+    position = {goal: g for g, goal in enumerate(distinct)}
+    found = _search.generate(model, rows, space, distinct, np.array([position[g] for g in goals], dtype=int),
+                             count=count, sample_size=sample_size, seed=seed, sparsity=sparsity, scheduler=scheduler,
+                             progress=progress)
     report(progress, 1.0, "Counterfactuals ready")
     return found
 
 
-def _sample(space: Space, column: str, size: int, rng: np.random.Generator) -> np.ndarray:
-    if column in space.ranges:
-        low, high = space.ranges[column]
-        decimals = space.precision[column]
-        if decimals == 0:
-            return rng.integers(int(np.floor(low)), int(np.floor(high)) + 1, size).astype(float)
-        return np.round(rng.uniform(low, high + 10 ** -decimals, size), decimals).clip(low, high)
-    return rng.choice(np.asarray(space.categories[column], dtype=object), size)
-
-
-def _search(model, rows: pd.DataFrame, space: Space, goals: list[Goal], count: int, size: int,
-            rng: np.random.Generator) -> list[list[dict]]:
-    n = len(rows)
-    columns = {c: np.repeat(rows[c].to_numpy(dtype=object if c not in space.numeric else float), size)
-               for c in space.features}
-    samples = {c: np.tile(_sample(space, c, size, rng), n) for c in space.vary}  # dice-ml: one sample set per query
-    owner = np.repeat(np.arange(n), size)
-    distinct = list(dict.fromkeys(goals))
-    goal_of = np.array([distinct.index(g) for g in goals])[owner]
-    cap = max(20, 4 * count)  # valid candidates kept per row and step: enough to choose the closest
-    active = np.ones(n, dtype=bool)
-    valid_sets: list[dict] = [dict() for _ in range(n)]
-    for step in range(1, len(space.vary) + 1):
-        picked = rng.integers(0, len(space.vary), n * size)
-        for j, column in enumerate(space.vary):
-            hit = picked == j
-            columns[column][hit] = samples[column][hit]
-        live = active[owner]
-        candidates = pd.DataFrame({c: v[live] for c, v in columns.items()})
-        ok = np.zeros(n * size, dtype=bool)
-        live_idx = np.flatnonzero(live)
-        for g, goal in enumerate(distinct):
-            with_goal = goal_of[live_idx] == g
-            if with_goal.any():
-                ok[live_idx[with_goal]] = goal.valid(model, candidates[with_goal])
-        hits = np.flatnonzero(ok)
-        first = np.searchsorted(owner[hits], owner[hits], side="left")  # hits are in row order
-        hits = hits[np.arange(len(hits)) - first < cap]
-        for k in hits:
-            valid_sets[owner[k]].setdefault(tuple(columns[c][k] for c in space.features), None)
-        if step >= 2:
-            active &= np.array([len(v) < count for v in valid_sets])
-        if not active.any():
-            break
-    originals = rows[space.features].to_dict("records")
-    return [_choose(originals[i], list(valid_sets[i]), space, count) for i in range(n)]
-
-
 def _changed(original: dict, candidate: dict, features: list[str]) -> list[str]:
     return [c for c in features if not _same(original[c], candidate[c])]
+
+
+def _changed_matrix(originals: pd.DataFrame, found: pd.DataFrame, features: list[str]) -> np.ndarray:
+    """(counterfactual, feature): whether it differs from its row's original, as `_changed` decides one by one."""
+    out = np.zeros((len(found), len(features)), dtype=bool)
+    for j, column in enumerate(features):
+        a, b = originals[column], found[column]
+        gone_a, gone_b = a.isna().to_numpy(), b.isna().to_numpy()
+        numbers_a, numbers_b = pd.to_numeric(a, errors="coerce"), pd.to_numeric(b, errors="coerce")
+        if (numbers_a.notna().to_numpy() | gone_a).all() and (numbers_b.notna().to_numpy() | gone_b).all():
+            same = np.abs(numbers_a.to_numpy(dtype=float) - numbers_b.to_numpy(dtype=float)) < 1e-9
+        else:
+            same = a.astype(str).to_numpy() == b.astype(str).to_numpy()
+        out[:, j] = np.where(gone_a | gone_b, ~(gone_a & gone_b), ~same)
+    return out
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -220,77 +150,6 @@ def _distance(original: dict, candidate: dict, space: Space, changed: list[str])
     return total
 
 
-def _choose(original: dict, keys: list[tuple], space: Space, count: int) -> list[dict]:
-    scored = []
-    for key in keys:
-        candidate = dict(zip(space.features, key))
-        changed = _changed(original, candidate, space.features)
-        if changed:
-            scored.append((len(changed), _distance(original, candidate, space, changed), candidate, tuple(changed)))
-    scored.sort(key=lambda s: (s[0], s[1]))
-    chosen, seen_sets = [], set()
-    for item in scored:  # one per set of changed features first: diverse answers
-        if item[3] not in seen_sets:
-            chosen.append(item)
-            seen_sets.add(item[3])
-        if len(chosen) == count:
-            break
-    for item in scored:
-        if len(chosen) == count:
-            break
-        if not any(item is c for c in chosen):
-            chosen.append(item)
-    return [c[2] for c in chosen]
-
-
-def _sparser(model, rows: pd.DataFrame, space: Space, goals: list[Goal], found: list[list[dict]],
-             steps: int = 7) -> list[list[dict]]:
-    """dice-ml's post-hoc sparsity, batched: for each feature in turn, every counterfactual that changed
-    it tries the original value (kept if still valid), and numbers binary-search the closest valid value."""
-    originals = rows[space.features].to_dict("records")
-    flat = [(i, cf) for i, cfs in enumerate(found) for cf in cfs]
-    if not flat:
-        return found
-    for column in space.vary:
-        todo = [(i, cf) for i, cf in flat if not _same(originals[i][column], cf[column])]
-        if not todo:
-            continue
-        back = pd.DataFrame([{**cf, column: originals[i][column]} for i, cf in todo])
-        ok = _valid_each(model, back, [goals[i] for i, _ in todo])
-        for (i, cf), good in zip(todo, ok):
-            if good:
-                cf[column] = originals[i][column]
-        if column not in space.ranges:
-            continue
-        todo = [(i, cf) for (i, cf), good in zip(todo, ok) if not good and not _missing(originals[i][column])]
-        if not todo:
-            continue
-        start = np.array([float(originals[i][column]) for i, _ in todo])
-        end = np.array([float(cf[column]) for _, cf in todo])
-        low, high = np.zeros(len(todo)), np.ones(len(todo))  # fraction of the way from original to counterfactual
-        for _ in range(steps):
-            middle = (low + high) / 2
-            trial = pd.DataFrame([{**cf, column: v} for (i, cf), v in zip(todo, _round(start + middle * (end - start),
-                                                                                        space.precision[column]))])
-            good = _valid_each(model, trial, [goals[i] for i, _ in todo])
-            high, low = np.where(good, middle, high), np.where(good, low, middle)
-        for (i, cf), value in zip(todo, _round(start + high * (end - start), space.precision[column])):
-            cf[column] = float(value)
-    return found
-
-
-def _round(values: np.ndarray, decimals: int) -> np.ndarray:
-    return np.round(values, decimals)
-
-
-def _valid_each(model, frame: pd.DataFrame, goals: list[Goal]) -> np.ndarray:
-    ok = np.zeros(len(frame), dtype=bool)
-    for goal in set(goals):
-        mask = np.array([g == goal for g in goals])
-        ok[mask] = goal.valid(model, frame[mask])
-    return ok
-
-
 def default_vary(run: training.Run) -> list[str]:
     """Every feature except those that look immutable or sensitive (age, sex, race, ...); the user can change it."""
     return [f for f in run.feature_names if f not in run.sensitive
@@ -300,7 +159,8 @@ def default_vary(run: training.Run) -> list[str]:
 def for_run(lake: Lake, run: Union[str, training.TrainedRun], *, row_ids: Optional[Sequence[int]] = None, cohort: Optional[str] = None,
             rows: int = 20, count: int = 5, vary: Optional[Sequence[str]] = None, permitted: Optional[dict] = None,
             desired_class: Any = "opposite", desired_range: Optional[Sequence[float]] = None, method: str = "random",
-            sample_size: int = SAMPLE_SIZE, seed: int = 0, progress: Optional[Progress] = None) -> dict:
+            sample_size: int = SAMPLE_SIZE, seed: int = 0, scheduler: Optional[str] = None,
+            progress: Optional[Progress] = None) -> dict:
     """Counterfactuals for rows of a run's input picked by lake row id, by a saved cohort, or (neither)
     the first `rows` of the run's held-out rows; decisions at the run's threshold."""
     if method not in METHODS:
@@ -339,25 +199,23 @@ def for_run(lake: Lake, run: Union[str, training.TrainedRun], *, row_ids: Option
     goal_for = _goals(trained, original, desired_class, desired_range)
     started = time.perf_counter()
     if method == "random":
-        found = generate(model, X, space, goal_for, count=count, sample_size=sample_size, seed=seed, progress=progress)
+        found = generate(model, X, space, goal_for, count=count, sample_size=sample_size, seed=seed, scheduler=scheduler,
+                         progress=progress)
     else:
         found = _with_dice(trained, X, reference, space, goal_for, count, method, seed, progress)
     seconds = time.perf_counter() - started
-    out_rows, changes = [], {f: 0 for f in run.feature_names}
-    every = [cf for cfs in found for cf in cfs]
-    labels_of = iter(_predictions(trained, pd.DataFrame(every, columns=run.feature_names))[1] if every else [])
-    for i, cfs in enumerate(found):
-        predicted = [next(labels_of) for _ in cfs]
-        base = X.iloc[i].to_dict()
-        entries = []
-        for cf, label in zip(cfs, predicted):
-            changed = _changed(base, cf, run.feature_names)
-            for c in changed:
-                changes[c] += 1
-            entries.append({"values": {k: _typed(v, space.precision.get(k)) for k, v in cf.items()}, "prediction": label,
-                            "changed": changed})
-        out_rows.append({"row": int(query["__row_id"].iloc[i]), "original": {k: _plain(v) for k, v in base.items()},
-                         "prediction": labels[i], "counterfactuals": entries})
+    every = pd.DataFrame([cf for cfs in found for cf in cfs], columns=run.feature_names)
+    owner = np.repeat(np.arange(len(found)), [len(cfs) for cfs in found])
+    predicted = _predictions(trained, every)[1] if len(every) else []
+    changed = _changed_matrix(X.iloc[owner].reset_index(drop=True), every, run.feature_names)
+    columns = {c: [_typed(v, space.precision.get(c)) for v in every[c].tolist()] for c in run.feature_names}
+    out_rows = [{"row": int(query["__row_id"].iloc[i]), "original": {k: _plain(v) for k, v in X.iloc[i].to_dict().items()},
+                 "prediction": labels[i], "counterfactuals": []} for i in range(len(found))]
+    names = np.asarray(run.feature_names, dtype=object)
+    for k, i in enumerate(owner):
+        out_rows[i]["counterfactuals"].append({"values": {c: columns[c][k] for c in run.feature_names},
+                                               "prediction": predicted[k], "changed": list(names[changed[k]])})
+    changes = dict(zip(run.feature_names, changed.sum(axis=0).tolist() if len(every) else [0] * len(names)))
     total = sum(len(r["counterfactuals"]) for r in out_rows)
     return {"run_id": run.run_id, "method": method, "count": count, "vary": vary, "threshold": trained.threshold,
             "rows": out_rows,

@@ -18,11 +18,12 @@ import pandas as pd
 from sklearn.inspection import partial_dependence
 from sklearn.pipeline import Pipeline
 
+from core import compute
 from core.progress import Progress, report
 
 FOREST_SAMPLE = 1_000
 EXPLAIN_ROWS = 100_000  # default cap: exact TreeSHAP costs ~1 ms a row for a 300-tree LightGBM here
-BATCH = 50_000
+BATCH = 10_000  # rows per chunk, here and on a cluster alike
 AGNOSTIC_SAMPLE = 2_000  # rows explained for models that are not one Pipeline (mitigated ones)
 DRAWS = 32  # permutation draws per row for those
 
@@ -45,11 +46,13 @@ def encoded_groups(pipeline: Pipeline) -> list[str]:
 
 def shap_matrix(pipeline: Pipeline, X: pd.DataFrame, *, task: str, classes: Optional[list], positive: Any,
                 seed: int = 0, explain_rows: int = EXPLAIN_ROWS, progress: Optional[Progress] = None,
-                only_first: bool = False) -> tuple[pd.DataFrame, float, np.ndarray]:
+                only_first: bool = False, scheduler: Optional[str] = None) -> tuple[pd.DataFrame, float, np.ndarray]:
     """SHAP values per raw feature (rows of X in order, or of the sample for forests), the base value,
     and the positions of the explained rows. Classification: toward the positive class (binary, in
     log-odds for boosted trees and linear models) or toward each row's predicted class (multiclass).
-    With `only_first`, only X's first row is explained (the others are the background)."""
+    With `only_first`, only X's first row is explained (the others are the background). With a Dask
+    `scheduler` (core.compute), chunks of rows are explained on its workers, with the same values, and
+    the default cap (EXPLAIN_ROWS) is lifted: every row is explained."""
     if not hasattr(pipeline, "named_steps"):
         return _permutation_shap(pipeline, X, task=task, classes=classes, positive=positive, seed=seed,
                                  explain_rows=explain_rows, progress=progress, only_first=only_first)
@@ -57,20 +60,24 @@ def shap_matrix(pipeline: Pipeline, X: pd.DataFrame, *, task: str, classes: Opti
     prepare = Pipeline(pipeline.steps[:-1])
     kind = type(model).__name__
     positions = np.arange(len(X))
+    if compute.scheduler_address(scheduler) and explain_rows == EXPLAIN_ROWS:
+        explain_rows = len(X)  # the default cap is for one machine: with a cluster, every row
     limit = min(explain_rows, FOREST_SAMPLE) if kind.startswith("RandomForest") else explain_rows
     if only_first:
         positions = np.arange(1)
     elif len(X) > limit:
         positions = np.sort(np.random.default_rng(seed).choice(len(X), limit, replace=False))
     groups = encoded_groups(pipeline)
-    parts, base = [], 0.0
-    for start in range(0, len(positions), BATCH):
-        chunk = positions[start:start + BATCH]
-        encoded = np.asarray(prepare.transform(X.iloc[chunk]), dtype=float)
-        values, base = _raw_shap(model, kind, encoded, prepare, X, task, classes, positive, seed)
-        parts.append(values)
-        report(progress, (start + len(chunk)) / len(positions), f"SHAP values: {start + len(chunk):,} of {len(positions):,} rows")
-    matrix = np.vstack(parts)
+    background = None
+    if kind in ("LogisticRegression", "Ridge"):
+        background = np.asarray(prepare.transform(X.sample(min(1000, len(X)), random_state=seed)), dtype=float)
+    # The same chunks here and on a cluster (values are per row; a multiclass base is the mean over all rows).
+    parts = compute.map_row_chunks(_shap_chunk, X.iloc[positions], args=(pipeline, task, classes, positive, background),
+                                   chunk_rows=BATCH, scheduler=scheduler, label="rows explained (SHAP)",
+                                   progress=lambda f, m: report(progress, f, f"SHAP values: {m}"))
+    matrix = np.vstack([values for values, _ in parts])
+    bases = np.concatenate([np.broadcast_to(np.asarray(b, dtype=float), (len(v),)) for v, b in parts])
+    base = float(bases.mean()) if task == "multiclass" else float(bases[0])
     frame = pd.DataFrame(matrix, columns=groups).T.groupby(level=0, sort=False).sum().T  # encoded -> raw features
     return frame[list(dict.fromkeys(groups))], float(base), positions
 
@@ -116,24 +123,31 @@ def _permutation_shap(model, X: pd.DataFrame, *, task: str, classes: Optional[li
     return pd.DataFrame(values / DRAWS, columns=columns), float((base / DRAWS).mean()), positions
 
 
-def _raw_shap(model, kind: str, encoded: np.ndarray, prepare: Pipeline, X: pd.DataFrame, task: str,
-              classes: Optional[list], positive: Any, seed: int) -> tuple[np.ndarray, float]:
+def _shap_chunk(rows: pd.DataFrame, start: int, pipeline: Pipeline, task: str, classes: Optional[list], positive: Any,
+                background: Optional[np.ndarray]) -> tuple[np.ndarray, Any]:
+    """One chunk of rows (here or on a Dask worker): encoded SHAP values and the base (per row for multiclass)."""
+    model, prepare = pipeline.named_steps["model"], Pipeline(pipeline.steps[:-1])
+    encoded = np.asarray(prepare.transform(rows), dtype=float)
+    return _raw_shap(model, type(model).__name__, encoded, task, classes, positive, background)
+
+
+def _raw_shap(model, kind: str, encoded: np.ndarray, task: str, classes: Optional[list], positive: Any,
+              background: Optional[np.ndarray]) -> tuple[np.ndarray, Any]:
     n_features = encoded.shape[1]
     multiclass = task == "multiclass"
     if kind.startswith("LGBM"):
-        contributions = model.booster_.predict(encoded, pred_contrib=True)
+        contributions = model.booster_.predict(encoded, pred_contrib=True, num_threads=compute.threads())
         if multiclass:
             k = len(classes)
             blocks = contributions.reshape(len(encoded), k, n_features + 1)
-            chosen = model.predict_proba(encoded).argmax(axis=1)
+            chosen = model.predict_proba(encoded, num_threads=compute.threads()).argmax(axis=1)
             picked = blocks[np.arange(len(encoded)), chosen]
-            return picked[:, :-1], float(picked[:, -1].mean())
+            return picked[:, :-1], picked[:, -1]
         values, base = contributions[:, :-1], float(contributions[0, -1])
     else:
         import shap
 
         if kind in ("LogisticRegression", "Ridge"):
-            background = np.asarray(prepare.transform(X.sample(min(1000, len(X)), random_state=seed)), dtype=float)
             explainer = shap.LinearExplainer(model, shap.maskers.Independent(background))
         else:
             explainer = shap.TreeExplainer(model)
@@ -142,7 +156,7 @@ def _raw_shap(model, kind: str, encoded: np.ndarray, prepare: Pipeline, X: pd.Da
         if raw.ndim == 3:  # (rows, features, classes)
             if multiclass:
                 chosen = model.predict_proba(encoded).argmax(axis=1)
-                return raw[np.arange(len(encoded)), :, chosen], float(expected[chosen].mean())
+                return raw[np.arange(len(encoded)), :, chosen], expected[chosen]
             index = classes.index(positive) if classes else 1
             return raw[:, :, index], float(expected[index])
         values, base = raw, float(expected[-1])

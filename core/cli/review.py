@@ -24,7 +24,8 @@ def cmd_review(ctx: Context, args) -> dict:
     made = review.create(ctx.lake, run_id=args.run, actor=ctx.actor, dataset=args.dataset, scope=args.scope,
                          sensitive=args.sensitive, components=components, explain_rows=args.explain_rows,
                          cf_rows=args.cf_rows, cf_count=args.cf_count, treatments=args.treatments or (),
-                         quasi=args.quasi or (), higher_is_better=args.higher_is_better, progress=ctx.progress)
+                         quasi=args.quasi or (), higher_is_better=args.higher_is_better, progress=ctx.progress,
+                         scheduler=args.scheduler)
     summary = _summary(review.typed_results(ctx.lake, made.review_id))
     return {"review_id": made.review_id, "run_id": made.run_id, "dataset": made.dataset_ref, "scope": made.scope,
             "rows": made.rows, "components": summary, "timings": made.timings}
@@ -150,6 +151,8 @@ def register(sub) -> None:
                            help="causal (required with it): a lower outcome is the good one (e.g. default)")
     p.add_argument("--explain-rows", type=int, default=100_000,
                    help="explain at most this many rows (a seeded sample above it); errors use every row")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="a dask.distributed scheduler: explanations and counterfactuals "
+                   "run in row chunks on its workers, every row explained by default (or ASSAY_DASK_SCHEDULER)")
     p.set_defaults(handler=cmd_review)
 
     p = sub.add_parser("reviews", help="list reviews")

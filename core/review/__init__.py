@@ -9,7 +9,9 @@ from core.review._cohort import (cohort_frame, cohort_name, dependence as cohort
                                  importance as cohort_shap_importance, overview as cohort_overview,
                                  partial_dependence as cohort_partial_dependence, row_outcome,
                                  scores as cohort_scores)
+from core.review._curves import group_curves, shap_summary
 from core.review._errors import error_tree, heatmap, top_cohorts
+from core.review._estimate import Estimate, estimate, progress_by_component, running
 from core.review._store import (COMPONENTS, DEFAULT_COMPONENTS, Review, cohort_importance, cohort_metrics, create, delete, dependence,
                                 error_heatmap, error_tree_live, evaluation_frame, explained_row_ids, get, list_reviews, local_explanation,
                                 recompute, results)
@@ -19,6 +21,6 @@ __all__ = ["cohort_dependence", "cohort_error_heatmap", "cohort_error_tree", "co
            "explained_rows", "row_outcome",
            "COMPONENTS", "DEFAULT_COMPONENTS", "Review", "cohort_importance", "cohort_metrics", "create", "delete", "dependence",
            "error_heatmap", "error_tree", "error_tree_live", "evaluation_frame", "explained_row_ids", "get", "heatmap", "list_reviews", "local_explanation", "recompute",
-           "results", "top_cohorts", "group_curves", "shap_summary"]
+           "results", "running", "estimate", "progress_by_component", "Estimate", "top_cohorts", "group_curves", "shap_summary"]
 __all__ += _typed
 __all__ += ["describe_review"]

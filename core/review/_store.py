@@ -4,7 +4,8 @@ A review stores its configuration, each component's result (JSON), per-component
 two lake tables: reviews.r_ID_rows (one row per evaluated row: lake row id, truth, prediction,
 score, error) and reviews.r_ID_shap (SHAP value per raw feature). Pages read these and never
 recompute on a rerun; the live bits (a cohort's importance, one row's explanation, a tree with
-other settings) are small SQL reads over them.
+other settings) are small SQL reads over them. With a Dask scheduler (`scheduler=` or ASSAY_DASK_SCHEDULER),
+explanations and counterfactuals run in row chunks on the cluster (core.compute), with the same results.
 """
 from __future__ import annotations
 
@@ -78,7 +79,7 @@ def create(lake: Lake, *, run_id: str, actor: str, dataset: Optional[str] = None
            sensitive: Optional[Sequence[str]] = None, components: Sequence[str] = DEFAULT_COMPONENTS, seed: int = 0,
            explain_rows: int = _explain.EXPLAIN_ROWS, cf_rows: int = 100, cf_count: int = 5,
            treatments: Sequence[str] = (), quasi: Sequence[str] = (), higher_is_better: Optional[bool] = None,
-           progress: Optional[Progress] = None) -> Review:
+           progress: Optional[Progress] = None, scheduler: Optional[str] = None) -> Review:
     """Compute a review's components and persist them, in one transaction.
 
     counterfactuals: `cf_count` for each of `cf_rows` held-out rows (a seeded sample); causal: the
@@ -127,7 +128,7 @@ def create(lake: Lake, *, run_id: str, actor: str, dataset: Optional[str] = None
         report(progress, 0.15, "Explaining: SHAP values of the model")
         values, base, positions = _explain.shap_matrix(
             model, X, task=run.task, classes=run.classes, positive=run.positive, seed=seed, explain_rows=explain_rows,
-            progress=lambda f, m: report(progress, 0.15 + 0.45 * f, m))
+            progress=lambda f, m: report(progress, 0.15 + 0.45 * f, m), scheduler=scheduler)
         shap_frame = values.assign(__row_id=frame["__row_id"].to_numpy()[positions])
         importance = values.abs().mean().sort_values(ascending=False)
         top = list(importance.index[:PDP_FEATURES])
@@ -164,7 +165,7 @@ def create(lake: Lake, *, run_id: str, actor: str, dataset: Optional[str] = None
     if "counterfactuals" in components:
         started = time.perf_counter()
         results["counterfactuals"] = _counterfactuals(lake, trained, cf_rows, cf_count, seed,
-                                                      lambda f, m: report(progress, 0.86 + 0.02 * f, m))
+                                                      lambda f, m: report(progress, 0.86 + 0.02 * f, m), scheduler)
         timings["counterfactuals"] = round(time.perf_counter() - started, 3)
     if "causal" in components:
         from core.analysis import causal
@@ -220,7 +221,8 @@ def _dataset_ref(version, kind: str) -> str:
     return version.ref
 
 
-def _counterfactuals(lake: Lake, trained: training.TrainedRun, rows: int, count: int, seed: int, progress) -> dict:
+def _counterfactuals(lake: Lake, trained: training.TrainedRun, rows: int, count: int, seed: int, progress,
+                     scheduler: Optional[str] = None) -> dict:
     from core.analysis import counterfactuals
 
     run = trained.run
@@ -232,7 +234,7 @@ def _counterfactuals(lake: Lake, trained: training.TrainedRun, rows: int, count:
     held = trained.held_out_ids(lake)
     chosen = np.sort(np.random.default_rng(seed).choice(held, min(rows, len(held)), replace=False))
     return counterfactuals.for_run(lake, trained, row_ids=[int(v) for v in chosen], count=count, seed=seed,
-                                   progress=progress)
+                                   progress=progress, scheduler=scheduler)
 
 
 def _fairness(frame: pd.DataFrame, rows: pd.DataFrame, trained: training.TrainedRun, sensitive: list, seed: int) -> dict:

@@ -20,6 +20,8 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
+from core import compute
+
 Task = Literal["binary", "multiclass", "regression", "timeseries"]
 ALGORITHMS: dict[str, str] = {
     "logistic": "Logistic regression (ridge for regression)",
@@ -95,7 +97,7 @@ def _estimator(algorithm: str, task: Task, seed: int, params: dict) -> Any:
         # Depth-bounded: unbounded forests are huge on disk and exact TreeSHAP on them costs ~0.2 s a row.
         return kind(n_estimators=params.get("n_estimators", 100), min_samples_leaf=params.get("min_samples_leaf", 5),
                     max_depth=params.get("max_depth", 12),
-                    max_features=params.get("max_features", "sqrt" if classify else 1.0), n_jobs=-1, random_state=seed)
+                    max_features=params.get("max_features", "sqrt" if classify else 1.0), n_jobs=compute.threads(), random_state=seed)
     if algorithm == "hist_gb":
         kind = HistGradientBoostingClassifier if classify else HistGradientBoostingRegressor
         return kind(learning_rate=params.get("learning_rate", 0.1), max_leaf_nodes=params.get("max_leaf_nodes", 31),
@@ -107,12 +109,17 @@ def _estimator(algorithm: str, task: Task, seed: int, params: dict) -> Any:
     return kind(n_estimators=params.get("n_estimators", 2000), learning_rate=params.get("learning_rate", 0.05),
                 num_leaves=params.get("num_leaves", 31), min_child_samples=params.get("min_child_samples", 20),
                 subsample=params.get("subsample", 1.0), subsample_freq=1 if params.get("subsample", 1.0) < 1 else 0,
-                colsample_bytree=params.get("colsample_bytree", 1.0), random_state=seed, verbose=-1, n_jobs=-1)
+                colsample_bytree=params.get("colsample_bytree", 1.0), random_state=seed, verbose=-1, n_jobs=compute.threads())
 
 
 def fit_pipeline(pipeline: Pipeline, X: pd.DataFrame, y: pd.Series, *, validation: tuple | None = None) -> dict:
     """Fit; LightGBM stops early on the validation fold (transformed by the fitted encoder).
     Returns what fitting decided (e.g. the number of boosting rounds kept)."""
+    with compute.limit():  # LightGBM's n_jobs and every OpenMP/BLAS pool follow one setting (no thrash)
+        return _fit(pipeline, X, y, validation)
+
+
+def _fit(pipeline: Pipeline, X: pd.DataFrame, y: pd.Series, validation: tuple | None) -> dict:
     model = pipeline.named_steps["model"]
     if validation is not None and type(model).__name__.startswith("LGBM"):
         from lightgbm import early_stopping
