@@ -24,7 +24,6 @@ from core.data import datasets, demo
 from core import features
 from core.config import load_config
 from core.errors import InputError
-from core.features import _limits
 from core.lake import Lake
 from core.lake.permissions import PermissionDenied
 from core.data.profile import PAGE_COLUMNS, QUANTILES
@@ -94,7 +93,7 @@ def test_the_alias_bomb_is_refused_before_it_grows(small):
 
 def test_spec_text_and_nesting_are_bounded():
     with pytest.raises(InputError, match="at most 65,536"):
-        features.load_spec("name: x\ndescription: " + "y" * _limits.MAX_SPEC_BYTES + "\n")
+        features.load_spec("name: x\ndescription: " + "y" * features.MAX_SPEC_BYTES + "\n")
     with pytest.raises(InputError, match="nests deeper than 20"):
         features.load_spec("name: x\ndescription: " + "[" * 5_000 + "]" * 5_000 + "\n")
     with pytest.raises(InputError, match="at most 2,000"):

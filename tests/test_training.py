@@ -196,7 +196,7 @@ def test_every_model_type_is_on_the_trusted_list(task):
     y = {"binary": (X.a > 0.5).astype(int), "multiclass": pd.Series(rng.integers(0, 3, 300)), "regression": X.a * 3}[task]
     for algorithm in training.ALGORITHMS:
         model = training.build_pipeline(algorithm, task, ["a"], ["b"], seed=1).fit(X, y)
-        assert set(sio.get_untrusted_types(data=sio.dumps(model))) <= training._runs.TRUSTED_TYPES, algorithm
+        assert set(sio.get_untrusted_types(data=sio.dumps(model))) <= training.TRUSTED_TYPES, algorithm
 
 
 def test_cli_runs_and_run_show(tlake):

@@ -31,7 +31,6 @@ from core import review, training
 from core.errors import InputError, NotFoundError
 from core.lake import Lake
 from core.names import check_name
-from core.training import _metrics
 
 LOWER_IS_BETTER = {"rmse", "mae", "mape", "log_loss", "brier"}
 DEFAULT_APPROVALS = {"data_science_lead": 1, "risk_compliance": 1}
@@ -206,7 +205,7 @@ def register(lake: Lake, run_id: str, *, name: str, actor: str, alias: Optional[
     if review_id and review_id not in [r.review_id for r in reviews]:
         raise InputError(f"Review {review_id!r} is not a review of run {run.run_id}.")
     review_id = review_id or (reviews[0].review_id if reviews else None)
-    existing = versions(lake, name) if _model_exists(lake, name) else []
+    existing = versions(lake, name) if model_exists(lake, name) else []
     if any(v.run_id == run.run_id for v in existing):
         same = next(v for v in existing if v.run_id == run.run_id)
         raise InputError(f"Run {run.run_id} is already {same.ref}.")
@@ -246,7 +245,7 @@ def register(lake: Lake, run_id: str, *, name: str, actor: str, alias: Optional[
     return get(lake, f"{name}@{version}")
 
 
-def _model_exists(lake: Lake, name: str) -> bool:
+def model_exists(lake: Lake, name: str) -> bool:
     return bool(lake.query("SELECT count(*) FROM lake.assay.models WHERE name = ?", [name])[0][0])
 
 
@@ -302,19 +301,6 @@ def set_threshold(lake: Lake, ref: str, threshold: object, *, actor: str, reason
             "signoffs_voided": len(voided), "approvals": approval_status(lake, version.ref)}
 
 
-def _evaluate(trained: training.TrainedRun, frame: pd.DataFrame) -> dict:
-    """Metrics of a model on labelled rows, binary decisions at its threshold."""
-    run, model = trained.run, trained.model
-    X, truth = frame[run.feature_names], frame[run.target]
-    if run.task in ("binary", "multiclass"):
-        extra = {"threshold": trained.threshold} if run.task == "binary" else {}
-        metrics = _metrics.classification_metrics(truth.to_numpy(dtype=object), model.predict_proba(X), run.classes,
-                                                  positive=run.positive, **extra)
-    else:
-        metrics = _metrics.regression_metrics(truth.to_numpy(dtype=float), np.asarray(model.predict(X), dtype=float))
-    return {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float)) and k != "threshold"}
-
-
 def _gate(lake: Lake, trained: training.TrainedRun, held_out: pd.DataFrame, name: str, thresholds: dict) -> dict:
     """Candidate against the champion on the candidate's held-out rows, each metric against its threshold;
     each model decides at its own decision threshold (the candidate's run's, the champion version's)."""
@@ -329,10 +315,10 @@ def _gate(lake: Lake, trained: training.TrainedRun, held_out: pd.DataFrame, name
                 "reason": f"The feature set changed ({len(champion_run.feature_names)} features in service, "
                           f"{len(run.feature_names)} in the candidate): the models are not compared, as the process "
                           "says; promotion then rests on the review and the sign-offs."}
-    candidate_scores = _evaluate(trained, held_out)
+    candidate_scores = trained.metrics_on(held_out)
     in_service = training.open_run(lake, champion_run, threshold=champion.threshold)
-    champion_scores = _evaluate(training.TrainedRun(run=run, model=in_service.model, threshold=in_service.threshold),
-                                held_out)
+    champion_scores = training.TrainedRun(run=run, model=in_service.model,
+                                          threshold=in_service.threshold).metrics_on(held_out)
     results, passed = {}, True
     for metric, rule in thresholds.items():
         if metric not in candidate_scores:

@@ -136,7 +136,7 @@ def train(lake: Lake, *, target: str, actor: str, dataset: Optional[str] = None,
                   "split": split_spec, "algorithm": algorithm,
                   "params": {**_params_of(pipeline), **fitted, **({"search": searched} if searched else {})},
                   "features": signature, "sensitive": problem.sensitive,
-                  "excluded": problem.excluded, "warnings": problem.warnings, "metrics": _metrics.plain(metrics),
+                  "excluded": problem.excluded, "warnings": problem.warnings, "metrics": _metrics.json_ready(metrics),
                   "train_rows": int(len(train_idx) + len(valid_idx)), "test_rows": int(len(test_idx)),
                   "duration_seconds": round(duration, 3), "code_version": version_of_code, "artifact": artifact,
                   "artifact_sha256": digest, "created_by": actor}

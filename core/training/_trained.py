@@ -16,9 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any, Optional, Union
 
 import numpy as np
+import pandas as pd
 
 from core.errors import InputError
 from core.lake import Lake
+from core.training._metrics import classification_metrics, regression_metrics
 from core.training._mitigated import MITIGATED_THRESHOLD
 from core.training._runs import Run, get, load_model
 
@@ -107,6 +109,18 @@ class TrainedRun:
     def predicted_labels(self, proba: np.ndarray) -> list:
         """Each row's predicted class label (as the run stores its classes)."""
         return [self.run.classes[int(p)] for p in self.predicted_positions(proba)]
+
+    def metrics_on(self, frame: pd.DataFrame) -> dict:
+        """The model's metrics on labelled rows (the gate's, drift's), binary decisions at the threshold."""
+        run, model = self.run, self.model
+        X, truth = frame[run.feature_names], frame[run.target]
+        if run.task in ("binary", "multiclass"):
+            extra = {"threshold": self.threshold} if run.task == "binary" else {}
+            metrics = classification_metrics(truth.to_numpy(dtype=object), model.predict_proba(X), run.classes,
+                                             positive=run.positive, **extra)
+        else:
+            metrics = regression_metrics(truth.to_numpy(dtype=float), np.asarray(model.predict(X), dtype=float))
+        return {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float)) and k != "threshold"}
 
     def held_out_filter(self, *, held_out: bool = True) -> tuple[str, list]:
         return held_out_filter(self.run_id, held_out=held_out)
