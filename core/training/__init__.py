@@ -14,13 +14,14 @@ from core.training._runs import (TRUSTED_TYPES, ArtifactError, Run, code_version
                                  model_from_bytes, save_artifact)
 from core.training._runs import read as read_run
 from core.training._runs import record as record_run
+from core.training._held_out import held_out_filter, held_out_ids
 from core.training._trained import (MITIGATED_ALGORITHMS, TrainedRun, check_threshold, decision_rule,
-                                    decision_threshold, held_out_filter, held_out_ids, open_run)
+                                    decision_threshold, open_run)
 from core.training._scored import Scored, evaluation_source, score_run
-from core.training._train import PRIMARY, TrainResult, best_of, resolve_input, train
+from core.training._train import PRIMARY, TrainRequest, TrainResult, best_of, resolve_input, train
 
 __all__ = ["ALGORITHMS", "ArtifactError", "FrameCleaner", "GroupThresholdModel", "MAX_CLASSES", "MITIGATED_ALGORITHMS",
-           "MITIGATED_THRESHOLD", "MixtureModel", "PRIMARY", "Problem", "Run", "Scored", "TRUSTED_TYPES", "TrainResult",
+           "MITIGATED_THRESHOLD", "MixtureModel", "PRIMARY", "Problem", "Run", "Scored", "TRUSTED_TYPES", "TrainRequest", "TrainResult",
            "TrainedRun", "WeightedFit", "best_of", "build_pipeline", "check_threshold", "classification_curves",
            "classification_metrics", "code_version", "curves", "decision_rule", "decision_threshold", "define_problem",
            "evaluation_source", "get", "group_keys", "held_out_filter", "held_out_ids", "json_ready", "list_runs",

@@ -20,24 +20,12 @@ import pandas as pd
 
 from core.errors import InputError
 from core.lake import Lake
+from core.training._held_out import held_out_filter, held_out_ids
 from core.training._metrics import classification_metrics, regression_metrics
 from core.training._mitigated import MITIGATED_THRESHOLD
 from core.training._runs import Run, get, load_model
 
-_HELD_OUT = "SELECT row_id FROM lake.assay.run_test_rows WHERE run_id = ?"
 MITIGATED_ALGORITHMS = ("threshold_optimizer", "exponentiated_gradient")
-
-
-def held_out_filter(run_id: str, *, held_out: bool = True) -> tuple[str, list]:
-    """A WHERE condition over a dataset's rowid, with its parameters: the run's held-out rows, or
-    (held_out=False) every other row of its input (the training rows)."""
-    return f"rowid {'IN' if held_out else 'NOT IN'} ({_HELD_OUT})", [run_id]
-
-
-def held_out_ids(lake: Lake, run_id: str) -> np.ndarray:
-    """The lake row ids of the run's held-out rows, ascending."""
-    with lake.reading() as cur:
-        return cur.execute(_HELD_OUT + " ORDER BY row_id", [run_id]).fetchnumpy()["row_id"]
 
 
 def check_threshold(value: Any) -> float:
