@@ -9,7 +9,7 @@ from typing import Optional, Union
 
 from core import training
 from core.errors import InputError, NotFoundError
-from core.lake import Lake
+from core.lake import Lake, records
 
 
 @dataclass(frozen=True)
@@ -52,10 +52,18 @@ class ModelVersion:
 _JSON = ("signature", "input_example", "metrics", "gate", "card")
 
 
-def _version_from(row: tuple, names: list[str], aliases: dict, cur) -> ModelVersion:
-    data = dict(zip(names, row))
+def _read_versions(cur, name: str, where: str, params: list) -> list[ModelVersion]:
+    """Versions of model `name` as stored (`where` picks them), with their aliases and the threshold in force."""
+    found = records(cur, f"SELECT * FROM lake.assay.model_versions WHERE name = ? AND {where} ORDER BY version",
+                    [name, *params], json=_JSON)
+    aliases = _aliases(cur, name)
+    return [_version_from(data, aliases, cur) for data in found]
+
+
+def _version_from(data: dict, aliases: dict, cur) -> ModelVersion:
     for key in _JSON:
-        data[key] = json.loads(data[key]) if data[key] else ({} if key in ("gate", "card", "metrics") else [])
+        if data[key] is None:
+            data[key] = {} if key in ("gate", "card", "metrics") else []
     return ModelVersion(**data, aliases=tuple(sorted(aliases.get((data["name"], data["version"]), []))),
                         **_threshold_of(cur, data["name"], data["version"], data["run_id"]))
 
@@ -92,12 +100,10 @@ def get(lake: Lake, ref: str) -> ModelVersion:
                 raise NotFoundError(f"Model {name!r} has no alias {which!r}." if known else
                                     f"No registered model {name!r}. `python -m core models` lists them.")
             version = found[0][0]
-        result = cur.execute("SELECT * FROM lake.assay.model_versions WHERE name = ? AND version = ?", [name, version])
-        rows, names = result.fetchall(), [d[0] for d in result.description]
-        aliases = _aliases(cur, name)
-        if not rows:
+        found = _read_versions(cur, name, "version = ?", [version])
+        if not found:
             raise NotFoundError(f"No version {which} of model {name!r}. `python -m core models` lists them.")
-        return _version_from(rows[0], names, aliases, cur)
+        return found[0]
 
 
 def _aliases(cur, name: Optional[str] = None) -> dict:
@@ -112,10 +118,7 @@ def _aliases(cur, name: Optional[str] = None) -> dict:
 
 def versions(lake: Lake, name: str) -> list[ModelVersion]:
     with lake.reading() as cur:
-        result = cur.execute("SELECT * FROM lake.assay.model_versions WHERE name = ? ORDER BY version", [name])
-        rows, names = result.fetchall(), [d[0] for d in result.description]
-        aliases = _aliases(cur, name)
-        return [_version_from(r, names, aliases, cur) for r in rows]
+        return _read_versions(cur, name, "true", [])
 
 
 def list_models(lake: Lake, *, usecase: Optional[str] = None) -> list[dict]:
