@@ -28,7 +28,7 @@ from core.lake import Lake
 from core.lake.permissions import PermissionDenied
 from core.data.profile import PAGE_COLUMNS, QUANTILES
 
-from conftest import ROOT, lake_state
+from support import ROOT, lake_state
 
 ADDRESS_SPACE = 3 * 2**30  # the CLI imports and opens a lake within 2 GiB; 3 GiB leaves DuckDB room to work
 WIDE_COLUMNS, WIDE_ROWS = 10_000, 50
@@ -238,6 +238,7 @@ def wide(tmp_path_factory) -> tuple[Path, pd.DataFrame]:
     return folder / "lake", pd.read_csv(path)
 
 
+@pytest.mark.slow
 def test_profile_of_a_wide_table_fits_in_memory_and_covers_every_column(wide):
     folder, frame = wide
     code, answer, stderr = run_cli(folder, "profile", "wide", timeout=900)
@@ -260,6 +261,7 @@ def test_profile_of_a_wide_table_fits_in_memory_and_covers_every_column(wide):
     assert sum(c["kind"] == "categorical" for c in columns) == WIDE_COLUMNS // 10
 
 
+@pytest.mark.slow
 def test_the_explorer_pages_through_the_columns_of_a_wide_table(wide, monkeypatch):
     folder, frame = wide
     monkeypatch.setenv("ASSAY_LAKE", str(folder))
