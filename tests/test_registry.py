@@ -173,6 +173,7 @@ def test_the_registry_through_the_cli(trained, monkeypatch):
     assert cli("audit", "list", "--only", "promote")["entries"][0]["actor"] == "alice"
 
 
+@pytest.mark.slow
 def test_the_scorecard_pdf_and_html_show_every_section_with_real_figures(trained, tmp_path):
     import pypdfium2
 

@@ -95,6 +95,7 @@ def test_every_algorithm_binary_with_tracking_and_sensitive_columns(tlake):
     assert any("identifier" in w for w in result.warnings) and any("date or time" in w for w in result.warnings)
 
 
+@pytest.mark.slow
 def test_multiclass_regression_and_time_series(tlake):
     multi = training.train(tlake, dataset="applications", target="employment", actor="t", algorithms=["hist_gb"])
     run = multi.runs[0]
