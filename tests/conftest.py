@@ -1,4 +1,5 @@
-"""Shared fixtures: an empty lake per test, and one small demo lake per session."""
+"""Shared fixtures: an empty lake per test, one small demo lake per session (read only: checked when the
+session ends), and a demo lake of its own for a test that changes it. Helpers live in support.py."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,9 +8,7 @@ import pytest
 
 from core.data import demo
 from core.lake import Lake
-
-ROOT = Path(__file__).resolve().parents[1]
-DEMO_ROWS = 6_000
+from support import DEMO_ROWS, lake_state
 
 
 @pytest.fixture
@@ -21,37 +20,22 @@ def lake(tmp_path: Path) -> Lake:
 
 @pytest.fixture(scope="session")
 def demo_lake(tmp_path_factory) -> Lake:
-    """A lake holding the credit demo (6,000 applications) and the IHDP sample; tests only read it."""
+    """A lake holding the credit demo (6,000 applications) and the IHDP sample; tests only read it (a test that
+    writes to it fails the session: use `own_demo_lake`)."""
     opened = Lake.open(tmp_path_factory.mktemp("demo") / "lake")
     demo.build(opened, rows=DEMO_ROWS)
     demo.ingest_ihdp(opened)
+    built = lake_state(opened)
+    yield opened
+    changed = lake_state(opened) != built
+    opened.close()
+    assert not changed, "A test wrote to the session's read-only demo_lake; give it `own_demo_lake` instead."
+
+
+@pytest.fixture
+def own_demo_lake(tmp_path: Path) -> Lake:
+    """A lake of the test's own with the credit demo (no transactions), for a test that changes it."""
+    opened = Lake.open(tmp_path / "lake")
+    demo.build(opened, rows=1_500, with_transactions=False)
     yield opened
     opened.close()
-
-
-def credit_model(folder: Path, *, rows: int, algorithm: str, actor: str = "t"):
-    """A new lake at `folder` with the credit demo (no transactions) and one model of `defaulted` over
-    sex and race_ethnicity; returns (lake, run). The caller closes the lake."""
-    from core import training
-
-    opened = Lake.open(folder)
-    demo.build(opened, rows=rows, with_transactions=False)
-    run = training.train(opened, dataset="applications", target="defaulted", actor=actor, algorithms=[algorithm],
-                         sensitive=["sex", "race_ethnicity"], exclude=["applicant_id", "applied_at"]).runs[0]
-    return opened, run
-
-
-def lake_state(lake: Lake) -> dict:
-    """Everything a failed write must leave unchanged: snapshots, versions, tables and data files."""
-    files = sorted(str(p.relative_to(lake.config.folder)) for p in Path(lake.config.data_path).rglob("*") if p.is_file())
-    return {
-        "snapshot": lake.current_snapshot(),
-        "versions": lake.query("SELECT name, version FROM lake.assay.dataset_versions ORDER BY 1, 2"),
-        "tables": lake.query("SELECT table_name FROM duckdb_tables() WHERE database_name = 'lake' ORDER BY 1"),
-        "files": files,
-    }
-
-
-def write_csv(path: Path, text: str) -> Path:
-    path.write_text(text, encoding="utf-8")
-    return path

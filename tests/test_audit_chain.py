@@ -18,7 +18,7 @@ from core import review, training
 from core.cli import main
 from core.errors import InputError
 
-from conftest import lake_state, write_csv
+from support import lake_state, write_csv
 
 
 def cli(lake, *args) -> tuple[int, dict]:

@@ -16,7 +16,7 @@ import pytest
 from core.data import datasets, demo
 from core.lake import Lake
 
-from conftest import ROOT, write_csv
+from support import ROOT, write_csv
 
 POSTGRES = os.environ.get("ASSAY_TEST_POSTGRES")
 

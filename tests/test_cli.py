@@ -10,7 +10,7 @@ import pandas as pd
 
 from core.cli import main
 
-from conftest import ROOT, lake_state, write_csv
+from support import ROOT, lake_state, write_csv
 
 
 def run(*argv: str) -> tuple[int, dict]:

@@ -32,27 +32,27 @@ def test_condition_from_text():
         cohorts.condition_from_text("age", "<", "", "BIGINT")
 
 
-def test_save_list_apply_replace_delete(demo_lake):
-    version = datasets.get(demo_lake, "applications")
+def test_save_list_apply_replace_delete(own_demo_lake):
+    version = datasets.get(own_demo_lake, "applications")
     conditions = cohorts.conditions_from(demo_lake_planted_filter())
-    saved = cohorts.save(demo_lake, "noisy_test", dataset="applications", conditions=conditions, actor="t",
+    saved = cohorts.save(own_demo_lake, "noisy_test", dataset="applications", conditions=conditions, actor="t",
                          usecase="credit_approval", columns=version.column_names)
     assert saved.conditions == tuple(conditions)
-    assert "noisy_test" in [c.name for c in cohorts.list_cohorts(demo_lake, dataset="applications")]
-    frame = datasets.read_frame(demo_lake, version)
+    assert "noisy_test" in [c.name for c in cohorts.list_cohorts(own_demo_lake, dataset="applications")]
+    frame = datasets.read_frame(own_demo_lake, version)
     expected = ((frame.employment == "self_employed") & (frame.age < 40)).sum()
-    assert cohorts.count_rows(demo_lake, version, saved.conditions) == expected
-    replaced = cohorts.save(demo_lake, "noisy_test", dataset="applications", actor="t", usecase="credit_approval",
+    assert cohorts.count_rows(own_demo_lake, version, saved.conditions) == expected
+    replaced = cohorts.save(own_demo_lake, "noisy_test", dataset="applications", actor="t", usecase="credit_approval",
                             conditions=[cohorts.Condition("age", "<", 25)])
     assert replaced.conditions[0].value == 25
-    assert len([c for c in cohorts.list_cohorts(demo_lake) if c.name == "noisy_test"]) == 1
-    cohorts.delete(demo_lake, "noisy_test", actor="t", usecase="credit_approval")
+    assert len([c for c in cohorts.list_cohorts(own_demo_lake) if c.name == "noisy_test"]) == 1
+    cohorts.delete(own_demo_lake, "noisy_test", actor="t", usecase="credit_approval")
     with pytest.raises(NotFoundError):
-        cohorts.get(demo_lake, "noisy_test", usecase="credit_approval")
+        cohorts.get(own_demo_lake, "noisy_test", usecase="credit_approval")
     with pytest.raises(InputError, match="at least one condition"):
-        cohorts.save(demo_lake, "empty", dataset="applications", conditions=[], actor="t")
+        cohorts.save(own_demo_lake, "empty", dataset="applications", conditions=[], actor="t")
     with pytest.raises(InputError, match="not in this dataset"):
-        cohorts.save(demo_lake, "bad", dataset="applications", conditions=[cohorts.Condition("zz", "==", 1)],
+        cohorts.save(own_demo_lake, "bad", dataset="applications", conditions=[cohorts.Condition("zz", "==", 1)],
                      actor="t", columns=version.column_names)
 
 

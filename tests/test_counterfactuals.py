@@ -15,7 +15,7 @@ from core import review, training
 from core.cli import main
 from core.errors import AssayError
 
-from conftest import credit_model, lake_state
+from support import credit_model, lake_state
 
 
 @pytest.fixture(scope="module")

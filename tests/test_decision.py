@@ -23,7 +23,7 @@ from core.lake import Lake
 from core.lake.permissions import PermissionDenied
 from core.analysis.whatif import WhatIf
 
-from conftest import DEMO_ROWS, lake_state
+from support import DEMO_ROWS, lake_state
 
 THRESHOLD = 0.3
 
@@ -175,7 +175,7 @@ def test_the_gate_evaluates_each_model_at_its_threshold(trained):
 def test_the_fairness_page_defaults_its_slider_to_the_runs_threshold(trained, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
-    from conftest import ROOT
+    from support import ROOT
 
     lake, run, _ = trained
     monkeypatch.setenv("ASSAY_LAKE", str(lake.config.folder))
@@ -253,6 +253,7 @@ def test_set_threshold_through_the_cli(trained):
     assert json.loads(out.getvalue())["threshold"] == 0.45
 
 
+@pytest.mark.slow
 def test_mitigated_runs_keep_their_own_decision(trained):
     lake, run, _ = trained
     from core.analysis import mitigation

@@ -16,7 +16,7 @@ from core.cli import main
 from core.errors import InputError
 from core.lake import Lake
 
-from conftest import ROOT, lake_state
+from support import ROOT, lake_state
 
 SENSITIVE = ["sex", "race_ethnicity"]
 RATES = ("selection_rate", "accuracy", "tpr", "fpr", "fnr", "precision")

@@ -18,7 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, write_csv
+from support import ROOT, write_csv
+
+pytestmark = pytest.mark.browser
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = ROOT / "tests" / "artifacts"

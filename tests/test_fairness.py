@@ -18,7 +18,7 @@ from core.cli import main
 from core.errors import InputError
 from core.lake import Lake
 
-from conftest import lake_state
+from support import lake_state
 
 
 @pytest.fixture(scope="module")
@@ -165,6 +165,7 @@ def test_the_planted_disparity_is_detected(demo_run):
     assert any("Group B" in line and "missed" in line for line in report.summary)
 
 
+@pytest.mark.slow
 def test_threshold_mitigation_closes_the_gap_and_is_a_run_like_any_other(demo_run):
     from core.analysis import mitigation
     from core import review
@@ -190,6 +191,7 @@ def test_threshold_mitigation_closes_the_gap_and_is_a_run_like_any_other(demo_ru
     assert explained["output"] == "probability of the positive class"
 
 
+@pytest.mark.slow
 def test_reduction_mitigation_lowers_demographic_disparity_through_the_cli(demo_run):
     lake, run = demo_run
     out = io.StringIO()

@@ -13,7 +13,7 @@ from core import features
 from core.errors import AssayError, InputError
 from core.lake import Lake
 
-from conftest import lake_state
+from support import lake_state
 
 SPEC = """
 name: applicant_features

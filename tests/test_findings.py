@@ -14,7 +14,7 @@ from core.cli import main
 from core.errors import AssayError, InputError
 from core.lake.permissions import PermissionDenied
 
-from conftest import credit_model
+from support import credit_model
 
 
 @pytest.fixture(scope="module")

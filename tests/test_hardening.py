@@ -29,7 +29,7 @@ from core.errors import InputError
 from core.lake import Lake
 from core.lake.permissions import PermissionDenied
 
-from conftest import credit_model, ROOT, lake_state
+from support import credit_model, ROOT, lake_state
 
 
 def cli(lake_folder: Path, *args: str) -> tuple[int, dict]:
@@ -159,6 +159,7 @@ def test_ingest_spools_under_the_lake_not_in_the_system_temp(lake, monkeypatch, 
     assert len(seen) == 1 and seen[0].parent == lake.config.folder / "tmp" and not seen[0].exists()
 
 
+@pytest.mark.slow
 def test_kill_9_mid_demo_then_doctor_finds_and_repairs_the_debris(tmp_path):
     folder = tmp_path / "lake"
     job = subprocess.Popen([sys.executable, "-m", "core", "--lake", str(folder), "demo", "--rows", "200000"],
@@ -469,7 +470,7 @@ def test_a_copied_lake_made_before_relative_paths_still_opens(tmp_path):
     """Lakes created before this change stored an absolute data path."""
     import duckdb
 
-    from core.lake._lake import _load_extensions
+    from core.lake._lake import _load_extensions  # the lake's internals: an old lake is built by hand
 
     original = tmp_path / "old"
     original.mkdir()

@@ -18,7 +18,7 @@ from core.errors import InputError
 from core.lake import Lake
 from core.lake.permissions import PermissionDenied
 
-from conftest import ROOT, lake_state
+from support import ROOT, lake_state
 
 PASSWORDS = {"boss": "boss password 1", "appr1": "approver one pw", "appr2": "approver two pw",
              "ana": "analyst pw 123", "vic": "viewer pw 1234"}

@@ -12,7 +12,7 @@ from core.data import datasets
 from core.errors import InputError, NotFoundError
 from core.lake import Lake
 
-from conftest import lake_state, write_csv
+from support import lake_state, write_csv
 
 
 def test_csv_rows_types_and_missing_values(lake, tmp_path):

@@ -13,7 +13,7 @@ from core.config import load_config
 from core.errors import InputError
 from core.lake import Lake, is_retryable
 
-from conftest import ROOT, write_csv
+from support import ROOT, write_csv
 
 
 def test_open_creates_catalog_files_and_applies_every_migration(tmp_path):

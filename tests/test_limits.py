@@ -24,12 +24,11 @@ from core.data import datasets, demo
 from core import features
 from core.config import load_config
 from core.errors import InputError
-from core.features import _limits
 from core.lake import Lake
 from core.lake.permissions import PermissionDenied
 from core.data.profile import PAGE_COLUMNS, QUANTILES
 
-from conftest import ROOT, lake_state
+from support import ROOT, lake_state
 
 ADDRESS_SPACE = 3 * 2**30  # the CLI imports and opens a lake within 2 GiB; 3 GiB leaves DuckDB room to work
 WIDE_COLUMNS, WIDE_ROWS = 10_000, 50
@@ -94,7 +93,7 @@ def test_the_alias_bomb_is_refused_before_it_grows(small):
 
 def test_spec_text_and_nesting_are_bounded():
     with pytest.raises(InputError, match="at most 65,536"):
-        features.load_spec("name: x\ndescription: " + "y" * _limits.MAX_SPEC_BYTES + "\n")
+        features.load_spec("name: x\ndescription: " + "y" * features.MAX_SPEC_BYTES + "\n")
     with pytest.raises(InputError, match="nests deeper than 20"):
         features.load_spec("name: x\ndescription: " + "[" * 5_000 + "]" * 5_000 + "\n")
     with pytest.raises(InputError, match="at most 2,000"):
@@ -145,7 +144,7 @@ def test_a_heavy_preview_stops_with_a_clear_message(small):
 def test_a_preview_is_bounded_in_bytes_and_seconds(small, monkeypatch):
     lake = Lake.open(small)
     spec = features.load_spec(spec_text({f"d{i}": "lpad(region, 10000, 'x')" for i in range(10)}))
-    monkeypatch.setattr(_limits, "PREVIEW_MAX_BYTES", 2**20)  # 1,000 rows x 10 x 10,000 characters: 100 MB
+    monkeypatch.setattr("core.features._limits.PREVIEW_MAX_BYTES", 2**20)  # 1,000 rows x 10 x 10,000 characters: 100 MB
     with pytest.raises(InputError, match="a preview may be at most 1 MiB"):
         features.preview(lake, spec, rows=1_000)
     assert len(features.preview(lake, spec, rows=5)) == 5  # 500 KB: fine
@@ -239,6 +238,7 @@ def wide(tmp_path_factory) -> tuple[Path, pd.DataFrame]:
     return folder / "lake", pd.read_csv(path)
 
 
+@pytest.mark.slow
 def test_profile_of_a_wide_table_fits_in_memory_and_covers_every_column(wide):
     folder, frame = wide
     code, answer, stderr = run_cli(folder, "profile", "wide", timeout=900)
@@ -261,6 +261,7 @@ def test_profile_of_a_wide_table_fits_in_memory_and_covers_every_column(wide):
     assert sum(c["kind"] == "categorical" for c in columns) == WIDE_COLUMNS // 10
 
 
+@pytest.mark.slow
 def test_the_explorer_pages_through_the_columns_of_a_wide_table(wide, monkeypatch):
     folder, frame = wide
     monkeypatch.setenv("ASSAY_LAKE", str(folder))

@@ -17,7 +17,7 @@ from core import training
 from core.cli import main
 from core.errors import InputError
 
-from conftest import credit_model, lake_state
+from support import credit_model, lake_state
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 from core.data import cohorts, datasets, demo, usecases
 from core.lake import Lake
 
-from conftest import ROOT, write_csv
+from support import ROOT, write_csv
 
 TIMEOUT = 120
 
@@ -282,7 +282,7 @@ def test_reviews_page_computes_and_deletes(app, reviewed):
 
 
 def test_reviews_page_asks_the_outcome_direction_for_a_causal_review(app, reviewed, page_lake):
-    from conftest import lake_state
+    from support import lake_state
 
     at = app.run().switch_page("pages/reviews.py").run()
     at.selectbox(key="new_review_run").select(reviewed.run_id).run()

@@ -15,7 +15,7 @@ from core import training
 from core.cli import main
 from core.errors import InputError
 
-from conftest import lake_state
+from support import lake_state
 
 
 def people(n: int = 600, seed: int = 0) -> pd.DataFrame:

@@ -12,6 +12,7 @@ import statsmodels
 
 from core.data import datasets, profile
 
+pytestmark = pytest.mark.slow  # every public CSV shipped with statsmodels, and models on real files
 FILES = sorted(glob.glob(os.path.join(os.path.dirname(statsmodels.__file__), "datasets", "*", "*.csv")))
 FILES.append(os.path.join(os.path.dirname(econml.__file__), "data", "ihdp", "example_full.csv"))
 

@@ -18,6 +18,9 @@ from core.cli import main
 from core.lake import Lake
 
 
+pytestmark = pytest.mark.slow  # a full review of models trained on real data
+
+
 @pytest.fixture(scope="module")
 def survey(tmp_path_factory):
     frame = pd.read_csv(os.path.join(os.path.dirname(statsmodels.__file__), "datasets", "fair", "fair.csv"))

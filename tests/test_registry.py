@@ -16,7 +16,7 @@ from core.cli import main
 from core.errors import AssayError, InputError
 from core.lake import Lake
 
-from conftest import lake_state
+from support import lake_state
 
 
 @pytest.fixture(scope="module")
@@ -149,7 +149,7 @@ def test_the_registry_through_the_cli(trained, monkeypatch):
     folder = str(lake.config.folder)
 
     def cli(*args, user="alice", code=0):
-        monkeypatch.setattr("core.cli._context.local_actor", lambda: user)
+        monkeypatch.setattr("core.cli.local_actor", lambda: user)  # where the CLI calls it
         out = io.StringIO()
         assert main(["--lake", folder, *args], out=out) == code, out.getvalue()
         return json.loads(out.getvalue())
@@ -173,6 +173,7 @@ def test_the_registry_through_the_cli(trained, monkeypatch):
     assert cli("audit", "list", "--only", "promote")["entries"][0]["actor"] == "alice"
 
 
+@pytest.mark.slow
 def test_the_scorecard_pdf_and_html_show_every_section_with_real_figures(trained, tmp_path):
     import pypdfium2
 
@@ -222,7 +223,7 @@ def test_an_open_must_fix_item_on_the_champion_shows_in_the_registry_and_the_lif
     promoted: approval status, lifecycle, the Model registry page and the Lifecycle page all say so."""
     from streamlit.testing.v1 import AppTest
 
-    from conftest import ROOT
+    from support import ROOT
     from core.governance import findings
     from core import review
 

@@ -15,7 +15,7 @@ from core.cli import main
 from core.errors import AssayError, InputError
 from core.lake import Lake
 
-from conftest import lake_state
+from support import lake_state
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from core.errors import AssayError, InputError
 from core.lake import Lake
 from core.lake.permissions import PermissionDenied
 
-from conftest import ROOT, lake_state
+from support import ROOT, lake_state
 
 ROLES = ("viewer", "analyst", "approver", "admin")
 

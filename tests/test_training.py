@@ -22,7 +22,7 @@ from core.cli import main
 from core.errors import InputError
 from core.lake import Lake
 
-from conftest import lake_state
+from support import lake_state
 
 
 @pytest.fixture(scope="module")
@@ -95,6 +95,7 @@ def test_every_algorithm_binary_with_tracking_and_sensitive_columns(tlake):
     assert any("identifier" in w for w in result.warnings) and any("date or time" in w for w in result.warnings)
 
 
+@pytest.mark.slow
 def test_multiclass_regression_and_time_series(tlake):
     multi = training.train(tlake, dataset="applications", target="employment", actor="t", algorithms=["hist_gb"])
     run = multi.runs[0]
@@ -196,7 +197,7 @@ def test_every_model_type_is_on_the_trusted_list(task):
     y = {"binary": (X.a > 0.5).astype(int), "multiclass": pd.Series(rng.integers(0, 3, 300)), "regression": X.a * 3}[task]
     for algorithm in training.ALGORITHMS:
         model = training.build_pipeline(algorithm, task, ["a"], ["b"], seed=1).fit(X, y)
-        assert set(sio.get_untrusted_types(data=sio.dumps(model))) <= training._runs.TRUSTED_TYPES, algorithm
+        assert set(sio.get_untrusted_types(data=sio.dumps(model))) <= training.TRUSTED_TYPES, algorithm
 
 
 def test_cli_runs_and_run_show(tlake):

@@ -15,7 +15,7 @@ from core.data import datasets
 from core.cli import main
 from core.lake import Lake
 
-from conftest import credit_model, lake_state
+from support import credit_model, lake_state
 
 
 def cli(lake: Lake, *argv: str) -> tuple[int, dict]:

@@ -27,9 +27,8 @@ from core import training
 from core.errors import InputError
 from core.lake import Lake
 from core.progress import Progress, report
-from core.training import _metrics, _runs
-from core.training._mitigated import (MITIGATED_THRESHOLD, GroupThresholdModel, MixtureModel, WeightedFit,
-                                      group_keys)
+from core.training import (MITIGATED_THRESHOLD, GroupThresholdModel, MixtureModel, WeightedFit, classification_curves,
+                           classification_metrics, code_version, group_keys, json_ready, record_run, save_artifact)
 
 METHODS = {"threshold": "ThresholdOptimizer (post-processing)", "expgrad": "ExponentiatedGradient (reduction)"}
 CONSTRAINTS = {"demographic_parity": ("selection_rate",), "equalized_odds": ("tpr", "fpr"),
@@ -91,11 +90,11 @@ def mitigate(lake: Lake, run_id: str, *, sensitive: Sequence[str], method: str, 
     before = _measure(truth, before_proba, test_rows[sensitive], base, constraint)
     after_decision = training.TrainedRun(run=base_run, model=mitigated, threshold=MITIGATED_THRESHOLD)
     after = _measure(truth, after_proba, test_rows[sensitive], after_decision, constraint)
-    metrics = _metrics.plain(_metrics.classification_metrics(truth, after_proba, classes, positive=positive,
-                                                             threshold=MITIGATED_THRESHOLD))
-    curves = _metrics.classification_curves(truth, after_proba, classes, positive=positive)
+    metrics = json_ready(classification_metrics(truth, after_proba, classes, positive=positive,
+                                                threshold=MITIGATED_THRESHOLD))
+    curves = classification_curves(truth, after_proba, classes, positive=positive)
     new_id = f"{time.strftime('%Y%m%d')}-{uuid.uuid4().hex[:10]}"
-    artifact, digest = _runs.save_artifact(lake, new_id, mitigated)
+    artifact, digest = save_artifact(lake, new_id, mitigated)
     signature = list(base_run.features) + [
         {"name": c, "type": str(test_rows[c].dtype), "kind": "categorical"}
         for c in inputs if c not in base_run.feature_names]
@@ -110,9 +109,9 @@ def mitigate(lake: Lake, run_id: str, *, sensitive: Sequence[str], method: str, 
               "warnings": list(base_run.warnings) + _warnings(method, sensitive),
               "metrics": {**metrics, "mitigation": {"before": _headline(before), "after": _headline(after)}},
               "train_rows": int(len(fit_rows)), "test_rows": int(len(test_rows)), "duration_seconds": round(duration, 3),
-              "code_version": _runs.code_version(), "artifact": artifact, "artifact_sha256": digest, "created_by": actor}
+              "code_version": code_version(), "artifact": artifact, "artifact_sha256": digest, "created_by": actor}
     try:
-        lake.write(lambda cur: _runs.record(cur, record, curves, test_rows["__row_id"].to_numpy()), actor=actor,
+        lake.write(lambda cur: record_run(cur, record, curves, test_rows["__row_id"].to_numpy()), actor=actor,
                    action="mitigate", message=f"mitigate {base_run.run_id} ({method}, {constraint})", tag=f"run:{new_id}")
     except BaseException:
         (lake.config.folder / artifact).unlink(missing_ok=True)

@@ -151,14 +151,14 @@ def bucketed(frame: pd.DataFrame, quasi: Sequence[str], bins: int = 5) -> pd.Dat
     return out
 
 
-def membership_inference(lake: Lake, run_id: str, seed: int = 0) -> dict:
+def membership_inference(lake: Lake, run_id: str | training.TrainedRun, seed: int = 0) -> dict:
     """How well the model's loss (and its confidence) tells training rows from held-out rows: ROC AUC of
     the attack on a balanced sample. 0.5 means no leak; above ~0.6 the model remembers its training rows."""
     from sklearn.metrics import roc_auc_score
 
 
-    run = training.get(lake, run_id)
-    model = training.load_model(lake, run)
+    trained = training.open_run(lake, run_id)  # a review hands its TrainedRun: the model is not loaded again
+    run, model = trained.run, trained.model
     version, _ = training.evaluation_source(lake, run, None)
     test_filter, params = training.held_out_filter(run.run_id)
     held = datasets.read_frame(lake, version, where=test_filter, params=params, limit=ATTACK_ROWS)
@@ -166,7 +166,7 @@ def membership_inference(lake: Lake, run_id: str, seed: int = 0) -> dict:
     held, seen = held[held[run.target].notna()], seen[seen[run.target].notna()]
     n = min(len(held), len(seen))
     if n < 50:
-        raise InputError(f"Run {run_id} has too few rows on one side ({n}) for a membership test.")
+        raise InputError(f"Run {run.run_id} has too few rows on one side ({n}) for a membership test.")
     rng = np.random.default_rng(seed)
     held, seen = held.iloc[rng.choice(len(held), n, replace=False)], seen.iloc[rng.choice(len(seen), n, replace=False)]
     both = pd.concat([seen, held], ignore_index=True)
@@ -195,7 +195,7 @@ def membership_inference(lake: Lake, run_id: str, seed: int = 0) -> dict:
 
 
 def assess(lake: Lake, dataset: str, *, quasi: Sequence[str] = (), sensitive: Optional[str] = None, k: int = 5,
-           run_id: Optional[str] = None, seed: int = 0, passed_over: Sequence[str] = (),
+           run_id: Optional[str | training.TrainedRun] = None, seed: int = 0, passed_over: Sequence[str] = (),
            progress: Optional[Progress] = None) -> dict:
     """The whole privacy check of a dataset version (and, with `run_id`, of a model trained on it).
     `passed_over`: sensitive columns not used for l-diversity because they are quasi-identifiers (said

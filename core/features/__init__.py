@@ -1,4 +1,7 @@
-"""Feature building and the feature store (see _spec.py for the spec's schema)."""
+"""Feature building and the feature store: a spec (base dataset, derived expressions, point-in-time
+aggregates, as-of joins; see _spec.py for its schema) compiles to one SQL query over dataset versions
+(`compile_spec`), is previewed within limits (`preview`, _limits.py) and built into a versioned feature set
+with its lineage and statistics (`build`)."""
 from core.features._build import Compiled, compile_spec, preview
 from core.features._expressions import ALLOWED_FUNCTIONS, check_expression
 from core.features._limits import MAX_SPEC_BYTES

@@ -7,7 +7,7 @@ source row at or before it. Nothing here reads a table into pandas except the pr
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import NamedTuple, Optional
 
 import duckdb
 import pandas as pd
@@ -67,63 +67,12 @@ def compile_spec(lake: Lake, spec: FeatureSpec, *, base_limit: Optional[int] = N
     key = [q(spec.entity)] + ([q(spec.timestamp)] if spec.timestamp else [])
     joins, sources = [], []
 
-    for index, agg in enumerate(spec.aggregates):
-        source = datasets.get(lake, agg.source)
-        sources.append(source)
-        stypes = {c.name: c.type for c in source.columns}
-        _need(stypes, agg.entity, f"aggregate entity {agg.entity!r}", source.ref)
-        _need(stypes, agg.column, f"aggregate column {agg.column!r}", source.ref)
-        _same_key_type(types[spec.entity], stypes[agg.entity], spec.entity, base.ref, agg.entity, source.ref)
-        condition = f"s.{q(agg.entity)} = k.{q(spec.entity)}"
-        if spec.timestamp:
-            if not agg.timestamp:
-                raise InputError(f"Aggregate over {source.ref}.{agg.column} needs 'timestamp' (a time column of "
-                                 f"{source.name}): the base has a timestamp, so every aggregate is point-in-time.")
-            _need(stypes, agg.timestamp, f"aggregate timestamp {agg.timestamp!r}", source.ref)
-            condition += f" AND s.{q(agg.timestamp)} <= k.{q(spec.timestamp)}"
-            if agg.window:
-                condition += f" AND s.{q(agg.timestamp)} > k.{q(spec.timestamp)} - {agg.window.sql}"
-        elif agg.window:
-            raise InputError(f"A window ({agg.window}) needs a base 'timestamp' to count back from.")
-        numeric = column_kind(stypes[agg.column]) == "numeric"
-        measures = []
-        for function in agg.functions:
-            if function in ("sum", "avg", "mean", "stddev", "median") and not numeric:
-                raise InputError(f"{function} of {source.name}.{agg.column} ({stypes[agg.column]}) needs a numeric column.")
-            expr = FUNCTIONS[function].format(c=f"s.{q(agg.column)}")
-            measures.append(f"{expr} AS {q(agg.output_name(function))}")
-            outputs.append((f"agg_{index}", agg.output_name(function)))
-        keys = ", ".join(f"k.{k}" for k in key)
-        ctes.append(f"agg_{index} AS (SELECT {keys}, {', '.join(measures)} "
-                    f"FROM (SELECT DISTINCT {', '.join(key)} FROM base) k "
-                    f"LEFT JOIN (SELECT * FROM {source.table_sql}) AS s ON {condition} GROUP BY ALL)")
-        match = " AND ".join(f"agg_{index}.{k} IS NOT DISTINCT FROM base.{k}" for k in key)
-        joins.append(f"LEFT JOIN agg_{index} ON {match}")
-
-    for index, join in enumerate(spec.joins):
-        source = datasets.get(lake, join.source)
-        sources.append(source)
-        stypes = {c.name: c.type for c in source.columns}
-        _need(types, join.on, f"join column {join.on!r}", base.ref)
-        _need(stypes, join.key, f"join key {join.key!r}", source.ref)
-        _same_key_type(types[join.on], stypes[join.key], join.on, base.ref, join.key, source.ref)
-        for column in join.columns:
-            _need(stypes, column, f"join column {column!r}", source.ref)
-        picked = ", ".join(f"{q(c)} AS {q(join.prefix + c)}" for c in join.columns)
-        alias = f"j_{index}"
-        outputs += [(alias, join.prefix + c) for c in join.columns]
-        if join.as_of:
-            if not spec.timestamp:
-                raise InputError(f"An as-of join on {source.name}.{join.as_of} needs a base 'timestamp'.")
-            _need(stypes, join.as_of, f"as_of column {join.as_of!r}", source.ref)
-            ctes.append(f"{alias} AS (SELECT {q(join.key)} AS __key, {q(join.as_of)} AS __at, {picked} "
-                        f"FROM {source.table_sql})")
-            joins.append(f"ASOF LEFT JOIN {alias} ON {alias}.__key = base.{q(join.on)} "
-                         f"AND base.{q(spec.timestamp)} >= {alias}.__at")
-        else:
-            _check_unique_key(lake, source, join.key)
-            ctes.append(f"{alias} AS (SELECT {q(join.key)} AS __key, {picked} FROM {source.table_sql})")
-            joins.append(f"LEFT JOIN {alias} ON {alias}.__key = base.{q(join.on)}")
+    for part in ([_aggregate(lake, spec, types, base.ref, key, index, agg) for index, agg in enumerate(spec.aggregates)]
+                 + [_join(lake, spec, types, base.ref, index, join) for index, join in enumerate(spec.joins)]):
+        sources.append(part.source)
+        ctes.append(part.cte)
+        joins.append(part.join)
+        outputs += part.outputs
     if spec.label:
         outputs.append(("base", spec.label))
     names = [c for _, c in outputs]
@@ -134,6 +83,73 @@ def compile_spec(lake: Lake, spec: FeatureSpec, *, base_limit: Optional[int] = N
     columns = ", ".join(f"{alias}.{q(c)}" for alias, c in outputs)
     sql = f"WITH {', '.join(ctes)} SELECT {columns} FROM base {' '.join(joins)}"
     return Compiled(sql=sql, base=base, sources=tuple(sources), output_columns=tuple(names))
+
+
+class _Part(NamedTuple):
+    """One aggregate or join of a spec: the dataset it reads, its CTE, its join onto base and its outputs."""
+    source: object
+    cte: str
+    join: str
+    outputs: list
+
+
+def _aggregate(lake: Lake, spec: FeatureSpec, types: dict, base_ref: str, key: list, index: int, agg) -> _Part:
+    """Aggregates of a source's column per base key (point-in-time, within the window, when the base has a timestamp)."""
+    source = datasets.get(lake, agg.source)
+    stypes = {c.name: c.type for c in source.columns}
+    _need(stypes, agg.entity, f"aggregate entity {agg.entity!r}", source.ref)
+    _need(stypes, agg.column, f"aggregate column {agg.column!r}", source.ref)
+    _same_key_type(types[spec.entity], stypes[agg.entity], spec.entity, base_ref, agg.entity, source.ref)
+    condition = f"s.{q(agg.entity)} = k.{q(spec.entity)}"
+    if spec.timestamp:
+        if not agg.timestamp:
+            raise InputError(f"Aggregate over {source.ref}.{agg.column} needs 'timestamp' (a time column of "
+                             f"{source.name}): the base has a timestamp, so every aggregate is point-in-time.")
+        _need(stypes, agg.timestamp, f"aggregate timestamp {agg.timestamp!r}", source.ref)
+        condition += f" AND s.{q(agg.timestamp)} <= k.{q(spec.timestamp)}"
+        if agg.window:
+            condition += f" AND s.{q(agg.timestamp)} > k.{q(spec.timestamp)} - {agg.window.sql}"
+    elif agg.window:
+        raise InputError(f"A window ({agg.window}) needs a base 'timestamp' to count back from.")
+    numeric = column_kind(stypes[agg.column]) == "numeric"
+    measures, outputs = [], []
+    for function in agg.functions:
+        if function in ("sum", "avg", "mean", "stddev", "median") and not numeric:
+            raise InputError(f"{function} of {source.name}.{agg.column} ({stypes[agg.column]}) needs a numeric column.")
+        expr = FUNCTIONS[function].format(c=f"s.{q(agg.column)}")
+        measures.append(f"{expr} AS {q(agg.output_name(function))}")
+        outputs.append((f"agg_{index}", agg.output_name(function)))
+    keys = ", ".join(f"k.{k}" for k in key)
+    cte = (f"agg_{index} AS (SELECT {keys}, {', '.join(measures)} "
+           f"FROM (SELECT DISTINCT {', '.join(key)} FROM base) k "
+           f"LEFT JOIN (SELECT * FROM {source.table_sql}) AS s ON {condition} GROUP BY ALL)")
+    match = " AND ".join(f"agg_{index}.{k} IS NOT DISTINCT FROM base.{k}" for k in key)
+    return _Part(source, cte, f"LEFT JOIN agg_{index} ON {match}", outputs)
+
+
+def _join(lake: Lake, spec: FeatureSpec, types: dict, base_ref: str, index: int, join) -> _Part:
+    """Columns of a source joined by key (as of the base timestamp, with `as_of`; else on a unique key)."""
+    source = datasets.get(lake, join.source)
+    stypes = {c.name: c.type for c in source.columns}
+    _need(types, join.on, f"join column {join.on!r}", base_ref)
+    _need(stypes, join.key, f"join key {join.key!r}", source.ref)
+    _same_key_type(types[join.on], stypes[join.key], join.on, base_ref, join.key, source.ref)
+    for column in join.columns:
+        _need(stypes, column, f"join column {column!r}", source.ref)
+    picked = ", ".join(f"{q(c)} AS {q(join.prefix + c)}" for c in join.columns)
+    alias = f"j_{index}"
+    outputs = [(alias, join.prefix + c) for c in join.columns]
+    if join.as_of:
+        if not spec.timestamp:
+            raise InputError(f"An as-of join on {source.name}.{join.as_of} needs a base 'timestamp'.")
+        _need(stypes, join.as_of, f"as_of column {join.as_of!r}", source.ref)
+        return _Part(source, f"{alias} AS (SELECT {q(join.key)} AS __key, {q(join.as_of)} AS __at, {picked} "
+                             f"FROM {source.table_sql})",
+                     f"ASOF LEFT JOIN {alias} ON {alias}.__key = base.{q(join.on)} "
+                     f"AND base.{q(spec.timestamp)} >= {alias}.__at", outputs)
+    _check_unique_key(lake, source, join.key)
+    return _Part(source, f"{alias} AS (SELECT {q(join.key)} AS __key, {picked} FROM {source.table_sql})",
+                 f"LEFT JOIN {alias} ON {alias}.__key = base.{q(join.on)}", outputs)
 
 
 def preview(lake: Lake, spec: FeatureSpec, *, rows: int = 100) -> pd.DataFrame:

@@ -8,12 +8,13 @@ catalog ("database is locked") or committed a conflicting change first.
 """
 from __future__ import annotations
 
+import json as _json
 import random
 import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional, Sequence, TypeVar
+from typing import Any, Callable, Iterable, Iterator, Optional, Sequence, TypeVar
 
 import duckdb
 
@@ -36,6 +37,23 @@ def _extension_directory() -> Optional[str]:
         if folder.is_dir():
             return str(folder)
     return None
+
+
+def records(cur: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = (), *,
+            into: Callable[..., T] = dict, json: Iterable[str] = ()) -> list[T]:
+    """A query's rows as objects: `into(**row)` with each row's columns by name, the `json` columns decoded
+    (NULL stays None). One reader instead of a `dict(zip(names, row))` copy per table."""
+    result = cur.execute(sql, list(params))
+    names = [d[0] for d in result.description]
+    decoded = [n for n in names if n in set(json)]
+    out = []
+    for row in result.fetchall():
+        data = dict(zip(names, row))
+        for name in decoded:
+            if data[name] is not None:
+                data[name] = _json.loads(data[name])
+        out.append(into(**data))
+    return out
 
 
 def sql_literal(text: str) -> str:
@@ -154,6 +172,12 @@ class Lake:
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         with self.reading() as cur:
             return cur.execute(sql, list(params)).fetchall()
+
+    def records(self, sql: str, params: Sequence[Any] = (), *, into: Callable[..., T] = dict,
+                json: Iterable[str] = ()) -> list[T]:
+        """A query's rows as objects (see `records`), read with a cursor of its own."""
+        with self.reading() as cur:
+            return records(cur, sql, params, into=into, json=json)
 
     def write(self, work: Callable[[duckdb.DuckDBPyConnection], T], *, actor: str, action: str, message: str,
               tag: Optional[str | Callable[[T], str]] = None,

@@ -9,6 +9,10 @@ from typing import Sequence
 
 import duckdb
 
+# A run's held-out rows: the table is made here (step 4); core.training._held_out is the one module that writes and
+# reads it. The name is frozen with step 4 (a renamed table would be a new step).
+HELD_OUT_ROWS = "lake.assay.run_test_rows"
+
 STEPS: Sequence[tuple[int, str, Sequence[str]]] = (
     (1, "use cases, dataset versions, cohorts, settings", (
         """CREATE TABLE lake.assay.usecases (
@@ -45,7 +49,7 @@ STEPS: Sequence[tuple[int, str, Sequence[str]]] = (
             run_id VARCHAR, curve VARCHAR, label VARCHAR, x DOUBLE, y DOUBLE, threshold DOUBLE)""",
     )),
     (4, "held-out rows of each run, and reviews", (
-        "CREATE TABLE lake.assay.run_test_rows (run_id VARCHAR, row_id BIGINT)",
+        f"CREATE TABLE {HELD_OUT_ROWS} (run_id VARCHAR, row_id BIGINT)",
         """CREATE TABLE lake.assay.reviews (
             review_id VARCHAR, usecase VARCHAR, run_id VARCHAR, dataset_kind VARCHAR, dataset_name VARCHAR,
             dataset_version INTEGER, dataset_snapshot BIGINT, scope VARCHAR, rows BIGINT, sensitive VARCHAR,

@@ -180,8 +180,6 @@ def _scores(model, run: training.Run, frame: pd.DataFrame) -> np.ndarray:
 def _performance(lake: Lake, trained: training.TrainedRun, current: pd.DataFrame, labels: Optional[str],
                  entity: Optional[str]) -> Optional[dict]:
     """Metrics on the batch once labels are known: in the batch itself, or in a labels dataset joined by entity."""
-    from core.governance.registry import _evaluate
-
     run = trained.run
     frame = current
     if labels:
@@ -194,7 +192,7 @@ def _performance(lake: Lake, trained: training.TrainedRun, current: pd.DataFrame
     if run.target not in frame.columns or frame[run.target].notna().sum() < 20:
         return None
     frame = frame[frame[run.target].notna()]
-    return {"rows_with_labels": int(len(frame)), "current": _evaluate(trained, frame),
+    return {"rows_with_labels": int(len(frame)), "current": trained.metrics_on(frame),
             "training_holdout": {k: v for k, v in run.metrics.items() if isinstance(v, (int, float))}}
 
 

@@ -22,7 +22,7 @@ def retrain(lake: Lake, name: str, *, actor: str, dataset: Optional[str] = None,
     try:
         current = registry.get(lake, f"{name}@champion")
     except NotFoundError:
-        versions = registry.versions(lake, name) if registry._model_exists(lake, name) else []
+        versions = registry.versions(lake, name) if registry.model_exists(lake, name) else []
         if not versions:
             raise NotFoundError(f"No registered model {name!r}. `python -m core models` lists them.") from None
         current = versions[-1]

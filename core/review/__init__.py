@@ -1,4 +1,10 @@
-"""Responsible-AI reviews: persisted evaluations of one model on one dataset version."""
+"""Responsible-AI reviews: persisted evaluations of one model on one dataset version.
+
+`create` opens the run once (its model hash-checked once), reads and scores its evaluation rows once, and
+hands both to one runner per component (overview, explain, errors, fairness, counterfactuals, causal,
+privacy), which compose the analyses of core.analysis; results, timings and the per-row tables are saved in
+one write. Pages browse what was saved; the live reads (a cohort, one row, a tree with other settings) are
+small SQL reads over it. core.review_views draws the saved results."""
 # The typed results first: loading the module binds the name `core.review.results`, which the function
 # `results` below takes back. Import the classes from here (`from core.review import SensitiveReport`).
 from core.review.results import *  # noqa: F401,F403 (its __all__: one dataclass per component, typed_results)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Optional, Sequence
 
@@ -87,104 +87,22 @@ def create(lake: Lake, *, run_id: str, actor: str, dataset: Optional[str] = None
     personal-data scan, k-anonymity over `quasi` (l-diversity of the first sensitive column not in it) and
     membership inference against the model."""
     permissions.require(lake, actor, "review")
-    if not isinstance(explain_rows, int) or explain_rows < 100:
-        raise InputError(f"Explain at least 100 rows, not {explain_rows!r}.")
-    unknown = [c for c in components if c not in COMPONENTS]
-    if unknown or not components:
-        raise InputError(f"Unknown component(s) {unknown}; choose from {', '.join(COMPONENTS)}.")
-    if "causal" in components and not treatments:
-        raise InputError("The causal component needs the treatment column(s): --treatments COL ...")
-    if "causal" in components and not isinstance(higher_is_better, bool):
-        raise InputError("The causal component needs the direction of the outcome (the run's target): say whether a "
-                         "higher or a lower value is better (--higher-is-better or --lower-is-better); the policy follows it.")
-    if "counterfactuals" in components and not (isinstance(cf_rows, int) and 1 <= cf_rows <= 10_000
-                                                 and isinstance(cf_count, int) and 1 <= cf_count <= 50):
-        raise InputError(f"Counterfactuals take 1 to 10,000 rows and 1 to 50 per row, not {cf_rows!r} and {cf_count!r}.")
+    _check_options(components, explain_rows, cf_rows, cf_count, treatments, higher_is_better)
     report(progress, 0.02, "Reading and scoring the evaluation rows")
     trained = training.open_run(lake, run_id)  # the model and its decision, loaded once for every component
     scored = training.score_run(lake, trained, dataset=dataset, scope=scope,
-                       extra_columns=list(sensitive) if sensitive is not None else None)
-    run, model, version, kind, scope, frame, rows = (scored.run, scored.model, scored.version, scored.kind,
-                                                     scored.scope, scored.frame, scored.rows)
-    sensitive = list(run.sensitive if sensitive is None else sensitive)
-    classification = run.task in ("binary", "multiclass")
-    results, timings = {}, {}
-    X = frame[run.feature_names]
-    if "overview" in components:
-        started = time.perf_counter()
-        known = rows[rows["truth_label"].notna()]
-        groups = {}
-        for column in dict.fromkeys(sensitive + run.feature_names):
-            groups[column] = _overview.by_feature(known, frame.loc[known.index, column], classification=classification,
-                                                  seed=seed)
-        results["overview"] = {"overall": _overview.group_metrics(known, classification=classification, seed=seed),
-                               "by_feature": groups,
-                               "score_distribution": _overview.score_distribution(known) if run.task == "binary" else [],
-                               "confusion_matrix": _confusion(known, run) if classification else None}
-        timings["overview"] = round(time.perf_counter() - started, 3)
-    shap_frame = None
-    if "explain" in components:
-        started = time.perf_counter()
-        report(progress, 0.15, "Explaining: SHAP values of the model")
-        values, base, positions = _explain.shap_matrix(
-            model, X, task=run.task, classes=run.classes, positive=run.positive, seed=seed, explain_rows=explain_rows,
-            progress=lambda f, m: report(progress, 0.15 + 0.45 * f, m), scheduler=scheduler)
-        shap_frame = values.assign(__row_id=frame["__row_id"].to_numpy()[positions])
-        importance = values.abs().mean().sort_values(ascending=False)
-        top = list(importance.index[:PDP_FEATURES])
-        report(progress, 0.62, "Partial dependence and ICE curves")
-        results["explain"] = {
-            "top_features": [{"feature": f, "mean_abs_shap": float(v)} for f, v in importance.items()],
-            "base_value": base, "explained_rows": int(len(positions)), "of_rows": int(len(frame)),
-            "output": "log-odds of the positive class" if run.task == "binary" and run.algorithm in ("logistic", "lightgbm", "hist_gb")
-            else ("probability of the positive class" if run.task == "binary" else
-                  ("predicted class score" if run.task == "multiclass" else "predicted value")),
-            "partial_dependence": _explain.partial_dependence_curves(
-                model, X, top, categorical=[f["name"] for f in run.features if f["kind"] == "categorical"],
-                task=run.task, classes=run.classes, positive=run.positive, seed=seed)}
-        timings["explain"] = round(time.perf_counter() - started, 3)
-    if "errors" in components:
-        started = time.perf_counter()
-        report(progress, 0.75, f"Error analysis on all {len(frame):,} rows")
-        known = rows["truth_label"].notna().to_numpy()
-        columns = list(dict.fromkeys(run.feature_names + sensitive))
-        tree = _errors.error_tree(frame.loc[known, columns], rows.loc[known, "error"].to_numpy(dtype=float), columns,
-                                  regression=not classification, seed=seed)
-        order = [t["feature"] for t in results.get("explain", {}).get("top_features", [])] or columns
-        pair = [c for c in order if c in columns][:2]
-        heat = _errors.heatmap(frame.loc[known], rows.loc[known, "error"].to_numpy(dtype=float), pair[0],
-                               pair[1] if len(pair) > 1 else None)
-        results["errors"] = {**tree, "cohorts": _errors.top_cohorts(tree), "heatmap_features": pair,
-                             "heatmap": heat.to_dict("records")}
-        timings["errors"] = round(time.perf_counter() - started, 3)
-    if "fairness" in components:
-        started = time.perf_counter()
-        report(progress, 0.85, "Fairness by group")
-        results["fairness"] = _fairness(frame, rows, trained, sensitive, seed)
-        timings["fairness"] = round(time.perf_counter() - started, 3)
-    if "counterfactuals" in components:
-        started = time.perf_counter()
-        results["counterfactuals"] = _counterfactuals(lake, trained, cf_rows, cf_count, seed,
-                                                      lambda f, m: report(progress, 0.86 + 0.02 * f, m), scheduler)
-        timings["counterfactuals"] = round(time.perf_counter() - started, 3)
-    if "causal" in components:
-        from core.analysis import causal
-
-        started = time.perf_counter()
-        results["causal"] = {"effects": [
-            causal.analyse(lake, _dataset_ref(version, kind), treatment=t, outcome=run.target, exclude=run.excluded, seed=seed,
-                           higher_is_better=higher_is_better,
-                           progress=lambda f, m: report(progress, 0.88 + 0.02 * f, m)) for t in treatments]}
-        timings["causal"] = round(time.perf_counter() - started, 3)
-    if "privacy" in components:
-        from core.analysis import privacy
-
-        started = time.perf_counter()
-        report(progress, 0.9, "Privacy: personal data, k-anonymity, membership inference")
-        diverse, passed_over = privacy.l_diversity_column(sensitive, quasi) if quasi else (None, [])
-        results["privacy"] = privacy.assess(lake, _dataset_ref(version, kind), quasi=list(quasi), sensitive=diverse,
-                                            passed_over=passed_over, run_id=run.run_id, seed=seed)
-        timings["privacy"] = round(time.perf_counter() - started, 3)
+                                extra_columns=list(sensitive) if sensitive is not None else None)
+    job = _Work(lake=lake, scored=scored, sensitive=list(scored.run.sensitive if sensitive is None else sensitive),
+                 seed=seed, explain_rows=explain_rows, cf_rows=cf_rows, cf_count=cf_count, treatments=list(treatments),
+                 quasi=list(quasi), higher_is_better=higher_is_better, progress=progress, scheduler=scheduler)
+    for component in COMPONENTS:  # in this order: errors reads the explain component's top features
+        if component in components:
+            started = time.perf_counter()
+            job.results[component] = _RUNNERS[component](job)
+            job.timings[component] = round(time.perf_counter() - started, 3)
+    run, version, kind, scope, frame, rows = (scored.run, scored.version, scored.kind, scored.scope, scored.frame,
+                                              scored.rows)
+    sensitive, results, timings, shap_frame = job.sensitive, job.results, job.timings, job.shap_frame
     review_id = f"{time.strftime('%Y%m%d')}-{uuid.uuid4().hex[:10]}"
     report(progress, 0.92, "Saving the review in the lake")
     config = {"seed": seed, "scope": scope, "algorithm": run.algorithm, "task": run.task, "target": run.target,
@@ -212,6 +130,140 @@ def create(lake: Lake, *, run_id: str, actor: str, dataset: Optional[str] = None
     lake.write(work, actor=actor, action="review", message=f"review {run.run_id}", tag=f"review:{review_id}")
     report(progress, 1.0, f"Review {review_id} ready")
     return get(lake, review_id)
+
+
+def _check_options(components: Sequence[str], explain_rows, cf_rows, cf_count, treatments: Sequence[str],
+                   higher_is_better) -> None:
+    if not isinstance(explain_rows, int) or explain_rows < 100:
+        raise InputError(f"Explain at least 100 rows, not {explain_rows!r}.")
+    unknown = [c for c in components if c not in COMPONENTS]
+    if unknown or not components:
+        raise InputError(f"Unknown component(s) {unknown}; choose from {', '.join(COMPONENTS)}.")
+    if "causal" in components and not treatments:
+        raise InputError("The causal component needs the treatment column(s): --treatments COL ...")
+    if "causal" in components and not isinstance(higher_is_better, bool):
+        raise InputError("The causal component needs the direction of the outcome (the run's target): say whether a "
+                         "higher or a lower value is better (--higher-is-better or --lower-is-better); the policy follows it.")
+    if "counterfactuals" in components and not (isinstance(cf_rows, int) and 1 <= cf_rows <= 10_000
+                                                 and isinstance(cf_count, int) and 1 <= cf_count <= 50):
+        raise InputError(f"Counterfactuals take 1 to 10,000 rows and 1 to 50 per row, not {cf_rows!r} and {cf_count!r}.")
+
+
+@dataclass
+class _Work:
+    """A review being computed: its inputs, read and scored once and handed to every component, and what the
+    components have produced so far (errors reads the explain component's top features)."""
+    lake: Lake
+    scored: training.Scored
+    sensitive: list
+    seed: int
+    explain_rows: int
+    cf_rows: int
+    cf_count: int
+    treatments: list
+    quasi: list
+    higher_is_better: Optional[bool]
+    progress: Optional[Progress]
+    scheduler: Optional[str] = None  # a Dask scheduler: explanations and counterfactuals in row chunks there
+    results: dict = field(default_factory=dict)
+    timings: dict = field(default_factory=dict)
+    shap_frame: Optional[pd.DataFrame] = None
+
+    run = property(lambda self: self.scored.run)
+    frame = property(lambda self: self.scored.frame)
+    rows = property(lambda self: self.scored.rows)
+    classification = property(lambda self: self.scored.run.task in ("binary", "multiclass"))
+
+    def report(self, fraction: float, message: str) -> None:
+        report(self.progress, fraction, message)
+
+    def within(self, start: float, width: float) -> Progress:
+        """A component's progress, drawn within [start, start + width] of the review's."""
+        return lambda f, m: report(self.progress, start + width * f, m)
+
+
+def _overview_component(job: _Work) -> dict:
+    run, frame, rows, seed = job.run, job.frame, job.rows, job.seed
+    known = rows[rows["truth_label"].notna()]
+    groups = {}
+    for column in dict.fromkeys(job.sensitive + run.feature_names):
+        groups[column] = _overview.by_feature(known, frame.loc[known.index, column], classification=job.classification,
+                                              seed=seed)
+    return {"overall": _overview.group_metrics(known, classification=job.classification, seed=seed),
+            "by_feature": groups,
+            "score_distribution": _overview.score_distribution(known) if run.task == "binary" else [],
+            "confusion_matrix": _confusion(known, run) if job.classification else None}
+
+
+def _explain_component(job: _Work) -> dict:
+    run, frame, model, seed = job.run, job.frame, job.scored.model, job.seed
+    X = frame[run.feature_names]
+    job.report(0.15, "Explaining: SHAP values of the model")
+    values, base, positions = _explain.shap_matrix(
+        model, X, task=run.task, classes=run.classes, positive=run.positive, seed=seed, explain_rows=job.explain_rows,
+        progress=job.within(0.15, 0.45), scheduler=job.scheduler)
+    job.shap_frame = values.assign(__row_id=frame["__row_id"].to_numpy()[positions])
+    importance = values.abs().mean().sort_values(ascending=False)
+    top = list(importance.index[:PDP_FEATURES])
+    job.report(0.62, "Partial dependence and ICE curves")
+    return {
+        "top_features": [{"feature": f, "mean_abs_shap": float(v)} for f, v in importance.items()],
+        "base_value": base, "explained_rows": int(len(positions)), "of_rows": int(len(frame)),
+        "output": "log-odds of the positive class" if run.task == "binary" and run.algorithm in ("logistic", "lightgbm", "hist_gb")
+        else ("probability of the positive class" if run.task == "binary" else
+              ("predicted class score" if run.task == "multiclass" else "predicted value")),
+        "partial_dependence": _explain.partial_dependence_curves(
+            model, X, top, categorical=[f["name"] for f in run.features if f["kind"] == "categorical"],
+            task=run.task, classes=run.classes, positive=run.positive, seed=seed)}
+
+
+def _errors_component(job: _Work) -> dict:
+    run, frame, rows = job.run, job.frame, job.rows
+    job.report(0.75, f"Error analysis on all {len(frame):,} rows")
+    known = rows["truth_label"].notna().to_numpy()
+    columns = list(dict.fromkeys(run.feature_names + job.sensitive))
+    tree = _errors.error_tree(frame.loc[known, columns], rows.loc[known, "error"].to_numpy(dtype=float), columns,
+                              regression=not job.classification, seed=job.seed)
+    order = [t["feature"] for t in job.results.get("explain", {}).get("top_features", [])] or columns
+    pair = [c for c in order if c in columns][:2]
+    heat = _errors.heatmap(frame.loc[known], rows.loc[known, "error"].to_numpy(dtype=float), pair[0],
+                           pair[1] if len(pair) > 1 else None)
+    return {**tree, "cohorts": _errors.top_cohorts(tree), "heatmap_features": pair, "heatmap": heat.to_dict("records")}
+
+
+def _fairness_component(job: _Work) -> dict:
+    job.report(0.85, "Fairness by group")
+    return _fairness(job.frame, job.rows, job.scored.trained, job.sensitive, job.seed)
+
+
+def _counterfactuals_component(job: _Work) -> dict:
+    return _counterfactuals(job.lake, job.scored.trained, job.cf_rows, job.cf_count, job.seed, job.within(0.86, 0.02),
+                            job.scheduler)
+
+
+def _causal_component(job: _Work) -> dict:
+    from core.analysis import causal
+
+    run, dataset = job.run, _dataset_ref(job.scored.version, job.scored.kind)
+    return {"effects": [causal.analyse(job.lake, dataset, treatment=t, outcome=run.target, exclude=run.excluded,
+                                       seed=job.seed, higher_is_better=job.higher_is_better,
+                                       progress=job.within(0.88, 0.02)) for t in job.treatments]}
+
+
+def _privacy_component(job: _Work) -> dict:
+    from core.analysis import privacy
+
+    job.report(0.9, "Privacy: personal data, k-anonymity, membership inference")
+    quasi = job.quasi
+    diverse, passed_over = privacy.l_diversity_column(job.sensitive, quasi) if quasi else (None, [])
+    return privacy.assess(job.lake, _dataset_ref(job.scored.version, job.scored.kind), quasi=list(quasi),
+                          sensitive=diverse, passed_over=passed_over, run_id=job.scored.trained, seed=job.seed)
+
+
+# One runner per component, each timed alike by `create`.
+_RUNNERS = {"overview": _overview_component, "explain": _explain_component, "errors": _errors_component,
+            "fairness": _fairness_component, "counterfactuals": _counterfactuals_component,
+            "causal": _causal_component, "privacy": _privacy_component}
 
 
 def _dataset_ref(version, kind: str) -> str:
@@ -290,25 +342,24 @@ def _json(value):
     return str(value)
 
 
+_JSON = ("sensitive", "components", "config", "timings")
+
+
 def get(lake: Lake, review_id: str) -> Review:
-    with lake.reading() as cur:
-        result = cur.execute("SELECT * FROM lake.assay.reviews WHERE review_id = ?", [str(review_id).strip()])
-        rows, names = result.fetchall(), [d[0] for d in result.description]
-    if not rows:
+    found = lake.records("SELECT * FROM lake.assay.reviews WHERE review_id = ?", [str(review_id).strip()],
+                         into=Review, json=_JSON)
+    if not found:
         raise NotFoundError(f"No review {review_id!r}. `python -m core reviews` lists them.")
-    data = dict(zip(names, rows[0]))
-    for key in ("sensitive", "components", "config", "timings"):
-        data[key] = json.loads(data[key])
-    return Review(**data)
+    return found[0]
 
 
 def list_reviews(lake: Lake, *, usecase: Optional[str] = None, run_id: Optional[str] = None) -> list[Review]:
-    sql, params = "SELECT review_id FROM lake.assay.reviews WHERE true", []
+    sql, params = "SELECT * FROM lake.assay.reviews WHERE true", []
     if usecase:
         sql, params = sql + " AND usecase = ?", params + [usecase]
     if run_id:
         sql, params = sql + " AND run_id = ?", params + [run_id]
-    return [get(lake, r[0]) for r in lake.query(sql + " ORDER BY created_at DESC", params)]
+    return lake.records(sql + " ORDER BY created_at DESC", params, into=Review, json=_JSON)
 
 
 def results(lake: Lake, review_id: str) -> dict:

@@ -97,12 +97,12 @@ def _thin(frame: pd.DataFrame, points: int = 200) -> pd.DataFrame:
     return frame.iloc[keep]
 
 
-def plain(value: Any) -> Any:
+def json_ready(value: Any) -> Any:
     """JSON-ready numbers (numpy scalars to Python, NaN to None)."""
     if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
+        return {k: json_ready(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
+        return [json_ready(v) for v in value]
     if isinstance(value, (np.floating, float)):
         return None if math.isnan(float(value)) else float(value)
     if isinstance(value, np.integer):

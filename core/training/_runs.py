@@ -18,7 +18,8 @@ import pandas as pd
 
 from core.config import PROJECT_ROOT
 from core.errors import AssayError, InputError, NotFoundError
-from core.lake import Lake
+from core.lake import Lake, records
+from core.training._held_out import record_held_out
 
 # skops rebuilds scikit-learn and numpy types it knows; these are the others our models contain.
 TRUSTED_TYPES = frozenset({
@@ -130,6 +131,21 @@ def model_from_bytes(data: bytes, run: Run) -> Any:
     return sio.loads(data, trusted=sorted(untrusted))
 
 
+def save_run(lake: Lake, run: dict, model: Any, curves: pd.DataFrame, test_row_ids, *, actor: str, action: str,
+             message: str) -> Run:
+    """Save the model's artifact, then record the run (with its artifact and hash) in one write; a failed write
+    leaves no artifact behind (no half-written run)."""
+    artifact, digest = save_artifact(lake, run["run_id"], model)
+    run = {**run, "artifact": artifact, "artifact_sha256": digest}
+    try:
+        lake.write(lambda cur: record(cur, run, curves, test_row_ids), actor=actor, action=action, message=message,
+                   tag=f"run:{run['run_id']}")
+    except BaseException:
+        (lake.config.folder / artifact).unlink(missing_ok=True)
+        raise
+    return get(lake, run["run_id"])
+
+
 def record(cur, run: dict, curves: pd.DataFrame, test_row_ids=()) -> None:
     """Insert a run, its curves and the lake row ids of its held-out rows (inside the caller's transaction)."""
     columns = ["run_id", "batch_id", "usecase", "input_kind", "input_name", "input_version", "input_snapshot", "target",
@@ -143,21 +159,10 @@ def record(cur, run: dict, curves: pd.DataFrame, test_row_ids=()) -> None:
     cur.register("run_curves_frame", frame)
     cur.execute("INSERT INTO lake.assay.run_curves SELECT * FROM run_curves_frame")
     cur.unregister("run_curves_frame")
-    rows = pd.DataFrame({"run_id": run["run_id"], "row_id": pd.Series(test_row_ids, dtype="int64")})
-    cur.register("run_rows_frame", rows)
-    cur.execute("INSERT INTO lake.assay.run_test_rows SELECT * FROM run_rows_frame")
-    cur.unregister("run_rows_frame")
+    record_held_out(cur, run["run_id"], test_row_ids)
 
 
-_JSON = {"classes", "split", "params", "features", "sensitive", "excluded", "warnings", "metrics"}
-
-
-def _from_row(row: tuple, names: list[str]) -> Run:
-    data = dict(zip(names, row))
-    for key in _JSON:
-        data[key] = json.loads(data[key]) if data[key] is not None else None
-    data["positive"] = json.loads(data["positive"]) if data["positive"] is not None else None
-    return Run(**data)
+_JSON = ("classes", "split", "params", "features", "sensitive", "excluded", "warnings", "metrics", "positive")
 
 
 def get(lake: Lake, run_id: str) -> Run:
@@ -169,11 +174,10 @@ def get(lake: Lake, run_id: str) -> Run:
 
 def read(cur, run_id: str) -> Run:
     """One run, read with the caller's cursor (inside its reading or transaction)."""
-    result = cur.execute("SELECT * FROM lake.assay.runs WHERE run_id = ?", [run_id])
-    rows, names = result.fetchall(), [d[0] for d in result.description]
-    if not rows:
+    found = records(cur, "SELECT * FROM lake.assay.runs WHERE run_id = ?", [run_id], into=Run, json=_JSON)
+    if not found:
         raise NotFoundError(f"No run {run_id!r}. `python -m core runs` lists the runs.")
-    return _from_row(rows[0], names)
+    return found[0]
 
 
 def list_runs(lake: Lake, *, usecase: Optional[str] = None, input_name: Optional[str] = None) -> list[Run]:
@@ -182,10 +186,7 @@ def list_runs(lake: Lake, *, usecase: Optional[str] = None, input_name: Optional
         sql, params = sql + " AND usecase = ?", params + [usecase]
     if input_name:
         sql, params = sql + " AND input_name = ?", params + [input_name]
-    with lake.reading() as cur:
-        result = cur.execute(sql + " ORDER BY created_at DESC, algorithm", params)
-        rows, names = result.fetchall(), [d[0] for d in result.description]
-    return [_from_row(r, names) for r in rows]
+    return lake.records(sql + " ORDER BY created_at DESC, algorithm", params, into=Run, json=_JSON)
 
 
 def curves(lake: Lake, run_ids: list[str]) -> pd.DataFrame:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
@@ -60,93 +60,87 @@ def best_of(runs: Sequence[_runs.Run], metric: Optional[str] = None) -> _runs.Ru
     return (max if higher else min)(scored, key=lambda r: r.metrics[metric])
 
 
-def train(lake: Lake, *, target: str, actor: str, dataset: Optional[str] = None, feature_set: Optional[str] = None,
-          task: Optional[Task] = None, algorithms: Sequence[str] = ("logistic", "lightgbm"), test_size: float = 0.3,
-          split_method: str = "random", time_column: Optional[str] = None, sensitive: Sequence[str] = (),
-          exclude: Sequence[str] = (), positive: Any = None, seed: int = 42, params: Optional[dict] = None,
-          threshold: float = 0.5,
-          usecase: Optional[str] = None, progress: Optional[Progress] = None, search_seconds: float = 0.0,
-          on_run: Optional[Callable[[_runs.Run], None]] = None) -> TrainResult:
+@dataclass(frozen=True)
+class TrainRequest:
+    """What to train: the input (a dataset or a feature set), the target and task, the split, the algorithms
+    and their options. `train(lake, target=..., ...)` builds one from its keywords."""
+    target: str
+    dataset: Optional[str] = None
+    feature_set: Optional[str] = None
+    task: Optional[Task] = None
+    algorithms: Sequence[str] = ("logistic", "lightgbm")
+    test_size: float = 0.3
+    split_method: str = "random"
+    time_column: Optional[str] = None
+    sensitive: Sequence[str] = ()
+    exclude: Sequence[str] = ()
+    positive: Any = None
+    seed: int = 42
+    params: Optional[dict] = None
+    threshold: float = 0.5
+    usecase: Optional[str] = None
+    search_seconds: float = 0.0
+
+    def checked(self) -> "TrainRequest":
+        """The request with its threshold checked, or an InputError saying which option is wrong."""
+        unknown = [a for a in self.algorithms if a not in ALGORITHMS]
+        if unknown or not self.algorithms:
+            raise InputError(f"Unknown algorithm(s) {unknown}; choose from {', '.join(ALGORITHMS)}.")
+        threshold = check_threshold(self.threshold)
+        if not 0 <= self.search_seconds <= 24 * 3600:
+            raise InputError(f"The search budget must be between 0 and 86400 seconds, not {self.search_seconds}.")
+        if self.split_method not in ("random", "time"):
+            raise InputError(f"Split {self.split_method!r} is not supported: use random or time:COLUMN.")
+        if self.split_method == "time" and not self.time_column:
+            raise InputError("A time-ordered split needs its column: --split time:COLUMN.")
+        if self.task == "timeseries" and self.split_method != "time":
+            raise InputError("A time-series task needs a time-ordered split: --split time:COLUMN.")
+        return replace(self, threshold=threshold)
+
+
+@dataclass(frozen=True, eq=False)
+class _Prepared:
+    """The input read once, its problem defined and its rows split: shared by every algorithm of a batch."""
+    version: Any
+    kind: str
+    usecase: str
+    problem: Problem
+    frame: pd.DataFrame
+    X: pd.DataFrame
+    y: pd.Series
+    row_ids: np.ndarray
+    train_idx: np.ndarray
+    valid_idx: np.ndarray
+    test_idx: np.ndarray
+    split_spec: dict
+    batch_id: str
+    signature: list
+    code_version: str
+
+    def part(self, which: np.ndarray, labels: bool = True) -> tuple[pd.DataFrame, pd.Series]:
+        y = self.y.iloc[which]
+        return self.X.iloc[which], (_labels(y, self.problem) if labels else y)
+
+
+def train(lake: Lake, request: Optional[TrainRequest] = None, *, actor: str, progress: Optional[Progress] = None,
+          on_run: Optional[Callable[[_runs.Run], None]] = None, **options) -> TrainResult:
     """Train each algorithm; every finished run is recorded (and passed to `on_run`) before the next starts.
+    The options are a TrainRequest, or its fields as keywords (`train(lake, target=..., dataset=..., actor=...)`).
 
     With `search_seconds`, each algorithm first spends its share of that budget on a hyperparameter
     search scored on the validation fold."""
+    if request is not None and options:
+        raise TypeError("Give train() a TrainRequest or its fields as keywords, not both.")
     permissions.require(lake, actor, "train")
-    unknown = [a for a in algorithms if a not in ALGORITHMS]
-    if unknown or not algorithms:
-        raise InputError(f"Unknown algorithm(s) {unknown}; choose from {', '.join(ALGORITHMS)}.")
-    threshold = check_threshold(threshold)
-    if not 0 <= search_seconds <= 24 * 3600:
-        raise InputError(f"The search budget must be between 0 and 86400 seconds, not {search_seconds}.")
-    if split_method not in ("random", "time"):
-        raise InputError(f"Split {split_method!r} is not supported: use random or time:COLUMN.")
-    if split_method == "time" and not time_column:
-        raise InputError("A time-ordered split needs its column: --split time:COLUMN.")
-    if task == "timeseries" and split_method != "time":
-        raise InputError("A time-series task needs a time-ordered split: --split time:COLUMN.")
-    version, kind = resolve_input(lake, dataset=dataset, feature_set=feature_set)
-    owner = usecase or version.usecase
-    usecases.get(lake, owner)
-    report(progress, 0.02, f"Reading {version.ref} ({version.rows:,} rows)")
-    frame = datasets.read_frame(lake, version, with_row_ids=True)
-    row_ids = frame.pop("__row_id").to_numpy()
-    keep = [version.entity] if kind == "feature_set" else []
-    frame["__row_id"] = row_ids
-    problem, frame = define_problem(frame, target=target, task=task, sensitive=sensitive, exclude=exclude,
-                                    positive=positive, time_column=time_column, keep=keep + ["__row_id"])
-    row_ids = frame.pop("__row_id").to_numpy()  # rows without a target are gone now
-    if kind == "feature_set" and version.entity not in problem.excluded:
-        problem.excluded.append(version.entity)
-    train_idx, valid_idx, test_idx = split(frame, problem, test_size=test_size, method=split_method, seed=seed)
-    split_spec = {"method": split_method, "test_size": test_size, "seed": seed, "time_column": time_column,
-                  "validation_size": 0.1, "stratified": problem.is_classification and split_method == "random"}
-    X, y = frame[problem.features], frame[problem.target]
-    batch_id = uuid.uuid4().hex[:12]
-    signature = [{"name": c, "type": str(frame[c].dtype), "kind": "numeric" if c in problem.numeric else "categorical"}
-                 for c in problem.features]
-    version_of_code = _runs.code_version()
+    request = (request or TrainRequest(**options)).checked()
+    prepared = _prepare(lake, request, progress)
+    problem, algorithms = prepared.problem, request.algorithms
     runs: list[_runs.Run] = []
     for index, algorithm in enumerate(algorithms):
         share = (index / len(algorithms), (index + 1) / len(algorithms))
-        report(progress, 0.05 + 0.9 * share[0], f"Training {ALGORITHMS[algorithm]} on {len(train_idx):,} rows")
-        started = time.perf_counter()
-        chosen, searched = dict((params or {}).get(algorithm) or {}), None
-        if search_seconds > 0:
-            report(progress, 0.05 + 0.9 * share[0], f"Searching {ALGORITHMS[algorithm]} parameters "
-                   f"({search_seconds / len(algorithms):.0f} s)")
-            found, searched = search(algorithm, problem.task, problem.numeric, problem.categorical,
-                                     (X.iloc[train_idx], _labels(y.iloc[train_idx], problem)),
-                                     (X.iloc[valid_idx], _labels(y.iloc[valid_idx], problem)),
-                                     seconds=search_seconds / len(algorithms), seed=seed)
-            chosen.update(found)
-        pipeline = build_pipeline(algorithm, problem.task, problem.numeric, problem.categorical, seed=seed,
-                                  params=chosen)
-        fitted = fit_pipeline(pipeline, X.iloc[train_idx], _labels(y.iloc[train_idx], problem),
-                              validation=(X.iloc[valid_idx], _labels(y.iloc[valid_idx], problem)))
-        metrics, curves = _evaluate(pipeline, X.iloc[test_idx], y.iloc[test_idx], problem, seed, threshold)
-        if problem.task == "timeseries":
-            metrics["backtest"] = _backtest(frame, problem, algorithm, seed, test_size)
-        duration = time.perf_counter() - started
-        run_id = f"{time.strftime('%Y%m%d')}-{uuid.uuid4().hex[:10]}"
-        artifact, digest = _runs.save_artifact(lake, run_id, pipeline)
-        record = {"run_id": run_id, "batch_id": batch_id, "usecase": owner, "input_kind": kind, "input_name": version.name,
-                  "input_version": version.version, "input_snapshot": version.snapshot, "target": problem.target,
-                  "task": problem.task, "positive": _plain_label(problem.positive),
-                  "classes": [_plain_label(c) for c in problem.classes] if problem.classes else None,
-                  "split": split_spec, "algorithm": algorithm,
-                  "params": {**_params_of(pipeline), **fitted, **({"search": searched} if searched else {})},
-                  "features": signature, "sensitive": problem.sensitive,
-                  "excluded": problem.excluded, "warnings": problem.warnings, "metrics": _metrics.plain(metrics),
-                  "train_rows": int(len(train_idx) + len(valid_idx)), "test_rows": int(len(test_idx)),
-                  "duration_seconds": round(duration, 3), "code_version": version_of_code, "artifact": artifact,
-                  "artifact_sha256": digest, "created_by": actor}
-        try:
-            lake.write(lambda cur: _runs.record(cur, record, curves, row_ids[test_idx]), actor=actor,
-                       action="train", message=f"train {algorithm}", tag=f"run:{run_id}")
-        except BaseException:
-            (lake.config.folder / artifact).unlink(missing_ok=True)  # no half-written run
-            raise
-        run = _runs.get(lake, run_id)
+        report(progress, 0.05 + 0.9 * share[0], f"Training {ALGORITHMS[algorithm]} on {len(prepared.train_idx):,} rows")
+        run = _train_one(lake, request, prepared, algorithm, actor=actor, progress=lambda m: report(
+            progress, 0.05 + 0.9 * share[0], m))
         runs.append(run)
         if on_run:
             on_run(run)
@@ -156,6 +150,69 @@ def train(lake: Lake, *, target: str, actor: str, dataset: Optional[str] = None,
     report(progress, 1.0, f"Best: {best.algorithm} ({best.run_id})")
     return TrainResult(runs=runs, best_run_id=best.run_id, primary_metric=PRIMARY[problem.task][0],
                        warnings=problem.warnings)
+
+
+def _prepare(lake: Lake, request: TrainRequest, progress: Optional[Progress]) -> _Prepared:
+    version, kind = resolve_input(lake, dataset=request.dataset, feature_set=request.feature_set)
+    owner = request.usecase or version.usecase
+    usecases.get(lake, owner)
+    report(progress, 0.02, f"Reading {version.ref} ({version.rows:,} rows)")
+    frame = datasets.read_frame(lake, version, with_row_ids=True)
+    row_ids = frame.pop("__row_id").to_numpy()
+    keep = [version.entity] if kind == "feature_set" else []
+    frame["__row_id"] = row_ids
+    problem, frame = define_problem(frame, target=request.target, task=request.task, sensitive=request.sensitive,
+                                    exclude=request.exclude, positive=request.positive,
+                                    time_column=request.time_column, keep=keep + ["__row_id"])
+    row_ids = frame.pop("__row_id").to_numpy()  # rows without a target are gone now
+    if kind == "feature_set" and version.entity not in problem.excluded:
+        problem.excluded.append(version.entity)
+    method, seed = request.split_method, request.seed
+    train_idx, valid_idx, test_idx = split(frame, problem, test_size=request.test_size, method=method, seed=seed)
+    split_spec = {"method": method, "test_size": request.test_size, "seed": seed, "time_column": request.time_column,
+                  "validation_size": 0.1, "stratified": problem.is_classification and method == "random"}
+    signature = [{"name": c, "type": str(frame[c].dtype), "kind": "numeric" if c in problem.numeric else "categorical"}
+                 for c in problem.features]
+    return _Prepared(version=version, kind=kind, usecase=owner, problem=problem, frame=frame, X=frame[problem.features],
+                     y=frame[problem.target], row_ids=row_ids,
+                     train_idx=train_idx, valid_idx=valid_idx, test_idx=test_idx, split_spec=split_spec,
+                     batch_id=uuid.uuid4().hex[:12], signature=signature, code_version=_runs.code_version())
+
+
+def _train_one(lake: Lake, request: TrainRequest, prepared: _Prepared, algorithm: str, *, actor: str,
+               progress: Callable[[str], None]) -> _runs.Run:
+    """One algorithm: (search,) fit, evaluate on the held-out rows, and record the run with its artifact."""
+    problem, seed, budget = prepared.problem, request.seed, request.search_seconds / len(request.algorithms)
+    started = time.perf_counter()
+    chosen, searched = dict((request.params or {}).get(algorithm) or {}), None
+    if request.search_seconds > 0:
+        progress(f"Searching {ALGORITHMS[algorithm]} parameters ({budget:.0f} s)")
+        found, searched = search(algorithm, problem.task, problem.numeric, problem.categorical,
+                                 prepared.part(prepared.train_idx), prepared.part(prepared.valid_idx),
+                                 seconds=budget, seed=seed)
+        chosen.update(found)
+    pipeline = build_pipeline(algorithm, problem.task, problem.numeric, problem.categorical, seed=seed, params=chosen)
+    fitted = fit_pipeline(pipeline, *prepared.part(prepared.train_idx), validation=prepared.part(prepared.valid_idx))
+    metrics, curves = _evaluate(pipeline, *prepared.part(prepared.test_idx, labels=False), problem, seed,
+                                request.threshold)
+    if problem.task == "timeseries":
+        metrics["backtest"] = _backtest(prepared.frame, problem, algorithm, seed, request.test_size)
+    duration = time.perf_counter() - started
+    run_id = f"{time.strftime('%Y%m%d')}-{uuid.uuid4().hex[:10]}"
+    version = prepared.version
+    record = {"run_id": run_id, "batch_id": prepared.batch_id, "usecase": prepared.usecase, "input_kind": prepared.kind,
+              "input_name": version.name, "input_version": version.version, "input_snapshot": version.snapshot,
+              "target": problem.target, "task": problem.task, "positive": _plain_label(problem.positive),
+              "classes": [_plain_label(c) for c in problem.classes] if problem.classes else None,
+              "split": prepared.split_spec, "algorithm": algorithm,
+              "params": {**_params_of(pipeline), **fitted, **({"search": searched} if searched else {})},
+              "features": prepared.signature, "sensitive": problem.sensitive,
+              "excluded": problem.excluded, "warnings": problem.warnings, "metrics": _metrics.json_ready(metrics),
+              "train_rows": int(len(prepared.train_idx) + len(prepared.valid_idx)),
+              "test_rows": int(len(prepared.test_idx)), "duration_seconds": round(duration, 3),
+              "code_version": prepared.code_version, "created_by": actor}
+    return _runs.save_run(lake, record, pipeline, curves, prepared.row_ids[prepared.test_idx], actor=actor,
+                          action="train", message=f"train {algorithm}")
 
 
 def _labels(y: pd.Series, problem: Problem) -> pd.Series:

@@ -16,26 +16,16 @@ from dataclasses import dataclass, field
 from typing import Any, Optional, Union
 
 import numpy as np
+import pandas as pd
 
 from core.errors import InputError
 from core.lake import Lake
+from core.training._held_out import held_out_filter, held_out_ids
+from core.training._metrics import classification_metrics, regression_metrics
 from core.training._mitigated import MITIGATED_THRESHOLD
 from core.training._runs import Run, get, load_model
 
-_HELD_OUT = "SELECT row_id FROM lake.assay.run_test_rows WHERE run_id = ?"
 MITIGATED_ALGORITHMS = ("threshold_optimizer", "exponentiated_gradient")
-
-
-def held_out_filter(run_id: str, *, held_out: bool = True) -> tuple[str, list]:
-    """A WHERE condition over a dataset's rowid, with its parameters: the run's held-out rows, or
-    (held_out=False) every other row of its input (the training rows)."""
-    return f"rowid {'IN' if held_out else 'NOT IN'} ({_HELD_OUT})", [run_id]
-
-
-def held_out_ids(lake: Lake, run_id: str) -> np.ndarray:
-    """The lake row ids of the run's held-out rows, ascending."""
-    with lake.reading() as cur:
-        return cur.execute(_HELD_OUT + " ORDER BY row_id", [run_id]).fetchnumpy()["row_id"]
 
 
 def check_threshold(value: Any) -> float:
@@ -107,6 +97,18 @@ class TrainedRun:
     def predicted_labels(self, proba: np.ndarray) -> list:
         """Each row's predicted class label (as the run stores its classes)."""
         return [self.run.classes[int(p)] for p in self.predicted_positions(proba)]
+
+    def metrics_on(self, frame: pd.DataFrame) -> dict:
+        """The model's metrics on labelled rows (the gate's, drift's), binary decisions at the threshold."""
+        run, model = self.run, self.model
+        X, truth = frame[run.feature_names], frame[run.target]
+        if run.task in ("binary", "multiclass"):
+            extra = {"threshold": self.threshold} if run.task == "binary" else {}
+            metrics = classification_metrics(truth.to_numpy(dtype=object), model.predict_proba(X), run.classes,
+                                             positive=run.positive, **extra)
+        else:
+            metrics = regression_metrics(truth.to_numpy(dtype=float), np.asarray(model.predict(X), dtype=float))
+        return {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float)) and k != "threshold"}
 
     def held_out_filter(self, *, held_out: bool = True) -> tuple[str, list]:
         return held_out_filter(self.run_id, held_out=held_out)
