@@ -14,6 +14,8 @@ import pytest
 from conftest import ROOT
 from test_e2e_browser import ARTIFACTS, CHROMIUM, LAUNCH_ARGS, assert_no_exception, free_port, open_page
 
+pytestmark = pytest.mark.browser  # drives the app in Chromium
+
 COHORT = "young_self_employed"
 RAW = ("not supported", "integer data", "Traceback", "ValueError", "{'")
 

@@ -20,6 +20,8 @@ import pytest
 from conftest import ROOT
 from test_e2e_browser import CHROMIUM, LAUNCH_ARGS, free_port
 
+pytestmark = pytest.mark.browser  # drives the app in Chromium
+
 WALK = ROOT / "tests" / "artifacts" / "walk"
 SETTLED = "() => document.querySelector('[data-testid=stApp]')?.dataset.testScriptState === 'notRunning'"
 RAW_ERROR = re.compile(r"Traceback|\b[A-Z]\w*(Error|Exception)\b|not supported for|object has no attribute|"
