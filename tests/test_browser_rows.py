@@ -11,7 +11,7 @@ import urllib.request
 
 import pytest
 
-from conftest import ROOT
+from support import ROOT
 from test_e2e_browser import ARTIFACTS, CHROMIUM, LAUNCH_ARGS, assert_no_exception, free_port, open_page
 
 pytestmark = pytest.mark.browser  # drives the app in Chromium

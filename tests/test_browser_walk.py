@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from support import ROOT
 from test_e2e_browser import CHROMIUM, LAUNCH_ARGS, free_port
 
 pytestmark = pytest.mark.browser  # drives the app in Chromium

@@ -11,7 +11,7 @@ from core import compute, review, training
 from core.analysis import causal, counterfactuals, explain
 from core.errors import InputError
 
-from conftest import credit_model
+from support import credit_model
 
 
 def _pools() -> list[dict]:

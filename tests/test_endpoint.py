@@ -30,7 +30,7 @@ from core.governance import accounts, registry, tokens
 from core.operations import scoring, serve
 from core.operations.serve import _writer
 
-from conftest import credit_model
+from support import credit_model
 
 ROOT = Path(__file__).resolve().parents[1]
 OPEN = serve.Options(allowed_hosts=None, auth="off")

@@ -11,7 +11,7 @@ from core.analysis.whatif import WhatIf
 from core.data import demo
 from core.lake import Lake
 
-from conftest import ROOT
+from support import ROOT
 
 TIMEOUT = 120
 RAW = ("not supported", "integer data", "Traceback", "ValueError", "{'")

@@ -8,7 +8,7 @@ import ast
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import ROOT
+from support import ROOT
 from core.data import demo
 from core.lake import Lake
 
@@ -100,7 +100,7 @@ def test_monitoring_opens_on_the_champion_and_the_newest_scored_batch(lake_folde
 
 
 def test_the_explorer_names_the_dataset_just_ingested(lake_folder, monkeypatch, tmp_path):
-    from conftest import write_csv
+    from support import write_csv
 
     folder, _, _ = lake_folder
     at = app_at(folder, monkeypatch).run()

@@ -12,7 +12,7 @@ from core import review, review_views, training
 from core.governance import meeting, registry, scorecard
 from core.review.results import TYPES, Outcome, ReviewResults, SensitiveReport
 
-from conftest import credit_model
+from support import credit_model
 from test_documents import Document, check_fairness_printed
 
 SENSITIVE = ["sex", "race_ethnicity"]

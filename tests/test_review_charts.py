@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import credit_model
+from support import credit_model
 from core import review
 from core.errors import InputError
 from core.review_views import charts

@@ -12,7 +12,7 @@ from core.analysis import explain
 from core.analysis.whatif import WhatIf
 from core.data import cohorts
 
-from conftest import credit_model
+from support import credit_model
 
 
 @pytest.fixture(scope="module")
