@@ -30,6 +30,7 @@ navigation = st.navigation({
         st.Page("pages/counterfactuals.py", title="Counterfactuals & what-if", icon=":material/alt_route:"),
         st.Page("pages/causal.py", title="Causal analysis", icon=":material/account_tree:"),
         st.Page("pages/privacy.py", title="Privacy", icon=":material/shield_person:"),
+        st.Page("pages/validation.py", title="Validation checks", icon=":material/rule:"),
         st.Page("pages/meeting.py", title="Review meeting", icon=":material/groups:"),
         st.Page("pages/side_by_side.py", title="Side by side", icon=":material/splitscreen:"),
     ],

@@ -21,6 +21,18 @@ pinned = findings.list_findings(lake, current.review_id)
 st.caption(" ".join(meeting.review_lines(lake, current)) + " " + meeting.audit_line(lake))
 can_meet = state.can("meet")
 
+drafts = findings.drafts(lake, current.review_id)
+if drafts:  # failed validation checks of severity high or critical, offered as findings
+    with st.expander(f"Draft findings from the validation checks ({len(drafts)})", expanded=True):
+        for draft in drafts:
+            a, b = st.columns([5, 1])
+            a.markdown(f"**{draft['severity']}** · {draft['title']}")
+            if b.button("Pin", key=f"draft_pin_{draft['settings']['check']}", disabled=not can_meet):
+                with state.user_errors():
+                    made = findings.pin(lake, current.review_id, actor=state.actor(), **draft)
+                    st.query_params["finding"] = made["finding_id"]
+                    st.rerun()
+
 with st.expander("Pin a finding", expanded=not pinned):
     a, b, c = st.columns([3, 1, 1])
     title = a.text_input("What was seen", key="pin_title", placeholder="Group B misses more defaults")

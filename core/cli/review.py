@@ -52,6 +52,10 @@ def cmd_review(ctx: Context, args) -> dict:
                              for e in results["causal"]["effects"]]
         for entry in summary["causal"]:
             entry["overlap"] = {k: v for k, v in entry["overlap"].items() if k != "histogram"}
+    if "checks" in results:
+        summary["checks"] = {"counts": results["checks"]["counts"], "skipped": results["checks"]["skipped"],
+                             "checks": [{k: c[k] for k in ("check", "category", "status", "severity", "summary")}
+                                        for c in results["checks"]["checks"]]}
     if "privacy" in results:
         summary["privacy"] = {k: v for k, v in results["privacy"].items() if k not in ("dataset",)}
     return {"review_id": made.review_id, "run_id": made.run_id, "dataset": made.dataset_ref, "scope": made.scope,

@@ -28,7 +28,7 @@ from core.progress import Progress, report
 from core.analysis import explain as _explain
 from core.review import _errors, _overview
 
-COMPONENTS = ("overview", "explain", "errors", "fairness", "counterfactuals", "causal", "privacy")
+COMPONENTS = ("overview", "explain", "errors", "fairness", "counterfactuals", "causal", "privacy", "checks")
 DEFAULT_COMPONENTS = ("overview", "explain", "errors", "fairness")
 INTERSECTION_LIMIT = 3  # sensitive columns crossed into intersections at most
 PDP_FEATURES = 6
@@ -184,6 +184,13 @@ def create(lake: Lake, *, run_id: str, actor: str, dataset: Optional[str] = None
         results["privacy"] = privacy.assess(lake, _dataset_ref(version, kind), quasi=list(quasi), sensitive=diverse,
                                             passed_over=passed_over, run_id=run.run_id, seed=seed)
         timings["privacy"] = round(time.perf_counter() - started, 3)
+    if "checks" in components:  # the validation suite (core.validation) on the same run and rows
+        from core import validation
+
+        started = time.perf_counter()
+        report(progress, 0.91, "Validation checks")
+        results["checks"] = validation.run_checks(lake, trained, dataset=dataset, sensitive=sensitive, seed=seed).to_dict()
+        timings["checks"] = round(time.perf_counter() - started, 3)
     review_id = f"{time.strftime('%Y%m%d')}-{uuid.uuid4().hex[:10]}"
     report(progress, 0.92, "Saving the review in the lake")
     config = {"seed": seed, "scope": scope, "algorithm": run.algorithm, "task": run.task, "target": run.target,

@@ -8,21 +8,22 @@ from __future__ import annotations
 from typing import Optional
 
 from core.review_views import charts
-from core.review_views import _components, _fairness
+from core.review_views import _checks, _components, _fairness
 from core.review_views._html import STYLE, blocks_html, table_html, view_html
 from core.review_views._fairness import FairnessResult, GroupRow, RuleVerdict
 from core.review_views._view import Figure, Section, Table, View, ViewSettingsError, blocks, chart_title, fmt, png, verdict
 
-COMPONENTS = ("overview", "explain", "errors", "fairness", "counterfactuals", "causal", "privacy")
+COMPONENTS = ("overview", "explain", "errors", "fairness", "counterfactuals", "causal", "privacy", "checks")
 TITLES = {"overview": "Model overview", "explain": "Explainability", "errors": "Error analysis",
           "fairness": "Fairness by group", "counterfactuals": "Counterfactuals", "causal": "Causal analysis",
-          "privacy": "Privacy"}
+          "privacy": "Privacy", "checks": _checks.TITLE}
 SETTINGS = {"overview": ("feature", "cohort"), "explain": ("feature", "cohort", "row"), "errors": ("top_cohort",),
-            "fairness": ("sensitive", "threshold"), "counterfactuals": ("row",), "causal": ("treatment",), "privacy": ()}
+            "fairness": ("sensitive", "threshold"), "counterfactuals": ("row",), "causal": ("treatment",), "privacy": (),
+            "checks": ("check",)}
 _RENDERERS = {"overview": _components.overview, "explain": _components.explain, "errors": _components.errors,
               "fairness": lambda stored, settings, lake, current: _fairness.view(stored, settings),
               "counterfactuals": _components.counterfactuals, "causal": _components.causal,
-              "privacy": _components.privacy}
+              "privacy": _components.privacy, "checks": _checks.view}
 
 
 def render(component: str, results: dict, settings: Optional[dict] = None, *, lake=None, review=None) -> View:

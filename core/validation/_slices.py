@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from scipy import stats
+
 from core.validation._stats import benjamini_hochberg, one_sided_p, welch_z
 
 CUTS = np.linspace(0.1, 0.9, 9)
@@ -83,7 +85,7 @@ def sums(slices: Slices, values: np.ndarray) -> tuple[np.ndarray, ...]:
 def worse_than_rest(slices: Slices, loss: np.ndarray, *, min_rows: int, fdr: float) -> pd.DataFrame:
     """Every one- and two-feature slice with at least `min_rows` rows (and as many outside it), its mean loss
     against the rest of the rows, a one-sided Welch z-test of 'worse than the rest', and Benjamini-Hochberg
-    q-values over all slices tested; ordered by the lower 95% bound of the difference, largest first."""
+    q-values over all slices tested; ordered by how surely the slice is worse than all rows (see below)."""
     n1, s1, q1, n2, s2, q2 = sums(slices, loss)
     total_n, total_s, total_q = float(len(loss)), float(loss.sum()), float((loss * loss).sum())
     rows, cols = np.nonzero(n2 >= min_rows)
@@ -103,10 +105,15 @@ def worse_than_rest(slices: Slices, loss: np.ndarray, *, min_rows: int, fdr: flo
                         "rows": n.astype(int), "metric": mean, "rest": rest, "z": z, "p_value": p,
                         "q_value": benjamini_hochberg(p)})
     out["significant"] = out["q_value"] <= fdr
-    # ranked by how much worse the slice surely is: the lower 95% bound of its difference from the rest
-    with np.errstate(divide="ignore", invalid="ignore"):
-        standard_error = np.where(np.isfinite(z) & (z != 0), (mean - rest) / np.where(z != 0, z, 1), 0.0)
-    out["lower_bound"] = (mean - rest) - 1.96 * standard_error
+    # Ranked by how much worse than the whole the slice surely is: the lower bound of a simultaneous 95% interval
+    # (Bonferroni over every slice tested) of its excess over the overall mean. A huge slice is barely worse than
+    # the whole, and a tiny slice's excess is too uncertain to lead, so chance flukes among thousands of slices
+    # do not come first.
+    overall = total_s / total_n if total_n else 0.0
+    spread = np.sqrt(np.maximum(q / np.maximum(n, 1) - mean ** 2, 0) / np.maximum(n - 1, 1))
+    z_simultaneous = stats.norm.isf(0.05 / max(len(n), 1))
+    out["excess"] = mean - overall
+    out["lower_bound"] = out["excess"] - z_simultaneous * spread
     return out.sort_values(["lower_bound", "rows"], ascending=[False, False], kind="stable").reset_index(drop=True)
 
 

@@ -76,9 +76,10 @@ def weak_slices(inp: Inputs, cond: dict) -> Outcome:
     loss, frame = inp.loss(), inp.frame.iloc[inp.labelled()]
     built = _slices.build(frame, _slice_columns(inp), min_rows=int(cond["min_rows"]))
     tested = _slices.worse_than_rest(built, loss, min_rows=int(cond["min_rows"]), fdr=cond["fdr"])
+    overall = float(loss.mean()) if len(loss) else 0.0
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = tested["metric"] / tested["rest"]
-    large = (tested["metric"] - tested["rest"] >= cond["min_difference"]) & (ratio >= cond["warn_ratio"])
+        ratio = tested["metric"] / overall
+    large = (tested["excess"] >= cond["min_difference"]) & (ratio >= cond["warn_ratio"])
     found = tested[tested["significant"] & large]
     metric = "error rate" if inp.classification else "mean absolute error"
     shown, seen = [], set()
@@ -90,18 +91,18 @@ def weak_slices(inp: Inputs, cond: dict) -> Outcome:
             continue
         seen.add(region)
         shown.append({"slice": _slices.describe(conditions), "conditions": conditions, "rows": int(row.rows),
-                      "metric": float(row.metric), "rest": float(row.rest), "ratio": float(row.metric / row.rest)
-                      if row.rest else None, "p_value": float(row.p_value), "q_value": float(row.q_value)})
+                      "metric": float(row.metric), "rest": float(row.rest), "ratio": float(row.metric / overall)
+                      if overall else None, "p_value": float(row.p_value), "q_value": float(row.q_value)})
         if len(shown) >= int(cond["shown"]):
             break
     ratios = [s["ratio"] or np.inf for s in shown]
     status = "fail" if any(r >= cond["fail_ratio"] for r in ratios) else ("warn" if shown else "pass")
-    overall = float(loss.mean()) if len(loss) else None
     summary = (f"{len(shown)} slice(s) have a significantly worse {metric}; the worst is {shown[0]['slice']} "
                f"({shown[0]['metric']:.3f} on {shown[0]['rows']:,} rows against {shown[0]['rest']:.3f} elsewhere)."
                if shown else f"No slice has a significantly worse {metric} than the rest ({len(tested):,} slices tested).")
     return Outcome(status, summary, {"metric": metric, "overall": overall, "slices": shown, "significant_large":
-                                     int(len(found)), "ranked_by": "lower 95% bound of the difference from the rest",
+                                     int(len(found)), "ranked_by": "lower bound of a simultaneous 95% interval of the excess over all rows",
+                                     "ratio": "slice metric / overall metric", "test": "one-sided Welch z-test against the rest, BH",
                                      "slices_tested": int(len(tested)), "significant": int(tested["significant"].sum()),
                                      "rows": int(len(loss)), "features": built.features})
 
