@@ -277,7 +277,7 @@ def test_the_review_component_feeds_drafts_the_scorecard_and_the_gate(credit):
     drafts = findings.drafts(lake, made.review_id)
     assert [d["settings"]["check"] for d in drafts] == failed
     view = validation_view(stored, "weak_slices")
-    assert view.sections[0].charts and "weak_slices" in view.sections[0].title
+    assert view.sections[0].charts and view.sections[0].title.startswith("weak_slices")
     if drafts:
         pinned = findings.pin(lake, made.review_id, actor="t", **drafts[0])
         assert pinned["component"] == "checks" and findings.drafts(lake, made.review_id) == drafts[1:]

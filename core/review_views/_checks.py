@@ -52,7 +52,8 @@ def drill_down(check: dict) -> Section:
     listed = _listed(check)
     if listed is not None:
         tables.insert(0, listed)
-    return Section(f"{check['check']}: {check['status']} ({check['severity']})", passed=_passed(check["status"]),
+    title = f"{check['check']} ({check['severity']})" + (": warn" if check["status"] == "warn" else "")
+    return Section(title, passed=_passed(check["status"]),
                    sentences=(check["summary"],), tables=tuple(tables), charts=(chart,) if chart is not None else ())
 
 

@@ -23,13 +23,13 @@ def bin_codes(train: pd.Series, other: pd.Series, *, bins: int = 20, top: int = 
             x = series.to_numpy(dtype=float)
             return np.where(np.isnan(x), len(edges) + 1, np.searchsorted(edges, x, side="right"))
         return code(train), code(other), len(edges) + 2
-    kept = train.astype(str).where(train.notna()).value_counts().index[:top]
-    lookup = {v: i for i, v in enumerate(kept)}
+    codes, uniques = pd.factorize(train)
+    counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
+    kept = pd.Index(uniques[np.argsort(-counts, kind="stable")[:top]])
 
     def code_text(series: pd.Series) -> np.ndarray:
-        text = series.astype(str).where(series.notna())
-        codes = text.map(lookup).to_numpy(dtype=float)
-        return np.where(series.isna().to_numpy(), len(kept) + 1, np.where(np.isnan(codes), len(kept), codes)).astype(int)
+        found = kept.get_indexer(series)
+        return np.where(series.isna().to_numpy(), len(kept) + 1, np.where(found < 0, len(kept), found)).astype(int)
     return code_text(train), code_text(other), len(kept) + 2
 
 

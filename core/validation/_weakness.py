@@ -17,6 +17,12 @@ def _slice_columns(inp: Inputs) -> list[str]:
     return [c for c in dict.fromkeys(inp.features + inp.sensitive) if c in inp.frame.columns]
 
 
+def _built(inp: Inputs, min_rows: int) -> _slices.Slices:
+    """The slices of the labelled evaluation rows, built once for calibration and weak_slices."""
+    return inp.memo(f"slices:{min_rows}", lambda: _slices.build(inp.frame.iloc[inp.labelled()], _slice_columns(inp),
+                                                                min_rows=min_rows))
+
+
 def _confidence(inp: Inputs) -> tuple[np.ndarray, np.ndarray, str]:
     """Per labelled row: the predicted probability and whether it came true (binary: of the positive class;
     multiclass: of the most probable class, the top-label view)."""
@@ -56,12 +62,10 @@ def calibration(inp: Inputs, cond: dict) -> Outcome:
 def _confidence_slices(inp: Inputs, residual: np.ndarray, cond: dict) -> list[dict]:
     """One-feature slices whose mean predicted probability is significantly above (over-confident) or below
     (under-confident) what happened, by at least `slice_gap` (BH at `fdr`)."""
-    frame = inp.frame.iloc[inp.labelled()]
-    built = _slices.build(frame, _slice_columns(inp), min_rows=int(cond["min_rows"]))
+    built = _built(inp, int(cond["min_rows"]))
     if not built.conditions:
         return []
-    M = built.members.astype(np.float32)
-    n, s, q = M.sum(axis=0).astype(float), (M.T @ residual).astype(float), (M.T @ residual ** 2).astype(float)
+    n, s, q = _slices.column_sums(built, residual)
     mean, _, z = welch_z(n, s, q, np.full_like(n, np.inf), np.zeros_like(n), np.zeros_like(n))
     p = 2 * stats.norm.sf(np.abs(z))
     keep = (benjamini_hochberg(p) <= cond["fdr"]) & (np.abs(mean) >= cond["slice_gap"])
@@ -73,8 +77,8 @@ def _confidence_slices(inp: Inputs, residual: np.ndarray, cond: dict) -> list[di
 
 def weak_slices(inp: Inputs, cond: dict) -> Outcome:
     inp.need_model()
-    loss, frame = inp.loss(), inp.frame.iloc[inp.labelled()]
-    built = _slices.build(frame, _slice_columns(inp), min_rows=int(cond["min_rows"]))
+    loss = inp.loss()
+    built = _built(inp, int(cond["min_rows"]))
     tested = _slices.worse_than_rest(built, loss, min_rows=int(cond["min_rows"]), fdr=cond["fdr"])
     overall = float(loss.mean()) if len(loss) else 0.0
     with np.errstate(divide="ignore", invalid="ignore"):
