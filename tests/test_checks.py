@@ -48,7 +48,11 @@ def planted_frame(rows: int) -> pd.DataFrame:
     frame, _ = demo.applications(rows, seed=11)
     rng = np.random.default_rng(3)
     frame["settled_flag"] = np.where(rng.random(rows) < 0.03, 1 - frame["defaulted"], frame["defaulted"])
-    frame = pd.concat([frame, frame.sample(int(rows * 0.08), random_state=1)], ignore_index=True)
+    frame["country"] = "NL"  # a single value
+    frame["branch"] = rng.choice(["North", "north ", "South", "S-outh", "east"], rows)  # spellings of one value
+    frame["branch_code"] = np.where(rng.random(rows) < 0.05, "A12", rng.integers(100, 999, rows).astype(str))
+    conflicting = frame.sample(int(rows * 0.03), random_state=2).assign(defaulted=lambda f: 1 - f["defaulted"])
+    frame = pd.concat([frame, frame.sample(int(rows * 0.08), random_state=1), conflicting], ignore_index=True)
     order = np.lexsort((rng.random(len(frame)), frame["defaulted"].to_numpy()))  # every default after every repayment
     frame["applicant_id"] = np.empty(len(frame), dtype=np.int64)
     frame.loc[order, "applicant_id"] = np.arange(1, len(frame) + 1)
@@ -61,7 +65,8 @@ def planted(credit):
     datasets.ingest_frame(lake, planted_frame(5_000), name="planted", actor="t", usecase=demo.USECASE)
     run = training.train(lake, dataset="planted", target="defaulted", actor="t", algorithms=["lightgbm"],
                          sensitive=["sex"], exclude=["applicant_id", "applied_at"]).runs[0]
-    return run, validation.run_checks(lake, run.run_id, only="feature_label_leakage,train_test_overlap,identifier_label")
+    return run, validation.run_checks(lake, run.run_id, only="feature_label_leakage,train_test_overlap,identifier_label,"
+                                                             "single_value,mixed_types,string_mismatch,conflicting_labels")
 
 
 def test_a_column_copying_the_label_fails_feature_label_leakage_by_name(planted):
@@ -92,6 +97,19 @@ def test_an_id_that_encodes_the_label_fails_identifier_label_by_name(planted):
     check = by_name(result)["identifier_label"]
     assert check.status == "fail" and check.evidence["column"] == "applicant_id"
     assert "applicant_id" in check.summary and check.evidence["columns"]["applicant_id"] >= 0.9
+
+
+def test_planted_data_problems_are_named(planted):
+    _, result = planted
+    checks = by_name(result)
+    assert checks["single_value"].status == "warn" and checks["single_value"].evidence["columns"] == ["country"]
+    mixed = checks["mixed_types"].evidence["columns"]
+    assert [m["column"] for m in mixed] == ["branch_code"] and mixed[0]["text_examples"] == ["A12"]
+    assert 0.9 < mixed[0]["numbers_share"] < 0.99
+    variants = {(v["column"], tuple(v["variants"])) for v in checks["string_mismatch"].evidence["variants"]}
+    assert variants == {("branch", ("North", "north ")), ("branch", ("S-outh", "South"))}
+    conflicting = checks["conflicting_labels"]
+    assert conflicting.status == "fail" and conflicting.evidence["groups"] >= 150 and conflicting.evidence["row_ids"]
 
 
 def test_the_clean_demo_model_passes_the_leakage_checks(suite):

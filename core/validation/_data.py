@@ -35,14 +35,17 @@ def single_value(inp: Inputs, cond: dict) -> Outcome:
     return Outcome("warn" if single else "pass", summary, {"columns": single, "distinct": distinct, **_scope(rows, inp)})
 
 
+def _text_columns(inp: Inputs, rows: pd.DataFrame) -> list[str]:
+    """The checked columns that hold text (neither numbers nor dates)."""
+    return [c for c in _columns(inp, rows) if not (pd.api.types.is_numeric_dtype(rows[c])
+                                                   or pd.api.types.is_datetime64_any_dtype(rows[c]))]
+
+
 def mixed_types(inp: Inputs, cond: dict) -> Outcome:
     rows = inp.all_rows()
     found = []
-    for column in _columns(inp, rows):
-        values = rows[column]
-        if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values):
-            continue
-        counts = values.dropna().astype(str).value_counts()
+    for column in _text_columns(inp, rows):
+        counts = rows[column].dropna().astype(str).value_counts()
         if counts.empty:
             continue
         numeric = pd.to_numeric(pd.Series(counts.index), errors="coerce").notna().to_numpy()
@@ -100,11 +103,8 @@ def _normal_form(text: str) -> str:
 def string_mismatch(inp: Inputs, cond: dict) -> Outcome:
     rows = inp.all_rows()
     found = []
-    for column in _columns(inp, rows):
-        values = rows[column]
-        if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values):
-            continue
-        distinct = pd.Series(values.dropna().astype(str).unique())
+    for column in _text_columns(inp, rows):
+        distinct = pd.Series(rows[column].dropna().astype(str).unique())
         if len(distinct) > 5_000:
             continue
         groups = distinct.groupby(distinct.map(_normal_form)).agg(list)
