@@ -16,7 +16,6 @@ from core.cli import main
 from core.data import datasets, demo
 from core.errors import InputError
 from core.governance import findings, registry, scorecard
-from core.lake import Lake
 
 from conftest import ROOT, credit_model, lake_state
 
