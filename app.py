@@ -26,6 +26,7 @@ PAGES = {  # section: (script, title, icon); the first page is the default
         ("pages/counterfactuals.py", "Counterfactuals & what-if", ":material/alt_route:"),
         ("pages/causal.py", "Causal analysis", ":material/account_tree:"),
         ("pages/privacy.py", "Privacy", ":material/shield_person:"),
+        ("pages/validation.py", "Validation checks", ":material/rule:"),
         ("pages/meeting.py", "Review meeting", ":material/groups:"),
         ("pages/side_by_side.py", "Side by side", ":material/splitscreen:"),
     ],

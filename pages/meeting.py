@@ -53,7 +53,17 @@ if not present:
                                     settings=settings, actor=state.actor())
                 st.query_params["finding"] = made["finding_id"]
                 st.rerun()
-
+    drafts = findings.drafts(lake, current.review_id)
+    if drafts:  # failed validation checks of severity high or critical, offered as findings
+        with st.expander(f"Draft findings from the validation checks ({len(drafts)})", expanded=True):
+            for draft in drafts:
+                a, b = st.columns([5, 1])
+                a.markdown(f"**{draft['severity']}** · {draft['title']}")
+                if b.button("Pin", key=f"draft_pin_{draft['settings']['check']}", disabled=not can_meet):
+                    with state.user_errors():
+                        made = findings.pin(lake, current.review_id, actor=state.actor(), **draft)
+                        st.query_params["finding"] = made["finding_id"]
+                        st.rerun()
 
 if not pinned:
     st.info("No findings pinned for this review yet.")

@@ -197,7 +197,7 @@ def test_the_scorecard_pdf_and_html_show_every_section_with_real_figures(trained
     written = json.loads(out.getvalue())
     expected = ["Purpose and intended use", "Data used", "Model", "Performance on held-out rows", "Fairness by group",
                 "Top features (SHAP)", "Error cohorts", "Counterfactuals", "Causal highlights", "Privacy",
-                "Champion/challenger gate", "Sign-off"]
+                "Validation checks", "Champion/challenger gate", "Sign-off"]
     assert written["sections"] == expected
     pdf = pypdfium2.PdfDocument(str(tmp_path / "card.pdf"))
     text = " ".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))

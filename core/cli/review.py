@@ -27,6 +27,11 @@ def cmd_review(ctx: Context, args) -> dict:
                          quasi=args.quasi or (), higher_is_better=args.higher_is_better, progress=ctx.progress,
                          scheduler=args.scheduler)
     summary = _summary(review.typed_results(ctx.lake, made.review_id))
+    checks = review.results(ctx.lake, made.review_id).get("checks")  # the validation suite (core.validation)
+    if checks:
+        summary["checks"] = {"counts": checks["counts"], "skipped": checks["skipped"],
+                             "checks": [{k: c[k] for k in ("check", "category", "status", "severity", "summary")}
+                                        for c in checks["checks"]]}
     return {"review_id": made.review_id, "run_id": made.run_id, "dataset": made.dataset_ref, "scope": made.scope,
             "rows": made.rows, "components": summary, "timings": made.timings}
 

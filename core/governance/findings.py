@@ -13,13 +13,13 @@ from datetime import date
 from typing import Optional
 
 from core.lake import permissions
-from core import review, review_views
+from core import review, review_views, validation
 from core.errors import InputError, NotFoundError
 from core.lake import Lake
 
 SEVERITIES = ("low", "medium", "high", "critical")
 DECISIONS = ("accepted_risk", "must_fix", "fixed", "not_an_issue")
-COMPONENTS = ("overview", "explain", "errors", "fairness", "counterfactuals", "causal", "privacy")
+COMPONENTS = ("overview", "explain", "errors", "fairness", "counterfactuals", "causal", "privacy", "checks")
 
 
 def _new_id() -> str:
@@ -149,6 +149,14 @@ def list_findings(lake: Lake, review_id: str) -> list[dict]:
     ids = [r[0] for r in lake.query("SELECT finding_id FROM lake.assay.findings WHERE review_id = ? ORDER BY created_at",
                                     [review_id])]
     return [get(lake, i) for i in ids]
+
+
+def drafts(lake: Lake, review_id: str) -> list[dict]:
+    """Failed validation checks of severity high or critical in the review, offered as findings to pin (those
+    already pinned are left out): title, severity, component "checks" and the settings {"check": NAME}."""
+    stored = review.results(lake, review_id).get("checks")
+    pinned = {json.dumps(f["settings"], sort_keys=True) for f in list_findings(lake, review_id) if f["component"] == "checks"}
+    return [d for d in validation.draft_findings(stored) if json.dumps(d["settings"], sort_keys=True) not in pinned]
 
 
 def blocking(lake: Lake, run_id: str) -> list[dict]:

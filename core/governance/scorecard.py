@@ -66,7 +66,8 @@ def _target_text(target: Optional[dict]) -> str:
 
 
 COMPONENT_SECTIONS = (("fairness", "Fairness by group"), ("explain", "Top features (SHAP)"), ("errors", "Error cohorts"),
-                      ("counterfactuals", "Counterfactuals"), ("causal", "Causal highlights"), ("privacy", "Privacy"))
+                      ("counterfactuals", "Counterfactuals"), ("causal", "Causal highlights"), ("privacy", "Privacy"),
+                      ("checks", "Validation checks"))
 
 
 def to_html(scorecard: dict) -> str:
@@ -143,6 +144,10 @@ def _sections(s: dict) -> list[tuple[str, list]]:
     gate = s["gate"]
     gate_rows = [("text", f"Status: {gate.get('status')}" + (f" against {gate['champion']}" if gate.get("champion") else "")
                   + (f". {gate['reason']}" if gate.get("reason") else "."))]
+    if gate.get("validation"):  # the rule "no failed critical validation check" (core.validation)
+        rule = gate["validation"]
+        gate_rows.append(("text", f"Validation checks ({'required' if rule['required'] else 'not required'} to pass): "
+                                  f"{rule['reason']}"))
     if gate.get("metrics"):
         gate_rows.append(_table(["metric", "candidate", "champion", "improvement", "min absolute", "verdict"], [
             [m, r["candidate"], r["champion"], r["improvement"], r["min_absolute"], _verdict(r["passed"])]

@@ -29,7 +29,7 @@ from core.progress import Progress, report
 from core.analysis import explain as _explain
 from core.review import _errors, _overview
 
-COMPONENTS = ("overview", "explain", "errors", "fairness", "counterfactuals", "causal", "privacy")
+COMPONENTS = ("overview", "explain", "errors", "fairness", "counterfactuals", "causal", "privacy", "checks")
 DEFAULT_COMPONENTS = ("overview", "explain", "errors", "fairness")
 INTERSECTION_LIMIT = 3  # sensitive columns crossed into intersections at most
 PDP_FEATURES = 6
@@ -94,7 +94,8 @@ def create(lake: Lake, *, run_id: str, actor: str, dataset: Optional[str] = None
                                 extra_columns=list(sensitive) if sensitive is not None else None)
     job = _Work(lake=lake, scored=scored, sensitive=list(scored.run.sensitive if sensitive is None else sensitive),
                  seed=seed, explain_rows=explain_rows, cf_rows=cf_rows, cf_count=cf_count, treatments=list(treatments),
-                 quasi=list(quasi), higher_is_better=higher_is_better, progress=progress, scheduler=scheduler)
+                 quasi=list(quasi), higher_is_better=higher_is_better, progress=progress, scheduler=scheduler,
+                 dataset=dataset)
     for component in COMPONENTS:  # in this order: errors reads the explain component's top features
         if component in components:
             started = time.perf_counter()
@@ -165,6 +166,7 @@ class _Work:
     higher_is_better: Optional[bool]
     progress: Optional[Progress]
     scheduler: Optional[str] = None  # a Dask scheduler: explanations and counterfactuals in row chunks there
+    dataset: Optional[str] = None  # the dataset version reviewed, when not the run's own input
     results: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)
     shap_frame: Optional[pd.DataFrame] = None
@@ -260,10 +262,19 @@ def _privacy_component(job: _Work) -> dict:
                           sensitive=diverse, passed_over=passed_over, run_id=job.scored.trained, seed=job.seed)
 
 
+def _checks_component(job: _Work) -> dict:
+    """The validation suite (core.validation) on the same run, its model opened once."""
+    from core import validation
+
+    job.report(0.91, "Validation checks")
+    return validation.run_checks(job.lake, job.scored.trained, dataset=job.dataset, sensitive=job.sensitive,
+                                 seed=job.seed).to_dict()
+
+
 # One runner per component, each timed alike by `create`.
 _RUNNERS = {"overview": _overview_component, "explain": _explain_component, "errors": _errors_component,
             "fairness": _fairness_component, "counterfactuals": _counterfactuals_component,
-            "causal": _causal_component, "privacy": _privacy_component}
+            "causal": _causal_component, "privacy": _privacy_component, "checks": _checks_component}
 
 
 def _dataset_ref(version, kind: str) -> str:

@@ -9,23 +9,24 @@ from typing import Optional, Union
 
 from core.review.results import Outcome, ReviewResults, with_outcome
 from core.review_views import charts
-from core.review_views import _components, _fairness
+from core.review_views import _checks, _components, _fairness
 from core.review_views._html import STYLE, blocks_html, table_html, view_html
 from core.review_views._fairness import FairnessResult, GroupRow, RuleVerdict
 from core.review_views._view import Figure, Section, Table, View, ViewSettingsError, blocks, chart_title, fmt, png, verdict
 from core.review_views._words import Words, group_label, value_text
 from core.review_views._components import confusion_matrix, counterfactual_table, score_bins
 
-COMPONENTS = ("overview", "explain", "errors", "fairness", "counterfactuals", "causal", "privacy")
+COMPONENTS = ("overview", "explain", "errors", "fairness", "counterfactuals", "causal", "privacy", "checks")
 TITLES = {"overview": "Model overview", "explain": "Explainability", "errors": "Error analysis",
           "fairness": "Fairness by group", "counterfactuals": "Counterfactuals", "causal": "Causal analysis",
-          "privacy": "Privacy"}
+          "privacy": "Privacy", "checks": _checks.TITLE}
 SETTINGS = {"overview": ("feature", "cohort"), "explain": ("feature", "cohort", "row"), "errors": ("top_cohort",),
-            "fairness": ("sensitive", "threshold"), "counterfactuals": ("row",), "causal": ("treatment",), "privacy": ()}
+            "fairness": ("sensitive", "threshold"), "counterfactuals": ("row",), "causal": ("treatment",), "privacy": (),
+            "checks": ("check",)}
 _RENDERERS = {"overview": _components.overview, "explain": _components.explain, "errors": _components.errors,
               "fairness": lambda stored, settings, lake, current, words: _fairness.view(stored, settings, words),
               "counterfactuals": _components.counterfactuals, "causal": _components.causal,
-              "privacy": _components.privacy}
+              "privacy": _components.privacy, "checks": _checks.view}
 Results = Union[ReviewResults, dict]
 
 

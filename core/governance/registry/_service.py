@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Optional
 
-from core import review, training
+from core import review, training, validation
 from core.errors import InputError, NotFoundError
 from core.lake import Lake, permissions
 from core.names import check_name
@@ -38,6 +38,7 @@ def register(lake: Lake, run_id: str, *, name: str, actor: str, alias: Optional[
         raise InputError(f"Model {name!r} is a {existing[0].task} model; run {run.run_id} is {run.task}.")
     held_out = _held_out(lake, trained)
     gate = _gate(lake, trained, held_out, name, thresholds or gate_thresholds(lake, run.task))
+    gate = validation.apply_gate(lake, run.usecase, gate, review.results(lake, review_id).get("checks") if review_id else None)
     example = held_out[run.feature_names].head(3)
     record = {"run_id": run.run_id, "review_id": review_id, "task": run.task, "target": run.target,
               "input": f"{run.input_kind}:{run.input_ref}", "input_snapshot": run.input_snapshot,
@@ -84,6 +85,8 @@ def promote(lake: Lake, ref: str, *, alias: str = "champion", actor: str, overri
     if alias == "champion":
         if version.gate.get("status") == "failed" and not override:
             failed = [m for m, r in version.gate.get("metrics", {}).items() if not r["passed"]]
+            rule = version.gate.get("validation") or {}
+            failed += ["validation checks"] if rule.get("required") and rule.get("passed") is False else []
             raise InputError(f"{version.ref} failed the gate against {version.gate.get('champion')} ({', '.join(failed)}); "
                              "it becomes champion only with an explicit override: --override-reason TEXT.")
         status = approval_status(lake, version.ref)
