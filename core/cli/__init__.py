@@ -13,14 +13,14 @@ from typing import Optional, Sequence
 
 import duckdb
 
-from core.cli import access, data, features, governance, operations, review, training
+from core.cli import access, data, features, governance, monitoring, operations, review, training
 from core.cli._args import check_bounds, json_default
 from core.cli._context import Context, Parser, local_actor, sign_in
 from core.config import redact
 from core.errors import AssayError
 from core.lake import Lake, identity
 
-GROUPS = (data, features, training, review, governance, access, operations)
+GROUPS = (data, features, training, review, governance, access, operations, monitoring)
 
 __all__ = ["Context", "GROUPS", "build_parser", "main"]
 

@@ -4,7 +4,8 @@ A metric's thresholds are the mean +- 3 standard deviations of its values over t
 realized performance for estimated and realized metrics, the drift measure itself for multivariate drift),
 clipped to the metric's range; a random sample of the reference population stays inside them. An estimate's
 band is +- 3 sampling standard deviations: the sd of the metric over the reference chunks, scaled by
-sqrt(reference chunk rows / chunk rows) for a chunk of another size."""
+sqrt(reference chunk rows / chunk rows) for a chunk of another size; the thresholds widen or narrow
+the same way, so a smaller chunk's larger sampling noise raises no alert."""
 from __future__ import annotations
 
 import json
@@ -21,27 +22,43 @@ from core.errors import InputError
 SIGMAS = 3.0
 RANGES = {"roc_auc": (0.0, 1.0), "accuracy": (0.0, 1.0), "f1": (0.0, 1.0), "precision": (0.0, 1.0),
           "recall": (0.0, 1.0), "mae": (0.0, math.inf), "rmse": (0.0, math.inf), "pca": (0.0, math.inf),
-          "domain_classifier": (0.0, 1.0)}
+          "domain_classifier": (0.0, 1.0), "log_distance": (-math.inf, math.inf), "p_value": (0.0, 1.0)}
 WEBHOOK_SETTING = "monitoring_webhook_url"
 WEBHOOK_TIMEOUT = 5.0
 
 
-def thresholds(values: list, metric: str) -> dict:
-    """{"lower", "upper", "mean", "sd"} over the reference chunks' values (None where none are known)."""
-    known = np.asarray([v for v in values if v is not None], dtype=float)
-    if len(known) < 2:
-        return {"lower": None, "upper": None, "mean": None, "sd": None}
-    low, high = RANGES[metric]
-    mean, sd = float(known.mean()), float(known.std(ddof=1))
-    return {"lower": _finite(max(low, mean - SIGMAS * sd)), "upper": _finite(min(high, mean + SIGMAS * sd)),
-            "mean": mean, "sd": sd}
+def thresholds(values: list, metric: str, rows: list) -> dict:
+    """{"lower", "upper", "mean", "sd", "rows"} over the reference chunks' values (None where fewer than two are
+    known); lower and upper hold for a chunk of the reference chunks' mean size (`at` scales them to another)."""
+    pairs = [(v, n) for v, n in zip(values, rows) if v is not None]
+    if len(pairs) < 2:
+        return {"lower": None, "upper": None, "mean": None, "sd": None, "rows": None, "metric": metric}
+    known = np.asarray([v for v, _ in pairs], dtype=float)
+    limits = {"mean": float(known.mean()), "sd": float(known.std(ddof=1)), "rows": float(np.mean([n for _, n in pairs])),
+              "metric": metric}
+    return {**limits, **at(limits, limits["rows"])}
 
 
-def band(value: Optional[float], limits: dict, reference_rows: float, rows: int, metric: str) -> tuple:
-    if value is None or limits["sd"] is None or rows <= 0:
+def at(limits: dict, rows: float) -> dict:
+    """The thresholds for a chunk of `rows` rows: a metric's spread over chunks shrinks as 1/sqrt(rows), so a
+    chunk smaller than the reference's gets a wider range (and a random sample of any size stays inside)."""
+    if limits.get("sd") is None or rows <= 0:
+        return {"lower": None, "upper": None}
+    if limits["metric"] == "log_distance":  # a distance between samples: skewed, so its range is taken on log scale
+        scale = math.sqrt(limits["rows"] / rows)
+        return {"lower": math.exp(limits["mean"] - SIGMAS * limits["sd"]) * scale,
+                "upper": math.exp(limits["mean"] + SIGMAS * limits["sd"]) * scale}
+    low, high = RANGES.get(limits["metric"], (0.0, math.inf))
+    spread = SIGMAS * limits["sd"] * math.sqrt(limits["rows"] / rows)
+    return {"lower": _finite(max(low, limits["mean"] - spread)), "upper": _finite(min(high, limits["mean"] + spread))}
+
+
+def band(value: Optional[float], limits: dict, rows: int) -> tuple:
+    """An estimate's confidence band: +- 3 sampling sd (the reference chunks' sd scaled to this chunk's size)."""
+    if value is None or limits.get("sd") is None or rows <= 0:
         return None, None
-    low, high = RANGES[metric]
-    spread = SIGMAS * limits["sd"] * math.sqrt(reference_rows / rows)
+    low, high = RANGES[limits["metric"]]
+    spread = SIGMAS * limits["sd"] * math.sqrt(limits["rows"] / rows)
     return _finite(max(low, value - spread)), _finite(min(high, value + spread))
 
 
@@ -53,25 +70,26 @@ def outside(value: Optional[float], limits: dict, *, upper_only: bool = False) -
     return not upper_only and limits["lower"] is not None and value < limits["lower"]
 
 
-def performance_alerts(kind: str, values: Optional[dict], limits: dict) -> list[dict]:
-    """One alert per metric whose value left its reference thresholds."""
+def performance_alerts(kind: str, values: Optional[dict], limits: dict, rows: int) -> list[dict]:
+    """One alert per metric whose value left its reference thresholds (scaled to `rows`, the rows measured)."""
     alerts = []
     for metric, value in (values or {}).items():
         value = value["value"] if isinstance(value, dict) else value
-        if outside(value, limits[metric]):
-            side = "below" if value < (limits[metric]["lower"] or -math.inf) else "above"
+        scaled = {**limits[metric], **at(limits[metric], rows)}
+        if outside(value, scaled):
+            side = "below" if value < (scaled["lower"] or -math.inf) else "above"
             word = "estimated" if kind == "estimated_performance" else "realized"
-            alerts.append(_alert(kind, metric, value, limits[metric],
-                                 f"{word} {metric} {value:.3f} is {side} the reference range "
-                                 f"{_range(limits[metric])}"))
+            alerts.append(_alert(kind, metric, value, scaled,
+                                 f"{word} {metric} {value:.3f} is {side} the reference range {_range(scaled)}"))
     return alerts
 
 
-def drift_alert(kind: str, measure: dict, limits: dict, what: str) -> list[dict]:
+def drift_alert(kind: str, measure: dict, what: str) -> list[dict]:
     if not measure["alert"]:
         return []
-    return [_alert(kind, measure["method"], measure["value"], limits,
-                   f"{what} {measure['value']:.3f} is outside the reference range {_range(limits)}")]
+    scaled = {"lower": measure["lower"], "upper": measure["threshold"]}
+    return [_alert(kind, measure["method"], measure["value"], scaled,
+                   f"{what} {measure['value']:.3f} is outside the reference range {_range(scaled)}")]
 
 
 def feature_alert(drifted: list[str]) -> list[dict]:

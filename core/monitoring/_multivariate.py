@@ -4,17 +4,18 @@
   their reference frequency), standardised and compressed by PCA to the components that keep 65% of the
   variance; a chunk's value is the mean distance between its rows and their reconstruction. A change in how
   features move together raises it even when no feature's own distribution moves.
-- A domain classifier: gradient boosting told to separate the chunk's rows from the reference's, scored by
+- A domain classifier: gradient boosting (LightGBM, as NannyML's) told to separate the chunk's rows from the reference's, scored by
   cross-validated ROC AUC (0.5: indistinguishable; 1: a different population). Both sides are sampled to at
   most DOMAIN_ROWS rows, so its cost per chunk does not grow with the chunk.
-- Per feature: core.operations.drift.feature_drift (Evidently's defaults), on samples of at most DRIFT_ROWS.
+- Per feature: core.operations.drift.feature_drift (Evidently's defaults), on samples of at most DRIFT_ROWS,
+  drifted only beyond the reference chunks' own range of that statistic as well.
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from lightgbm import LGBMClassifier
 from sklearn.decomposition import PCA
-from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.preprocessing import StandardScaler
@@ -77,23 +78,44 @@ class DomainClassifier:
         cur = _sample(chunk, DOMAIN_ROWS, self.seed + 1)
         X = self.encoder.transform(pd.concat([ref, cur], ignore_index=True))
         y = np.r_[np.zeros(len(ref)), np.ones(len(cur))]
-        model = HistGradientBoostingClassifier(max_iter=50, max_leaf_nodes=15, early_stopping=False, random_state=self.seed)
+        model = LGBMClassifier(n_estimators=50, num_leaves=15, learning_rate=0.1, n_jobs=1, verbose=-1,
+                               random_state=self.seed)
         folds = StratifiedKFold(n_splits=3, shuffle=True, random_state=self.seed)
         scores = cross_val_predict(model, X, y, cv=folds, method="predict_proba")[:, 1]
         return float(roc_auc_score(y, scores))
 
 
-def feature_drift(reference: pd.DataFrame, chunk: pd.DataFrame, signature: list[dict], seed: int) -> tuple[list, dict]:
-    """Each model input tested as the drift report tests it, with the distributions of the ones that moved most."""
-    ref, cur = _sample(reference, DRIFT_ROWS, seed), _sample(chunk, DRIFT_ROWS, seed + 1)
+def feature_statistics(reference: pd.DataFrame, chunk: pd.DataFrame, signature: list[dict], seed: int,
+                       reference_rows: int = DRIFT_ROWS) -> dict:
+    """Each model input tested as the drift report tests it: name -> the test's result. The reference is sampled
+    to `reference_rows` (at most DRIFT_ROWS): the reference chunks are each compared with the rest of the
+    reference, and a current chunk with a sample of the same size, so both meet the same test on equal terms."""
+    ref = _sample(reference, min(DRIFT_ROWS, reference_rows), seed)
+    cur = _sample(chunk, DRIFT_ROWS, seed + 1)
+    return {f["name"]: drift.feature_drift(ref[f["name"]], cur[f["name"]], numeric=f["kind"] == "numeric")
+            for f in signature}
+
+
+def feature_drift(reference: pd.DataFrame, chunk: pd.DataFrame, signature: list[dict], seed: int,
+                  limits: dict, reference_rows: int) -> tuple[list, dict]:
+    """Per feature: drifted when its statistic passes the drift report's own threshold and leaves the range of
+    the reference chunks' statistics (`limits`: name -> limits already scaled to this chunk's size); with the
+    distributions of the drifted features (or, when none drifted, of the ones that moved most)."""
+    tested = feature_statistics(reference, chunk, signature, seed, reference_rows)
     results = []
     for feature in signature:
-        name, numeric = feature["name"], feature["kind"] == "numeric"
-        tested = drift.feature_drift(ref[name], cur[name], numeric=numeric)
-        results.append({"feature": name, "kind": feature["kind"], "method": tested["test"], "value": tested["value"],
-                        "threshold": tested["threshold"], "drifted": bool(tested["drifted"])})
+        name, found = feature["name"], tested[feature["name"]]
+        p_value = found["test"] in ("ks", "chi_square")  # small references: smaller is more drift
+        beyond = (limits[name]["lower"] is not None and found["value"] is not None and found["value"] < limits[name]["lower"]) \
+            if p_value else (limits[name]["upper"] is not None and found["value"] is not None
+                             and found["value"] > limits[name]["upper"])
+        results.append({"feature": name, "kind": feature["kind"], "method": found["test"], "value": found["value"],
+                        "threshold": found["threshold"],
+                        "reference_range": [limits[name]["lower"], limits[name]["upper"]],
+                        "drifted": bool(found["drifted"] and beyond)})
     ranked = sorted(results, key=lambda r: (not r["drifted"], -(r["value"] or 0.0)))
     shown = [r for r in ranked if r["drifted"]] or ranked[:SHOWN_FEATURES]
+    ref, cur = _sample(reference, min(DRIFT_ROWS, reference_rows), seed), _sample(chunk, DRIFT_ROWS, seed + 1)
     distributions = {r["feature"]: distribution(ref[r["feature"]], cur[r["feature"]], r["kind"] == "numeric")
                      for r in shown}
     return results, distributions

@@ -16,7 +16,8 @@ from core.data import datasets
 from core.errors import InputError
 from core.lake import Lake, permissions, settings
 from core.monitoring import _alerts, _cbpe, _chunks, _dle, _store
-from core.monitoring._multivariate import DomainClassifier, Encoder, PCADrift, feature_drift
+from core.monitoring._multivariate import (DOMAIN_ROWS, DomainClassifier, Encoder, PCADrift, feature_drift,
+                                           feature_statistics)
 from core.monitoring._outputs import Outputs, model_outputs
 from core.monitoring._setup import Setup, prepare, stream_sql
 from core.progress import Progress, report
@@ -30,10 +31,10 @@ class Reference:
     estimator: object
     pca: PCADrift
     domain: DomainClassifier
-    limits: dict  # metric (and "pca", "domain_classifier") -> thresholds
-    chunk_rows: float
+    limits: dict  # metric (and "pca", "domain_classifier", "features") -> thresholds
     chunks: list  # the reference chunks' records, for the timeline
     label: str
+    compare_rows: int  # the reference rows a chunk's features are compared with (as each reference chunk's were)
 
 
 def monitor(lake: Lake, model_ref: str, *, current: str, actor: str, chunk_size: Optional[int] = None,
@@ -67,7 +68,9 @@ def monitor(lake: Lake, model_ref: str, *, current: str, actor: str, chunk_size:
     result = {"report_id": report_id, "model": setup.version.ref, "current": setup.current.ref, "method": setup.method,
               "metrics": list(setup.metrics), "chunking": spec.describe(),
               "reference": {"source": reference.label, "chunks": len(reference.chunks),
-                            "thresholds": {k: {"lower": v["lower"], "upper": v["upper"]} for k, v in reference.limits.items()}},
+                            "chunk_rows": reference.limits["pca"]["rows"],
+                            "thresholds": {k: {"lower": v["lower"], "upper": v["upper"]}
+                                           for k, v in reference.limits.items() if k != "features"}},
               "chunks": [_printed(r) for r in judged], "skipped": skipped, "warnings": warnings,
               "alerts": sum(len(r["alerts"]) for r in judged)}
     _store.write(lake, setup, result, reference.chunks, judged, distributions, actor=actor)
@@ -98,18 +101,38 @@ def _reference(lake: Lake, setup: Setup) -> Reference:
     records = []
     for index, chunk in enumerate(chunks):
         out = model_outputs(trained, setup.casts, chunk.frame, run.target, probabilities=setup.probabilities)
+        rest = whole.X.drop(index=out.X.index)  # a chunk is compared with the reference without itself
         records.append({"chunk": index, "start": chunk.start, "end": chunk.end, "rows": out.rows,
                         "labelled": int(out.labelled.sum()), "estimated": _estimate(setup, estimator, out),
                         "realized": _realized(setup, out), "pca": pca.error(out.X),
-                        "domain_classifier": domain.auc(out.X, exclude=out.X.index)})
-    limits = {m: _alerts.thresholds([(r["realized"] or {}).get(m) for r in records], m) for m in setup.metrics}
-    limits["pca"] = _alerts.thresholds([r["pca"] for r in records], "pca")
-    limits["domain_classifier"] = _alerts.thresholds([r["domain_classifier"] for r in records], "domain_classifier")
-    chunk_rows = float(np.mean([r["rows"] for r in records]))
+                        "domain_classifier": domain.auc(out.X, exclude=out.X.index),
+                        "features": feature_statistics(rest, out.X, setup.version.signature, index, len(rest))})
+    limits = _limits(setup, records)
     for r in records:  # the reference's own estimates, with their bands, for the timeline
-        r["estimated"] = _banded(r["estimated"], limits, chunk_rows, r["rows"])
-    return Reference(X=whole.X, estimator=estimator, pca=pca, domain=domain, limits=limits, chunk_rows=chunk_rows,
-                     chunks=records, label=label)
+        r["estimated"] = _banded(r["estimated"], limits, r["rows"])
+    compare_rows = int(len(whole.X) - np.mean([r["rows"] for r in records]))
+    return Reference(X=whole.X, estimator=estimator, pca=pca, domain=domain, limits=limits, chunks=records, label=label,
+                     compare_rows=compare_rows)
+
+
+def _limits(setup: Setup, records: list) -> dict:
+    """Every threshold from the reference chunks: each metric's realized values, the drift measures, and each
+    feature's drift statistic (a p-value or a distance, by the test the drift report picks for this reference)."""
+    rows = [r["rows"] for r in records]
+    limits = {m: _alerts.thresholds([(r["realized"] or {}).get(m) for r in records], m, [r["labelled"] for r in records])
+              for m in setup.metrics}
+    limits["pca"] = _alerts.thresholds([r["pca"] for r in records], "pca", rows)
+    limits["domain_classifier"] = _alerts.thresholds([r["domain_classifier"] for r in records], "domain_classifier",
+                                                     [min(n, DOMAIN_ROWS) for n in rows])
+    limits["features"] = {}
+    for name, found in records[0]["features"].items():
+        values = [r["features"][name]["value"] for r in records]
+        if found["test"] in ("ks", "chi_square"):
+            limits["features"][name] = _alerts.thresholds(values, "p_value", rows)
+        else:  # distances are skewed: their range is taken on log scale
+            logs = [None if v is None else float(np.log(max(v, 1e-9))) for v in values]
+            limits["features"][name] = _alerts.thresholds(logs, "log_distance", rows)
+    return limits
 
 
 def _estimator(setup: Setup, reference: Outputs):
@@ -136,38 +159,43 @@ def _realized(setup: Setup, out: Outputs) -> Optional[dict]:
     return _dle.realized(out, setup.metrics)
 
 
-def _banded(estimated: dict, limits: dict, reference_rows: float, rows: int) -> dict:
+def _banded(estimated: dict, limits: dict, rows: int) -> dict:
     out = {}
     for metric, value in estimated.items():
-        lower, upper = _alerts.band(value, limits[metric], reference_rows, rows, metric)
-        out[metric] = {"value": value, "lower": lower, "upper": upper, "alert": _alerts.outside(value, limits[metric])}
+        lower, upper = _alerts.band(value, limits[metric], rows)
+        scaled = _alerts.at(limits[metric], rows)
+        out[metric] = {"value": value, "lower": lower, "upper": upper, "alert": _alerts.outside(value, scaled),
+                       "thresholds": [scaled["lower"], scaled["upper"]]}
     return out
 
 
 def _judge(setup: Setup, reference: Reference, chunk: _chunks.Chunk, index: int) -> tuple[dict, dict]:
     """One chunk of the current set: its estimates with bands, realized metrics, drift and alerts."""
     out = model_outputs(setup.trained, setup.casts, chunk.frame, setup.truth_column, probabilities=setup.probabilities)
-    limits = reference.limits
-    estimated = _banded(_estimate(setup, reference.estimator, out), limits, reference.chunk_rows, len(out.X))
+    limits, rows = reference.limits, len(out.X)
+    estimated = _banded(_estimate(setup, reference.estimator, out), limits, rows)
     realized = _realized(setup, out)
-    pca_value = reference.pca.error(out.X)
-    pca = {"method": "pca_reconstruction_error", "value": pca_value, "threshold": limits["pca"]["upper"],
-           "lower": limits["pca"]["lower"], "alert": _alerts.outside(pca_value, limits["pca"])}
-    auc = reference.domain.auc(out.X)
-    domain = {"method": "domain_classifier_auc", "value": auc, "threshold": limits["domain_classifier"]["upper"],
-              "alert": _alerts.outside(auc, limits["domain_classifier"], upper_only=True)}
-    features, shown = feature_drift(reference.X, out.X, setup.version.signature, seed=index)
+    pca = _measure("pca_reconstruction_error", reference.pca.error(out.X), _alerts.at(limits["pca"], rows))
+    domain = _measure("domain_classifier_auc", reference.domain.auc(out.X),
+                      _alerts.at(limits["domain_classifier"], min(rows, DOMAIN_ROWS)), upper_only=True)
+    features, shown = feature_drift(reference.X, out.X, setup.version.signature, index,
+                                    {k: _alerts.at(v, rows) for k, v in limits["features"].items()}, reference.compare_rows)
     drifted = [f["feature"] for f in features if f["drifted"]]
-    alerts = (_alerts.performance_alerts("estimated_performance", estimated, limits)
-              + _alerts.performance_alerts("realized_performance", realized, limits)
-              + _alerts.drift_alert("multivariate_drift", pca, limits["pca"], "PCA reconstruction error")
-              + _alerts.drift_alert("domain_classifier", domain, limits["domain_classifier"], "domain classifier ROC AUC")
+    alerts = (_alerts.performance_alerts("estimated_performance", estimated, limits, rows)
+              + _alerts.performance_alerts("realized_performance", realized, limits, int(out.labelled.sum()))
+              + _alerts.drift_alert("multivariate_drift", pca, "PCA reconstruction error")
+              + _alerts.drift_alert("domain_classifier", domain, "domain classifier ROC AUC")
               + _alerts.feature_alert(drifted))
     record = {"chunk": index, "start": chunk.start, "end": chunk.end, "rows": out.rows, "labelled": int(out.labelled.sum()),
               "estimated": estimated, "realized": realized,
               "drift": {"multivariate": pca, "domain_classifier": domain, "features_drifted": drifted, "features": features},
               "alerts": alerts}
     return record, shown
+
+
+def _measure(method: str, value: float, scaled: dict, *, upper_only: bool = False) -> dict:
+    return {"method": method, "value": value, "threshold": scaled["upper"], "lower": scaled["lower"],
+            "alert": _alerts.outside(value, scaled, upper_only=upper_only)}
 
 
 def _printed(record: dict) -> dict:
