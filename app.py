@@ -40,6 +40,7 @@ navigation = st.navigation({
     ],
     "Operations": [
         st.Page("pages/operations.py", title="Scoring & monitoring", icon=":material/speed:"),
+        st.Page("pages/monitoring.py", title="Monitoring", icon=":material/monitor_heart:"),
     ],
 }, expanded=True)  # every page in sight: reviewers move between them all the time
 state.usecase_picker()

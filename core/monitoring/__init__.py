@@ -11,10 +11,12 @@ from core.monitoring._chunks import MIN_CHUNK_ROWS, MIN_REFERENCE_CHUNKS, PERIOD
 from core.monitoring._report import monitor
 from core.monitoring._setup import METHODS
 from core.monitoring._store import alerts, deliveries, get, latest_alerts, reports, set_webhook
+from core.monitoring._views import alerts_table, distributions, drift_timeline, timeline
 from core.progress import Progress
 
-__all__ = ["METHODS", "MIN_CHUNK_ROWS", "MIN_REFERENCE_CHUNKS", "PERIODS", "alerts", "deliveries", "get",
-           "latest_alerts", "monitor", "reports", "retrain_from_alert", "set_webhook"]
+__all__ = ["METHODS", "MIN_CHUNK_ROWS", "MIN_REFERENCE_CHUNKS", "PERIODS", "alerts", "alerts_table", "deliveries",
+           "distributions", "drift_timeline", "get", "latest_alerts", "monitor", "reports", "retrain_from_alert",
+           "set_webhook", "timeline"]
 
 
 def retrain_from_alert(lake: Lake, alert_id: str, *, actor: str, dataset: Optional[str] = None,
