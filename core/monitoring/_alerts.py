@@ -2,7 +2,8 @@
 
 A metric's thresholds are the mean +- 3 standard deviations of its values over the reference chunks (the
 realized performance for estimated and realized metrics, the drift measure itself for multivariate drift),
-clipped to the metric's range; a random sample of the reference population stays inside them. An estimate's
+clipped to the metric's range; a random sample of the reference population stays inside them. Performance alerts
+only on the worse side (below the range; above it for MAE and RMSE). An estimate's
 band is +- 3 sampling standard deviations: the sd of the metric over the reference chunks, scaled by
 sqrt(reference chunk rows / chunk rows) for a chunk of another size; the thresholds widen or narrow
 the same way, so a smaller chunk's larger sampling noise raises no alert."""
@@ -23,6 +24,7 @@ SIGMAS = 3.0
 RANGES = {"roc_auc": (0.0, 1.0), "accuracy": (0.0, 1.0), "f1": (0.0, 1.0), "precision": (0.0, 1.0),
           "recall": (0.0, 1.0), "mae": (0.0, math.inf), "rmse": (0.0, math.inf), "pca": (0.0, math.inf),
           "domain_classifier": (0.0, 1.0), "log_distance": (-math.inf, math.inf), "p_value": (0.0, 1.0)}
+LOWER_IS_BETTER = ("mae", "rmse")
 WEBHOOK_SETTING = "monitoring_webhook_url"
 WEBHOOK_TIMEOUT = 5.0
 
@@ -70,14 +72,23 @@ def outside(value: Optional[float], limits: dict, *, upper_only: bool = False) -
     return not upper_only and limits["lower"] is not None and value < limits["lower"]
 
 
+def degraded(metric: str, value: Optional[float], scaled: dict) -> bool:
+    """Performance alerts on the side where the model does worse (below the range; above it for errors):
+    a chunk the model handles better than the reference is no alarm."""
+    if metric in LOWER_IS_BETTER:
+        return value is not None and scaled["upper"] is not None and value > scaled["upper"]
+    return value is not None and scaled["lower"] is not None and value < scaled["lower"]
+
+
 def performance_alerts(kind: str, values: Optional[dict], limits: dict, rows: int) -> list[dict]:
-    """One alert per metric whose value left its reference thresholds (scaled to `rows`, the rows measured)."""
+    """One alert per metric whose value left its reference thresholds on the worse side (scaled to `rows`, the
+    rows measured)."""
     alerts = []
     for metric, value in (values or {}).items():
         value = value["value"] if isinstance(value, dict) else value
         scaled = {**limits[metric], **at(limits[metric], rows)}
-        if outside(value, scaled):
-            side = "below" if value < (scaled["lower"] or -math.inf) else "above"
+        if degraded(metric, value, scaled):
+            side = "above" if metric in LOWER_IS_BETTER else "below"
             word = "estimated" if kind == "estimated_performance" else "realized"
             alerts.append(_alert(kind, metric, value, scaled,
                                  f"{word} {metric} {value:.3f} is {side} the reference range {_range(scaled)}"))

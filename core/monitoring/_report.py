@@ -164,7 +164,7 @@ def _banded(estimated: dict, limits: dict, rows: int) -> dict:
     for metric, value in estimated.items():
         lower, upper = _alerts.band(value, limits[metric], rows)
         scaled = _alerts.at(limits[metric], rows)
-        out[metric] = {"value": value, "lower": lower, "upper": upper, "alert": _alerts.outside(value, scaled),
+        out[metric] = {"value": value, "lower": lower, "upper": upper, "alert": _alerts.degraded(metric, value, scaled),
                        "thresholds": [scaled["lower"], scaled["upper"]]}
     return out
 

@@ -94,7 +94,8 @@ def alerts(lake: Lake, *, report_id: Optional[str] = None, model: Optional[str] 
         sql, params = sql + " AND model = ?", params + [model]
     names = ("alert_id", "report_id", "model", "model_version", "chunk", "chunk_start", "kind", "metric", "value",
              "lower", "upper", "message", "created_at")
-    rows = lake.query(sql + " ORDER BY created_at DESC, chunk LIMIT ?", params + [int(limit)])
+    order = " ORDER BY created_at DESC, report_id, chunk, CAST(regexp_extract(alert_id, '(\\d+)$') AS INTEGER) LIMIT ?"
+    rows = lake.query(sql + order, params + [int(limit)])  # a chunk's alerts in the order they were raised
     return [dict(zip(names, r)) for r in rows]
 
 
