@@ -95,6 +95,10 @@ def test_printed_report_is_the_stored_one(folder, printed):
         for drifted in shown["drift"]["features_drifted"]:  # the page draws each drifted feature's distributions
             assert set(kept["distributions"][drifted]) == {"kind", "bins", "reference", "current"}
     assert len(alerts) == printed["alerts"]
+    code, listed = cli(folder, "monitor-reports", "--model", "credit")
+    assert code == 0 and printed["report_id"] in [r["report_id"] for r in listed["reports"]]
+    code, shown = cli(folder, "monitor-reports", "--report", printed["report_id"])
+    assert code == 0 and [len(c["alerts"]) for c in shown["chunks"]] == [len(c["alerts"]) for c in printed["chunks"]]
 
 
 def test_labels_joined_by_id_give_realized_performance_where_they_arrived(folder, printed):

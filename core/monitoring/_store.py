@@ -85,13 +85,13 @@ def get(lake: Lake, report_id: str) -> dict:
     return result
 
 
-def alerts(lake: Lake, *, report_id: Optional[str] = None, model: Optional[str] = None, limit: int = 1000) -> list[dict]:
+def alerts(lake: Lake, *, report_id: Optional[str] = None, model: Optional[str] = None, alert_id: Optional[str] = None,
+           limit: int = 1000) -> list[dict]:
     sql, params = ("SELECT alert_id, report_id, model, model_version, chunk, chunk_start, kind, metric, value, lower, "
                    "upper, message, created_at FROM lake.assay.monitoring_alerts WHERE true"), []
-    if report_id:
-        sql, params = sql + " AND report_id = ?", params + [report_id]
-    if model:
-        sql, params = sql + " AND model = ?", params + [model]
+    for column, value in (("report_id", report_id), ("model", model), ("alert_id", alert_id)):
+        if value:
+            sql, params = sql + f" AND {column} = ?", params + [value]
     names = ("alert_id", "report_id", "model", "model_version", "chunk", "chunk_start", "kind", "metric", "value",
              "lower", "upper", "message", "created_at")
     order = " ORDER BY created_at DESC, report_id, chunk, CAST(regexp_extract(alert_id, '(\\d+)$') AS INTEGER) LIMIT ?"
@@ -100,9 +100,10 @@ def alerts(lake: Lake, *, report_id: Optional[str] = None, model: Optional[str] 
 
 
 def alert(lake: Lake, alert_id: str) -> dict:
-    found = [a for a in alerts(lake, limit=100_000) if a["alert_id"] == alert_id]
+    found = alerts(lake, alert_id=alert_id, limit=1)
     if not found:
-        raise NotFoundError(f"No monitoring alert {alert_id!r}.")
+        raise NotFoundError(f"No monitoring alert {alert_id!r}; `python -m core monitor-reports --report ID` lists a "
+                            "report's alerts.")
     return found[0]
 
 
