@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -39,6 +40,8 @@ def child(folder: str, job: str, current: str) -> dict:
     from core.operations import scoring
 
     lake = Lake.open(folder)
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_before = before.ru_utime + before.ru_stime  # CPU time says more than wall time on a shared machine
     started = time.perf_counter()
     if job == "score":
         done = scoring.score(lake, "bench@champion", dataset=current, actor="bench", output=f"scores_{current}")
@@ -49,8 +52,9 @@ def child(folder: str, job: str, current: str) -> dict:
                  "alerts": result["alerts"], "report_id": result["report_id"],
                  "estimated_roc_auc": [round(c["estimated"]["roc_auc"]["value"], 4) for c in result["chunks"]],
                  "realized_roc_auc": [round(c["realized"]["roc_auc"], 4) for c in result["chunks"]]}
+    used = resource.getrusage(resource.RUSAGE_SELF)
     return {"job": job, "current": current, "seconds": round(time.perf_counter() - started, 2),
-            "peak_rss_mb": peak_rss_mb(), **extra}
+            "cpu_seconds": round(used.ru_utime + used.ru_stime - cpu_before, 2), "peak_rss_mb": peak_rss_mb(), **extra}
 
 
 def run_child(folder: str, job: str, current: str) -> dict:
@@ -171,6 +175,7 @@ def main() -> None:
                  "score_peak_rss_mb": max(r["peak_rss_mb"] for r in runs["score"]),
                  "monitor_peak_rss_mb": max(r["peak_rss_mb"] for r in runs["monitor"]),
                  "runs": {job: [r["seconds"] for r in done] for job, done in runs.items()},
+                 "cpu_seconds": {job: statistics.median(r.get("cpu_seconds", 0) for r in done) for job, done in runs.items()},
                  "chunks": runs["monitor"][-1]["chunks"], "alerts": runs["monitor"][-1]["alerts"]}
         if NANNYML.exists() and size == sizes[0]:
             entry["cbpe_vs_nannyml"] = nannyml_side_by_side(folder, current, runs["monitor"][-1])
