@@ -302,7 +302,7 @@ def test_monitoring_page_in_a_real_browser(folder, printed, tmp_path):
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page = browser.new_page(viewport={"width": 1400, "height": 2600})  # the whole page in one shot
             page.set_default_timeout(120_000)
             page.goto(f"{url}/monitoring")
             page.get_by_role("heading", name="Monitoring").wait_for()

@@ -15,15 +15,20 @@ def performance(frame: pd.DataFrame, metric: str) -> alt.LayerChart:
     tooltip = ["period", "chunk", "start", alt.Tooltip("rows:Q", format=","), alt.Tooltip("estimated:Q", format=".3f"),
                alt.Tooltip("lower:Q", format=".3f"), alt.Tooltip("upper:Q", format=".3f"),
                alt.Tooltip("realized:Q", format=".3f"), "alert"]
-    band = base.mark_area(opacity=0.18, color="#1f77b4").encode(y=alt.Y("lower:Q", title=metric), y2="upper:Q")
-    estimated = base.mark_line(point=True, color="#1f77b4").encode(y="estimated:Q", tooltip=tooltip)
+    band = base.mark_area(opacity=0.18, color="#1f77b4").encode(
+        y=alt.Y("lower:Q", title=metric, scale=alt.Scale(zero=False)), y2="upper:Q")
+    estimated = base.mark_line(color="#1f77b4").encode(y="estimated:Q")
+    points = base.mark_point(filled=True, size=45).encode(
+        y="estimated:Q", color=alt.Color("period:N", scale=_PERIOD, title=None), tooltip=tooltip)
     realized = base.mark_line(point=True, strokeDash=[4, 3], color="#2ca02c").encode(y="realized:Q", tooltip=tooltip)
     lower = base.mark_line(color="#d62728", strokeDash=[2, 2], opacity=0.7).encode(y="threshold_lower:Q")
     upper = base.mark_line(color="#d62728", strokeDash=[2, 2], opacity=0.7).encode(y="threshold_upper:Q")
-    alerts = base.transform_filter("datum.alert").mark_point(color="#d62728", size=120, filled=True).encode(
+    alerts = base.transform_filter("datum.alert").mark_point(color="#d62728", size=160, filled=True).encode(
         y="estimated:Q", tooltip=tooltip)
-    return alt.layer(band, lower, upper, estimated, realized, alerts).properties(
-        height=300, title=f"{metric}: estimated (blue, band), realized (green, dashed), thresholds (red)")
+    start = alt.Chart(frame[frame["period"] == "analysis"].head(1)).mark_rule(color="#555", strokeDash=[6, 4]).encode(
+        x="position:Q")
+    return alt.layer(band, lower, upper, estimated, points, realized, alerts, start).properties(
+        height=300, title=f"{metric}: estimated (band), realized (green, dashed), thresholds (red); current after the rule")
 
 
 def drift(frame: pd.DataFrame) -> alt.Chart:
