@@ -47,7 +47,8 @@ def drift(frame: pd.DataFrame) -> alt.Chart:
 def distributions(frame: pd.DataFrame, feature: str) -> alt.Chart:
     part = frame[frame["feature"] == feature]
     return alt.Chart(part).mark_bar(opacity=0.75).encode(
-        x=alt.X("bin:N", sort=alt.SortField("order"), title=feature, axis=alt.Axis(labelAngle=-40, labelLimit=120)),
+        x=alt.X("bin:N", sort=alt.SortField("order"), title=f"{feature} (bins by their start)" if
+                (part["order"].max() or 0) >= 10 else feature, axis=alt.Axis(labelAngle=-40, labelLimit=120)),
         xOffset="side:N",
         y=alt.Y("share:Q", axis=alt.Axis(format="%"), title="share of rows"),
         color=alt.Color("side:N", scale=alt.Scale(domain=["reference", "current"], range=["#9e9e9e", "#d62728"]),

@@ -42,7 +42,7 @@ def distributions(chunk: dict) -> pd.DataFrame:
     rows = []
     for feature, shown in (chunk.get("distributions") or {}).items():
         bins = shown["bins"]
-        labels = ([f"{bins[i]:,.4g} – {bins[i + 1]:,.4g}" for i in range(len(bins) - 1)] if shown["kind"] == "numeric"
+        labels = ([f"{bins[i]:,.3g}" for i in range(len(bins) - 1)] if shown["kind"] == "numeric"  # each bin's start
                   else [str(b) for b in bins])
         for side in ("reference", "current"):
             for order, (label, share) in enumerate(zip(labels, shown[side])):
