@@ -5,7 +5,7 @@ two estimates side by side with the realized ROC AUC.
 
 The model: LightGBM on a demo of --model-rows applications with half held out (so 500,000 reference rows make
 5 reference chunks of 100,000). The current sets: fresh applications from the demo's generator, --rows each.
-    python bench/monitoring.py [--rows 1000000,2000000] [--repeat 2]
+    python bench/monitoring.py [--rows 1000000,2000000] [--repeat 2] [--model-rows 1000000] [--chunk 100000]
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 NANNYML = Path(os.environ.get("NANNYML_PYTHON", "/work/venvs/nannyml/bin/python"))
-CHUNK = 100_000
+CHUNK = int(os.environ.get("BENCH_CHUNK", 100_000))  # --chunk sets it for the children too
 
 
 def peak_rss_mb() -> float:
@@ -151,12 +151,16 @@ def main() -> None:
     parser.add_argument("--rows", default="1000000,2000000", help="comma-separated sizes of the current sets")
     parser.add_argument("--model-rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--chunk", type=int, default=CHUNK, help="rows per chunk (the model's held-out half must make 5)")
     parser.add_argument("--child", nargs=3, metavar=("FOLDER", "JOB", "CURRENT"))
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(*args.child)))
         return
     sizes = [int(s) for s in args.rows.split(",")]
+    global CHUNK
+    CHUNK = args.chunk
+    os.environ["BENCH_CHUNK"] = str(args.chunk)
     folder = tempfile.mkdtemp(prefix="bench-monitoring-")
     started = time.perf_counter()
     build(folder, args.model_rows, sizes)
