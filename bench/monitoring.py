@@ -147,6 +147,7 @@ def nannyml_side_by_side(folder: str, current: str, ours: dict) -> dict:
 
 
 def main() -> None:
+    global CHUNK
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", default="1000000,2000000", help="comma-separated sizes of the current sets")
     parser.add_argument("--model-rows", type=int, default=1_000_000)
@@ -158,7 +159,6 @@ def main() -> None:
         print(json.dumps(child(*args.child)))
         return
     sizes = [int(s) for s in args.rows.split(",")]
-    global CHUNK
     CHUNK = args.chunk
     os.environ["BENCH_CHUNK"] = str(args.chunk)
     folder = tempfile.mkdtemp(prefix="bench-monitoring-")
