@@ -317,3 +317,14 @@ def test_monitoring_page_in_a_real_browser(folder, printed, tmp_path):
         proc.terminate()
         proc.wait(timeout=30)
         log.close()
+
+
+def test_a_current_set_smaller_than_the_smallest_chunk_is_refused(folder):
+    lake = Lake.open(folder)
+    tiny = datasets.read_frame(lake, datasets.get(lake, "current"), limit=150)
+    datasets.ingest_frame(lake, tiny, name="tiny", actor="t", usecase=demo.USECASE)
+    before = lake_state(lake)
+    with pytest.raises(InputError, match="tiny@1 has no chunk of at least 200 rows"):
+        monitoring.monitor(lake, "credit@champion", current="tiny", actor="t", chunk_size=CHUNK)
+    assert lake_state(lake) == before
+    lake.close()

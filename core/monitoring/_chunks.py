@@ -96,12 +96,12 @@ def stream(lake: Lake, sql: str, params: list, spec: Chunking, *, skipped: list)
     with lake.reading() as cur:
         reader = cur.execute(sql, params).fetch_record_batch(min(spec.size or 100_000, 100_000))
         if spec.size:
-            yield from _by_size(reader, spec)
+            yield from _by_size(reader, spec, skipped)
         else:
             yield from _by_period(reader, spec, skipped)
 
 
-def _by_size(reader, spec: Chunking) -> Iterator[Chunk]:
+def _by_size(reader, spec: Chunking, skipped: list) -> Iterator[Chunk]:
     buffer: list[pd.DataFrame] = []
     held, position, buffered = None, 0, 0
     for batch in reader:
@@ -116,7 +116,9 @@ def _by_size(reader, spec: Chunking) -> Iterator[Chunk]:
             held = _size_chunk(part, position, spec)
             position += len(part)
     tail = pd.concat(buffer, ignore_index=True) if buffer else pd.DataFrame()
-    if len(tail) >= MIN_CHUNK_ROWS or (held is None and len(tail)):
+    if held is None and 0 < len(tail) < MIN_CHUNK_ROWS:  # the whole set is smaller than the smallest chunk
+        skipped.append({"start": position, "end": position + len(tail) - 1, "rows": int(len(tail))})
+    elif len(tail) >= MIN_CHUNK_ROWS:
         if held is not None:
             yield held
         held = _size_chunk(tail, position, spec)
