@@ -38,6 +38,7 @@ PAGES = {  # section: (script, title, icon); the first page is the default
     ],
     "Operations": [
         ("pages/operations.py", "Scoring & monitoring", ":material/speed:"),
+        ("pages/monitoring.py", "Monitoring", ":material/monitor_heart:"),
     ],
 }
 DEFAULT = PAGES["Data"][0][0]

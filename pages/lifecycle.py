@@ -4,6 +4,7 @@ its integrity check."""
 import pandas as pd
 import streamlit as st
 
+from core import monitoring
 from core.lake import audit
 from core.governance import registry
 from ui import charts, state
@@ -30,6 +31,9 @@ else:
 alerts = [v["model"] for v in overview["versions"] if v.get("drift_alert")]
 if alerts:
     st.warning(f"Drift says retrain: {', '.join(alerts)} (see Scoring & monitoring).")
+for monitored in monitoring.latest_alerts(lake, usecase=usecase):  # the newest monitoring report of each version
+    st.warning(f"**{monitored['model']}**: {monitored['alerts']} monitoring alert(s) on {monitored['current']} "
+               f"(report {monitored['report_id']}; see Monitoring).", icon=":material/monitor_heart:")
 if overview["pending_approvals"]:
     st.subheader("Waiting for sign-off")
     st.dataframe(pd.DataFrame([{"model": p["model"], "waiting for": ", ".join(p["waiting_for"])}

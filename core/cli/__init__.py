@@ -13,7 +13,7 @@ from typing import Optional, Sequence
 
 import duckdb
 
-from core.cli import access, data, features, governance, operations, review, tokens, training, validation
+from core.cli import access, data, features, governance, monitoring, operations, review, tokens, training, validation
 from core.cli._args import check_bounds, json_default
 from core.cli import _context
 from core.cli._context import Context, Parser, sign_in
@@ -21,7 +21,7 @@ from core.config import redact
 from core.errors import AssayError
 from core.lake import Lake, identity
 
-GROUPS = (data, features, training, review, governance, access, operations, tokens, validation)
+GROUPS = (data, features, training, review, governance, access, operations, monitoring, tokens, validation)
 
 __all__ = ["Context", "GROUPS", "build_parser", "main"]
 

@@ -114,6 +114,21 @@ STEPS: Sequence[tuple[int, str, Sequence[str]]] = (
         """CREATE TABLE lake.assay.sign_in_failures (
             name VARCHAR, failures INTEGER, retry_after DOUBLE, locked BOOLEAN, last_failed_at TIMESTAMPTZ)""",
     )),
+    (12, "monitoring reports, their chunks, alerts and webhook deliveries", (
+        """CREATE TABLE lake.assay.monitoring_reports (
+            report_id VARCHAR, usecase VARCHAR, model VARCHAR, model_version INTEGER, current VARCHAR, method VARCHAR,
+            chunking VARCHAR, metrics VARCHAR, reference VARCHAR, chunks INTEGER, alerts INTEGER, result VARCHAR,
+            created_by VARCHAR, created_at TIMESTAMPTZ)""",
+        """CREATE TABLE lake.assay.monitoring_chunks (
+            report_id VARCHAR, period VARCHAR, chunk INTEGER, chunk_start VARCHAR, chunk_end VARCHAR, rows BIGINT,
+            labelled BIGINT, estimated VARCHAR, realized VARCHAR, drift VARCHAR, distributions VARCHAR)""",
+        """CREATE TABLE lake.assay.monitoring_alerts (
+            alert_id VARCHAR, report_id VARCHAR, usecase VARCHAR, model VARCHAR, model_version INTEGER, chunk INTEGER,
+            chunk_start VARCHAR, kind VARCHAR, metric VARCHAR, value DOUBLE, lower DOUBLE, upper DOUBLE,
+            message VARCHAR, created_at TIMESTAMPTZ)""",
+        """CREATE TABLE lake.assay.monitoring_webhooks (
+            report_id VARCHAR, url VARCHAR, ok BOOLEAN, status INTEGER, error VARCHAR, sent_at TIMESTAMPTZ)""",
+    )),
     (13, "API tokens limited to a role (a service's or account's scorer token for the endpoint)", (
         "ALTER TABLE lake.assay.api_tokens ADD COLUMN role VARCHAR",
     )),

@@ -122,10 +122,9 @@ def plan(lake: Lake, model_ref: str, *, dataset: Optional[str] = None, path: Opt
     return Plan(version=version, run=run, source_sql=source_sql, label=label, entity=entity, casts=casts)
 
 
-def score_frame(trained: training.TrainedRun, casts: dict, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
-    """Predictions for one batch: a frame of (prediction, probability) and a Series of reasons for the
-    rejected rows (None for scored ones). The same function serves every engine and the endpoint."""
-    run, model = trained.run, trained.model
+def model_inputs(casts: dict, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+    """The model's input columns of a batch, coerced as the plan's casts say, and the reason each row is
+    rejected (None for rows the model can take). Scoring and monitoring (core.monitoring) share it."""
     reasons = pd.Series([None] * len(frame), index=frame.index, dtype=object)
     X = pd.DataFrame(index=frame.index)
     for column, how in casts.items():
@@ -139,6 +138,14 @@ def score_frame(trained: training.TrainedRun, casts: dict, frame: pd.DataFrame) 
             X[column] = pd.to_numeric(values, errors="coerce").astype(float)
         else:
             X[column] = values.astype(object).where(values.notna(), None)
+    return X, reasons
+
+
+def score_frame(trained: training.TrainedRun, casts: dict, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+    """Predictions for one batch: a frame of (prediction, probability) and a Series of reasons for the
+    rejected rows (None for scored ones). The same function serves every engine and the endpoint."""
+    run, model = trained.run, trained.model
+    X, reasons = model_inputs(casts, frame)
     ok = reasons.isna().to_numpy()
     out = pd.DataFrame(index=frame.index)
     out["prediction"] = pd.Series([None] * len(frame), index=frame.index, dtype=object)
