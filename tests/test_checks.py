@@ -17,7 +17,7 @@ from core.data import datasets, demo
 from core.errors import InputError
 from core.governance import findings, registry, scorecard
 
-from conftest import ROOT, credit_model, lake_state
+from support import ROOT, credit_model, lake_state
 
 ROWS = 8_000
 

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import ROOT, lake_state
+from support import ROOT, lake_state
 from core import monitoring, training
 from core.cli import main
 from core.data import datasets, demo
@@ -275,6 +275,7 @@ def test_monitoring_page_and_lifecycle_show_the_alerts(folder, printed, monkeypa
     assert any("monitoring alert" in w.value and "credit@1" in w.value for w in at.warning)
 
 
+@pytest.mark.browser
 def test_monitoring_page_in_a_real_browser(folder, printed, tmp_path):
     """One screenshot of the page (tests/artifacts/monitoring.png), drawn by Chromium from `streamlit run`."""
     import os
