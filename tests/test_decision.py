@@ -181,6 +181,7 @@ def test_the_fairness_page_defaults_its_slider_to_the_runs_threshold(trained, mo
     monkeypatch.setenv("ASSAY_LAKE", str(lake.config.folder))
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300).run()
     at = at.switch_page("pages/fairness.py").run()
+    at.segmented_control(key="fairness_mode").set_value("A trained model").run()  # a saved review opens first
     at.selectbox(key="_run_picker").select(run.run_id).run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.slider(key="fairness_threshold").value == pytest.approx(THRESHOLD)

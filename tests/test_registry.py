@@ -149,7 +149,7 @@ def test_the_registry_through_the_cli(trained, monkeypatch):
     folder = str(lake.config.folder)
 
     def cli(*args, user="alice", code=0):
-        monkeypatch.setattr("core.cli.local_actor", lambda: user)  # where the CLI calls it
+        monkeypatch.setattr("core.cli._context.local_actor", lambda: user)  # where the CLI calls it
         out = io.StringIO()
         assert main(["--lake", folder, *args], out=out) == code, out.getvalue()
         return json.loads(out.getvalue())
@@ -168,7 +168,7 @@ def test_the_registry_through_the_cli(trained, monkeypatch):
     assert shown["version"] == 1 and shown["approvals"]["approved"] and len(shown["signoffs"]) == 2
     assert {n["kind"] for n in shown["lineage"]["nodes"]} >= {"model version", "run", "dataset"}
     listed = cli("models")["models"]
-    assert any(m["name"] == "cli_model" and m["aliases"] == {"champion": 1, "challenger": 1} for m in listed)
+    assert any(m["name"] == "cli_model" and m["aliases"] == {"champion": 1} for m in listed)  # no longer the challenger
     assert cli("audit", "verify")["ok"]
     assert cli("audit", "list", "--only", "promote")["entries"][0]["actor"] == "alice"
 

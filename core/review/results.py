@@ -384,9 +384,41 @@ class PrivacyResult(_Stored):
     recommendations: tuple = _of(many=True)
 
 
+# ---- validation checks (core.validation) ------------------------------------------------------------------
+@dataclass(frozen=True)
+class CheckOutcome(_Stored):
+    """One validation check: its status against its conditions, severity, sentence and evidence."""
+    check: str = ""
+    category: str = ""
+    status: str = ""
+    severity: str = ""
+    summary: str = ""
+    evidence: Optional[dict] = None
+    conditions: Optional[dict] = None
+    seconds: Optional[float] = None
+
+
+@dataclass(frozen=True)
+class SkippedCheck(_Stored):
+    check: str = ""
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ChecksResult(_Stored):
+    run_id: Optional[str] = None
+    dataset: Optional[str] = None
+    rows: Optional[int] = None
+    checks: tuple = _of(CheckOutcome, many=True)
+    skipped: tuple = _of(SkippedCheck, many=True)
+    counts: Optional[dict] = None
+    seconds: Optional[float] = None
+
+
 # ---- a review's results -------------------------------------------------------------------------------
 TYPES = {"overview": OverviewResult, "explain": ExplainResult, "errors": ErrorsResult, "fairness": FairnessResults,
-         "counterfactuals": CounterfactualsResult, "causal": CausalResult, "privacy": PrivacyResult}
+         "counterfactuals": CounterfactualsResult, "causal": CausalResult, "privacy": PrivacyResult,
+         "checks": ChecksResult}
 
 
 @dataclass(frozen=True)
@@ -408,6 +440,7 @@ class ReviewResults:
     counterfactuals: Optional[CounterfactualsResult] = None
     causal: Optional[CausalResult] = None
     privacy: Optional[PrivacyResult] = None
+    checks: Optional[ChecksResult] = None
     outcome: Outcome = field(default_factory=Outcome)
 
     @classmethod
@@ -458,7 +491,7 @@ def _outcome_from(typed: dict) -> Outcome:
     return Outcome(positive=positive, classes=classes, task="binary" if len(classes) == 2 else "")
 
 
-__all__ = ["CausalEffect", "CausalResult", "ConfusionMatrix", "Counterfactual", "CounterfactualRow", "CounterfactualsResult",
+__all__ = ["CausalEffect", "CausalResult", "CheckOutcome", "ChecksResult", "SkippedCheck", "ConfusionMatrix", "Counterfactual", "CounterfactualRow", "CounterfactualsResult",
            "ErrorCohort", "ErrorsResult", "ExplainResult", "FairnessGroup", "FairnessResults", "FeatureImportance", "FourFifths",
            "HeatCell", "KAnonymity", "LDiversity", "MembershipInference", "Metrics", "Outcome", "OverviewGroup",
            "OverviewResult", "PartialDependence", "PersonalData", "Placebo", "PrivacyResult", "ReviewResults", "RuleMetric",

@@ -11,6 +11,8 @@ from core.review_views._view import Figure, Section, Table, View, ViewSettingsEr
 
 TITLE = "Validation checks"
 _RANK = {"fail": 0, "warn": 1, "pass": 2}
+_NOT = "(not stored)"
+_BLANK = {"check": _NOT, "category": _NOT, "status": _NOT, "severity": _NOT, "summary": _NOT, "evidence": {}}
 _COLORS = alt.Scale(domain=["pass", "warn", "fail"], range=["#1a7f37", "#d29922", "#c62828"])
 
 
@@ -18,8 +20,12 @@ def _passed(status: str) -> Optional[bool]:
     return {"pass": True, "fail": False}.get(status)
 
 
-def view(stored: dict, settings: dict, lake=None, current=None) -> View:
-    checks = sorted(stored.get("checks", []), key=lambda c: (_RANK[c["status"]], c["check"]))
+def view(stored, settings: dict, lake=None, current=None, words=None) -> View:
+    """`stored`: the review's ChecksResult (core.review.results), or the stored dict it reads."""
+    stored = stored.to_dict() if hasattr(stored, "to_dict") else dict(stored)
+    # an older or partial record reads with "(not stored)" in place of what it lacks, never a crash
+    checks = sorted(({**_BLANK, **{k: v for k, v in c.items() if v is not None}} for c in stored.get("checks") or []),
+                    key=lambda c: (_RANK.get(c["status"], 3), c["check"]))
     name = settings.get("check")
     if name is not None:
         chosen = next((c for c in checks if c["check"] == name), None)
@@ -35,7 +41,7 @@ def view(stored: dict, settings: dict, lake=None, current=None) -> View:
                       for c in checks if c["status"] != "pass")
     tables = [table]
     if stored.get("skipped"):
-        tables.append(Table(("check", "why it did not apply"), tuple((s["check"], s["reason"]) for s in stored["skipped"]),
+        tables.append(Table(("check", "why it did not apply"), tuple((s.get("check", _NOT), s.get("reason", _NOT)) for s in stored["skipped"]),
                             title="Checks that did not apply"))
     overall = Section(f"{len(checks)} checks on {stored.get('rows', 0):,} rows of {stored.get('dataset', '')}",
                       passed=not any(c["status"] == "fail" for c in checks), headline=figures, sentences=sentences,
