@@ -103,12 +103,10 @@ def _add(key: str, what: str) -> None:
     values = st.session_state
     try:
         if what == "comment":
-            text = values.get(f"comment_{key}", "").strip()
-            if not text or values.get(f"_last_comment_{key}") == text:  # Enter, then a click on the button: once
-                values[f"comment_{key}"] = ""
+            if not values.get(f"comment_{key}", "").strip():
                 return
-            findings.comment(lake, key, text, actor=state.actor())
-            values[f"comment_{key}"], values[f"_last_comment_{key}"] = "", text
+            findings.comment(lake, key, values[f"comment_{key}"], actor=state.actor())
+            values[f"comment_{key}"] = ""
         else:
             findings.add_action(lake, key, values.get(f"action_text_{key}", ""), owner=values.get(f"action_owner_{key}", ""),
                                 due=str(values.get(f"action_due_{key}")), actor=state.actor())

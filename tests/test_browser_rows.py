@@ -3,16 +3,11 @@ the explained-rows table to explain it, edit it in what-if, and pick a cohort on
 and see it named on the review pages. Screenshots go to tests/artifacts/ (rows_*.png)."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-import urllib.request
 
 import pytest
 
-from support import ROOT
-from test_e2e_browser import ARTIFACTS, CHROMIUM, LAUNCH_ARGS, assert_no_exception, free_port, open_page
+from browser import ARTIFACTS, chromium_tab, running_app
+from test_e2e_browser import assert_no_exception, open_page
 
 pytestmark = pytest.mark.browser  # drives the app in Chromium
 
@@ -35,41 +30,16 @@ def server(tmp_path_factory):
     cohorts.save(lake, COHORT, dataset="applications", actor="t", usecase=demo.USECASE,
                  conditions=[cohorts.Condition("employment", "==", "self_employed"), cohorts.Condition("age", "<", 40)])
     lake.close()
-    port = free_port()
-    log = open(tmp_path_factory.mktemp("rows_log") / "streamlit.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                             "--server.address", "127.0.0.1", "--server.headless", "true"],
-                            cwd=ROOT, env={**os.environ, "ASSAY_LAKE": str(folder)}, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        raise RuntimeError(f"streamlit did not start; see {log.name}")
-    yield {"url": url}
-    proc.terminate()
-    proc.wait(timeout=30)
-    log.close()
+    with running_app(folder, tmp_path_factory.mktemp("rows_log")) as url:
+        yield {"url": url}
 
 
 @pytest.fixture(scope="module")
 def page(server):
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        tab = browser.new_page(viewport={"width": 1400, "height": 1000})
-        tab.set_default_timeout(60_000)
+    with chromium_tab() as tab:
         tab.goto(server["url"])
         tab.get_by_role("heading", name="Data explorer").wait_for(timeout=120_000)
         yield tab
-        browser.close()
 
 
 def no_raw_text(page) -> None:

@@ -7,23 +7,20 @@ from __future__ import annotations
 
 import ast
 import json
-import os
 import re
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from support import ROOT
-from test_e2e_browser import CHROMIUM, LAUNCH_ARGS, free_port
+from browser import SETTLED, chromium_tab, running_app
 
 pytestmark = pytest.mark.browser  # drives the app in Chromium
 
 WALK = ROOT / "tests" / "artifacts" / "walk"
-SETTLED = "() => document.querySelector('[data-testid=stApp]')?.dataset.testScriptState === 'notRunning'"
 RAW_ERROR = re.compile(r"Traceback|\b[A-Z]\w*(Error|Exception)\b|not supported for|object has no attribute|"
                        r"unexpected keyword|NaN|<NA>")
 PY_DICT = re.compile(r"\{'[^']*': ")
@@ -66,40 +63,15 @@ def server(tmp_path_factory):
     scoring.score(lake, "credit@1", dataset="applications_batch2", actor="t")
     drift.report(lake, "credit@1", dataset="applications_batch2", actor="t")
     lake.close()
-    port = free_port()
-    log = open(tmp_path_factory.mktemp("log") / "streamlit.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                             "--server.address", "127.0.0.1", "--server.headless", "true"],
-                            cwd=ROOT, env={**os.environ, "ASSAY_LAKE": str(folder)}, stdout=log,
-                            stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        raise RuntimeError(f"streamlit did not start; see {log.name}")
-    yield {"url": url, "lake": folder, "review": made.review_id}
-    proc.terminate()
-    proc.wait(timeout=30)
-    log.close()
+    with running_app(folder, tmp_path_factory.mktemp("log"), start_seconds=90) as url:
+        yield {"url": url, "lake": folder, "review": made.review_id}
 
 
 @pytest.fixture(scope="module")
 def page(server):
-    from playwright.sync_api import sync_playwright
-
     WALK.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        tab = browser.new_page(viewport={"width": 1400, "height": 1000})
-        tab.set_default_timeout(120_000)
+    with chromium_tab(timeout_ms=120_000) as tab:
         yield tab
-        browser.close()
 
 
 def settle(page) -> None:

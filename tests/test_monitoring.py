@@ -278,46 +278,20 @@ def test_monitoring_page_and_lifecycle_show_the_alerts(folder, printed, monkeypa
 @pytest.mark.browser
 def test_monitoring_page_in_a_real_browser(folder, printed, tmp_path):
     """One screenshot of the page (tests/artifacts/monitoring.png), drawn by Chromium from `streamlit run`."""
-    import os
-    import subprocess
-    import sys
     import time
-    import urllib.request
 
-    from test_e2e_browser import ARTIFACTS, CHROMIUM, LAUNCH_ARGS, assert_no_exception, free_port  # skips without chromium
-    from playwright.sync_api import sync_playwright
+    from browser import ARTIFACTS, chromium_tab, running_app  # skips without chromium
+    from test_e2e_browser import assert_no_exception
 
-    port = free_port()
-    log = open(tmp_path / "streamlit.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                             "--server.address", "127.0.0.1", "--server.headless", "true"],
-                            cwd=ROOT, env={**os.environ, "ASSAY_LAKE": str(folder)}, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        url, deadline = f"http://127.0.0.1:{port}", time.time() + 120
-        while time.time() < deadline:
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
-                    break
-            except OSError:
-                time.sleep(0.5)
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 2600})  # the whole page in one shot
-            page.set_default_timeout(120_000)
-            page.goto(f"{url}/monitoring")
-            page.get_by_role("heading", name="Monitoring").wait_for()
-            page.get_by_text("Drifted features").first.wait_for()
-            page.locator('[data-testid="stVegaLiteChart"]').nth(2).wait_for()
-            time.sleep(2)  # let Vega finish drawing
-            assert_no_exception(page)
-            assert "income" in page.inner_text("body")
-            page.screenshot(path=str(ARTIFACTS / "monitoring.png"), full_page=True)
-            browser.close()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        log.close()
+    with running_app(folder, tmp_path) as url, chromium_tab(height=2600, timeout_ms=120_000) as page:  # one shot
+        page.goto(f"{url}/monitoring")
+        page.get_by_role("heading", name="Monitoring").wait_for()
+        page.get_by_text("Drifted features").first.wait_for()
+        page.locator('[data-testid="stVegaLiteChart"]').nth(2).wait_for()
+        time.sleep(2)  # let Vega finish drawing
+        assert_no_exception(page)
+        assert "income" in page.inner_text("body")
+        page.screenshot(path=str(ARTIFACTS / "monitoring.png"), full_page=True)
 
 
 def test_a_current_set_smaller_than_the_smallest_chunk_is_refused(folder):
