@@ -28,9 +28,9 @@ def review_picker(lake: Lake, usecase: str) -> Optional[review.Review]:
     if st.session_state.get(KEY) not in by_id:
         st.session_state[KEY] = reviews[0].review_id
     st.session_state["_review_picker"] = st.session_state[KEY]
-    chosen = st.selectbox("Review", list(by_id), key="_review_picker",
-                          format_func=lambda r: f"{by_id[r].config.get('algorithm')} run {by_id[r].run_id} on "
-                                                f"{by_id[r].dataset_ref} ({by_id[r].scope}, {by_id[r].rows:,} rows) · {r}",
+    runs = {r.run_id: r for r in training.list_runs(lake, usecase=usecase)}
+    chosen = st.selectbox("Review", list(by_id), key="_review_picker",  # in words: model, data, date
+                          format_func=lambda r: review.describe_review(by_id[r], runs.get(by_id[r].run_id)),
                           on_change=lambda: st.session_state.update({KEY: st.session_state["_review_picker"]}))
     st.query_params["review"] = st.session_state["_review_link_used"] = chosen  # the URL names the review: share it
     return by_id[chosen]
