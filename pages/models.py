@@ -8,6 +8,7 @@ import streamlit as st
 from core.governance import accounts, registry, scorecard
 from core import review, training
 from ui import charts, state
+from ui.review_picker import run_label
 
 state.ensure_app_shell()
 st.title("Model registry")
@@ -21,7 +22,7 @@ with st.expander("Register a model version", expanded=not models):
     else:
         by_id = {r.run_id: r for r in runs}
         run = by_id[st.selectbox("Run", list(by_id), key="register_run",
-                                 format_func=lambda r: training.describe_run(by_id[r]))]
+                                 format_func=lambda r: run_label(by_id[r]))]
         a, b, c = st.columns(3)
         names = [m["name"] for m in models]
         name = a.selectbox("Model", names + ["(new model)"], key="register_name") if names else "(new model)"

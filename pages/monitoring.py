@@ -33,7 +33,7 @@ if not reports:
     st.stop()
 chosen = st.selectbox("Report", [r["report_id"] for r in reports], key=f"mon_report_{name}",
                       format_func=lambda i: next(f"{r['created_at']:%Y-%m-%d %H:%M} · {r['model']}@{r['model_version']} "
-                                                 f"on {r['current']} · {r['alerts']} alert(s)" for r in reports
+                                                 f"on {r['current']} · {r['alerts']} alert(s) · {i[-6:]}" for r in reports
                                                  if r["report_id"] == i))
 report = monitoring.get(lake, chosen)
 m1, m2, m3, m4 = st.columns(4)

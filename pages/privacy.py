@@ -6,7 +6,7 @@ import streamlit as st
 from core.analysis import privacy
 from core import training
 from ui import state
-from ui.review_picker import review_component
+from ui.review_picker import review_component, run_label
 
 
 def show(result: dict) -> None:
@@ -59,8 +59,7 @@ k = int(b.number_input("k", 2, 1_000, 5, key="privacy_k"))
 runs = [r for r in training.list_runs(lake, usecase=usecase) if r.input_name == name]
 by_run = {r.run_id: r for r in runs}
 run_id = c.selectbox("Model trained on it (membership inference)", [None] + [r.run_id for r in runs],
-                     key=f"privacy_run_{name}", format_func=lambda r: "none" if r is None else training.describe_run(
-                         next(x for x in runs if x.run_id == r)))
+                     key=f"privacy_run_{name}", format_func=lambda r: "none" if r is None else run_label(by_id[r]))
 if st.button("Check privacy", type="primary", key="privacy_go"):
     made = state.run_with_status(
         "Checking…", lambda progress: privacy.assess(lake, version.ref, quasi=quasi, sensitive=sensitive if quasi else None,

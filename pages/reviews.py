@@ -5,6 +5,7 @@ import streamlit as st
 from core.data import datasets
 from core import review, training
 from ui import state
+from ui.review_picker import run_label
 
 state.ensure_app_shell()
 st.title("Reviews")
@@ -17,7 +18,7 @@ if not runs:
 by_id = {r.run_id: r for r in runs}
 with st.expander("New review", expanded=not review.list_reviews(lake, usecase=usecase)):
     run = by_id[st.selectbox("Model (run)", list(by_id), key="new_review_run",
-                             format_func=lambda r: training.describe_run(by_id[r]))]
+                             format_func=lambda r: run_label(by_id[r]))]
     names = [v.name for v in datasets.latest(lake, usecase=usecase)]
     left, right = st.columns(2)
     choice = left.selectbox("Evaluation data", ["the run's input", *names], key="new_review_data",

@@ -15,7 +15,7 @@ if len(runs) < 2:
     st.info("Train and review at least two models to compare them.")
     st.stop()
 by_id = {r.run_id: r for r in runs}
-label = lambda r: f"{by_id[r].algorithm} on {by_id[r].input_ref} → {by_id[r].target} · {by_id[r].created_at:%d %b %H:%M}"
+label = lambda r: f"{by_id[r].algorithm} on {by_id[r].input_ref} → {by_id[r].target} · {by_id[r].created_at:%d %b %H:%M} · {r[-6:]}"
 defaults = []
 for model in registry.list_models(lake, usecase=usecase):
     aliases = model["aliases"]

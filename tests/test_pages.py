@@ -385,6 +385,24 @@ def test_privacy_page(app, reviewed):
     assert any("l-diversity" in m.value for m in at.markdown)
 
 
+def test_two_reviews_of_one_run_in_the_same_minute_can_each_be_picked(app, reviewed, page_lake):
+    """Streamlit maps a picked label back to its option: two reviews said in the same words would open the first."""
+    from core import review
+
+    lake = Lake.open(page_lake)
+    twin = review.create(lake, run_id=reviewed.run_id, actor="t", components=["overview"])
+    lake.close()
+    at = app.run().switch_page("pages/explainability.py").run()
+    picker = at.selectbox(key="_review_picker")
+    assert len(set(picker.options)) == len(picker.options)  # every review reads apart from the others
+    for chosen in (reviewed.review_id, twin.review_id, reviewed.review_id):
+        at.selectbox(key="_review_picker").select(chosen).run()
+        no_errors(at)
+        assert at.session_state["review_id"] == chosen
+        assert at.selectbox(key="_review_picker").value == chosen
+        assert at.query_params["review"] == [chosen] or at.query_params["review"] == chosen
+
+
 def test_saved_counterfactual_causal_and_privacy_components(app, reviewed, page_lake):
     lake = Lake.open(page_lake)
     from core import review

@@ -30,7 +30,7 @@ def review_picker(lake: Lake, usecase: str) -> Optional[review.Review]:
     st.session_state["_review_picker"] = st.session_state[KEY]
     runs = {r.run_id: r for r in training.list_runs(lake, usecase=usecase)}
     chosen = st.selectbox("Review", list(by_id), key="_review_picker",  # in words: model, data, date
-                          format_func=lambda r: review.describe_review(by_id[r], runs.get(by_id[r].run_id)),
+                          format_func=lambda r: review_label(by_id[r], runs.get(by_id[r].run_id)),
                           on_change=lambda: st.session_state.update({KEY: st.session_state["_review_picker"]}))
     st.query_params["review"] = st.session_state["_review_link_used"] = chosen  # the URL names the review: share it
     return by_id[chosen]
@@ -64,8 +64,14 @@ def review_cohort(dataset: str, dataset_ref: str | None = None) -> tuple[Optiona
 
 
 def run_label(run: training.Run) -> str:
-    """The run in words, with the end of its id to tell apart two runs made in the same minute."""
+    """The run in words, with the end of its id to tell apart two runs made in the same minute (Streamlit maps a
+    picked label back to its option, so two options with one label could never both be picked)."""
     return f"{training.describe_run(run)} · {run.run_id[-6:]}"
+
+
+def review_label(current: review.Review, run: Optional[training.Run] = None) -> str:
+    """The review in words, with the end of its id: two reviews of one run in the same minute read apart."""
+    return f"{review.describe_review(current, run)} · {current.review_id[-6:]}"
 
 
 def run_picker(lake: Lake, usecase: str, runs: list, *, label: str = "Model (run)") -> training.Run:
