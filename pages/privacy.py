@@ -59,7 +59,7 @@ k = int(b.number_input("k", 2, 1_000, 5, key="privacy_k"))
 runs = [r for r in training.list_runs(lake, usecase=usecase) if r.input_name == name]
 by_run = {r.run_id: r for r in runs}
 run_id = c.selectbox("Model trained on it (membership inference)", [None] + [r.run_id for r in runs],
-                     key=f"privacy_run_{name}", format_func=lambda r: "none" if r is None else run_label(by_id[r]))
+                     key=f"privacy_run_{name}", format_func=lambda r: "none" if r is None else run_label(by_run[r]))
 if st.button("Check privacy", type="primary", key="privacy_go"):
     made = state.run_with_status(
         "Checking…", lambda progress: privacy.assess(lake, version.ref, quasi=quasi, sensitive=sensitive if quasi else None,
