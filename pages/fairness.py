@@ -8,7 +8,7 @@ from core.analysis import fairness, mitigation
 from core import review, review_views, training
 from ui import charts, review_view, state
 from ui.pin import pin_widget
-from ui.review_picker import KEY, review_cohort, review_component, run_picker
+from ui.review_picker import review_cohort, review_component, run_picker, session_review
 
 state.ensure_app_shell()
 st.title("Fairness")
@@ -130,8 +130,7 @@ if mode == "A trained model":
     view = st.segmented_control("Show", ["At this threshold", "Across thresholds and costs", "Mitigate"],
                                 default="At this threshold", key="fairness_live_view", required=True)
     with state.user_errors():
-        scores = (review.cohort_scores(lake, next((r for r in reviewed if r.review_id == st.session_state.get(KEY)),
-                                                  reviewed[0]), sensitive, conditions) if cohort and reviewed
+        scores = (review.cohort_scores(lake, session_review(reviewed), sensitive, conditions) if cohort and reviewed
                   else model_scores(str(lake.config.folder), run.run_id, tuple(sensitive)))
         if view == "At this threshold":
             with st.spinner("Measuring each group, with bootstrap intervals…"):

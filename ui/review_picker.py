@@ -48,6 +48,11 @@ def review_component(lake: Lake, usecase: str, component: str) -> tuple[review.R
     return current, results
 
 
+def session_review(reviews: list) -> review.Review:
+    """Among `reviews` (newest first, not empty), the one picked on the review pages, else the newest."""
+    return next((r for r in reviews if r.review_id == st.session_state.get(KEY)), reviews[0])
+
+
 def review_cohort(dataset: str, dataset_ref: str | None = None) -> tuple[Optional[cohorts.Cohort], tuple]:
     """The cohort chosen once in the sidebar, named on the page: (the Cohort or None, its conditions)."""
     cohort = state.cohort_picker(dataset)
