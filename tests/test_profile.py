@@ -87,3 +87,40 @@ def test_correlations_match_pandas(demo_lake, apps):
     expected = frame[["age", "income", "debt", "credit_history_months"]].corr()
     # pandas drops missing pairwise, DuckDB's corr skips rows with a NULL: the same pairs
     assert np.allclose(pivot.loc[expected.index, expected.columns].to_numpy(dtype=float), expected.to_numpy(), atol=1e-9)
+
+
+def test_a_wide_table_profiled_in_long_form_says_exactly_what_the_column_batches_say(tmp_path, monkeypatch):
+    """A wide table of few cells is profiled in long form (one query per type); every figure of every column,
+    and of a cohort, equals the batch path's: numbers of three types, booleans, dates, times, text with odd
+    names, a column with nothing in it."""
+    import json
+
+    from core.lake import Lake
+
+    rng = np.random.default_rng(3)
+    n = 40
+    frame = pd.DataFrame({"id": np.arange(n)})
+    for i in range(12):
+        values = rng.integers(0, 9, n).astype(float)
+        values[rng.random(n) < 0.2] = np.nan
+        frame[f"n {i}"] = pd.array(values, dtype="Int64") if i % 3 == 0 else values
+        frame[f"t'{i}"] = pd.Series(rng.choice(["a", "b", "B ", None], n), dtype="object")
+        frame[f"b{i}"] = pd.array(rng.choice([True, False, None], n), dtype="boolean")
+        frame[f"d{i}"] = pd.Timestamp("2026-01-01") + pd.to_timedelta(rng.integers(0, 90, n), unit="D")
+        frame[f"f{i}"] = rng.normal(size=n).astype("float32")
+    frame["empty"] = pd.Series([None] * n, dtype="float64")
+    path = tmp_path / "wide.parquet"
+    frame.to_parquet(path)
+    lake = Lake.open(tmp_path / "lake")
+    datasets.ingest_path(lake, path, name="mixed", actor="local")
+    version = datasets.get(lake, "mixed")
+    assert len(version.columns) > profile.COLUMN_BATCH
+    said = lambda p: json.dumps(p.to_dict(), default=str, sort_keys=True)
+    long = [profile.profile(lake, version), profile.profile(lake, version, where="id >= ?", params=[7], cohort="late")]
+    monkeypatch.setattr(profile, "LONG_CELLS", 0)
+    batches = [profile.profile(lake, version), profile.profile(lake, version, where="id >= ?", params=[7], cohort="late")]
+    assert [said(p) for p in long] == [said(p) for p in batches]
+    empty = long[0].column("empty")
+    assert empty.count == 0 and empty.missing == n and empty.mean is None and empty.top_values == ()
+    assert long[1].rows == n - 7
+    lake.close()
