@@ -119,3 +119,23 @@ def test_two_models_side_by_side(meeting):
     assert brier["better"] == ("a" if brier["a"] < brier["b"] else "b")  # lower is better there
     assert result["fairness"] and result["top_features"] and result["error_cohorts"]["a"]
     assert result["calibration"]["a"] and result["calibration"]["b"]
+
+
+def test_the_same_comment_submitted_twice_is_stored_once(meeting, monkeypatch):
+    """Enter in the comment box and then a click on the button send the comment twice: one record, no second
+    snapshot or audit entry; another author, other text, or the same text after the window are new comments."""
+    lake, made, _ = meeting
+    finding = findings.pin(lake, made.review_id, title="Debt drives the score", severity="low", component="explain",
+                           settings={"feature": "debt"}, actor="alice")["finding_id"]
+    before = 0
+    findings.comment(lake, finding, "Seen twice?", actor="dana")
+    entries, snapshot = len(audit.entries(lake, limit=10_000)), lake.current_snapshot()
+    again = findings.comment(lake, finding, "  Seen twice?  ", actor="dana")
+    assert [c["text"] for c in again["comments"][before:]] == ["Seen twice?"]
+    assert len(audit.entries(lake, limit=10_000)) == entries and lake.current_snapshot() == snapshot
+    findings.comment(lake, finding, "Seen twice?", actor="alice")
+    findings.comment(lake, finding, "Seen twice? Yes.", actor="dana")
+    monkeypatch.setattr(findings, "REPEAT_SECONDS", 0)  # past the window: said again on purpose
+    findings.comment(lake, finding, "Seen twice?", actor="dana")
+    assert [(c["author"], c["text"]) for c in findings.get(lake, finding)["comments"][before:]] == [
+        ("dana", "Seen twice?"), ("alice", "Seen twice?"), ("dana", "Seen twice? Yes."), ("dana", "Seen twice?")]

@@ -561,6 +561,11 @@ def test_review_meeting_pins_decides_presents_and_exports(app, reviewed, page_la
     no_errors(at)
     assert any("Seen in the meeting" in m.value for m in at.markdown)
     assert at.text_input(key=f"comment_{finding}").value == ""  # the box clears: no double submit
+    # Enter and then a click before the page redrew: the second submission carries the same text again
+    at.text_input(key=f"comment_{finding}").input("Seen in the meeting")
+    at.button(key=f"FormSubmitter:comment_form_{finding}-Add the comment").click().run()
+    no_errors(at)
+    assert sum("Seen in the meeting" in m.value for m in at.markdown) == 1
     at.text_input(key=f"action_text_{finding}").input("Retrain without region")
     at.text_input(key=f"action_owner_{finding}").input("dana")
     at.button(key=f"FormSubmitter:action_{finding}-Add the action item").click().run()

@@ -63,14 +63,36 @@ def settings_text(settings: dict) -> str:
     return "; ".join(f"{k} = {' × '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in settings.items())
 
 
+# A comment identical to one the same person made on the same finding this many seconds ago is the same
+# submission arriving twice (Enter, then a click on the button, before the page redrew): it is not stored again.
+REPEAT_SECONDS = 10
+
+
+class _AlreadySaid(Exception):
+    """Raised inside the write to roll it back: the comment is already there (no snapshot, no audit entry)."""
+
+
 def comment(lake: Lake, finding_id: str, text: str, *, actor: str) -> dict:
+    """Add a comment; the same text from the same author on the same finding within REPEAT_SECONDS is
+    taken as a repeated submission and ignored (the finding is returned unchanged)."""
     permissions.require(lake, actor, "meet")
     get(lake, finding_id)
     if not text or not text.strip():
         raise InputError("A comment needs text.")
-    lake.write(lambda cur: cur.execute("INSERT INTO lake.assay.finding_comments VALUES (?, ?, ?, now())",
-                                       [finding_id, actor, text.strip()]),
-               actor=actor, action="meet", message=f"meet comment on {finding_id}", tag=f"finding:{finding_id}")
+    said = text.strip()
+
+    def work(cur) -> None:  # checked inside the transaction: two writers racing cannot both insert
+        repeated = cur.execute("SELECT count(*) FROM lake.assay.finding_comments WHERE finding_id = ? AND author = ? "
+                               "AND text = ? AND commented_at > now() - to_seconds(?)",
+                               [finding_id, actor, said, float(REPEAT_SECONDS)]).fetchone()[0]
+        if repeated:
+            raise _AlreadySaid
+        cur.execute("INSERT INTO lake.assay.finding_comments VALUES (?, ?, ?, now())", [finding_id, actor, said])
+
+    try:
+        lake.write(work, actor=actor, action="meet", message=f"meet comment on {finding_id}", tag=f"finding:{finding_id}")
+    except _AlreadySaid:
+        pass
     return get(lake, finding_id)
 
 
