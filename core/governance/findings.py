@@ -15,7 +15,7 @@ from typing import Optional
 from core.lake import permissions
 from core import review, review_views, validation
 from core.errors import InputError, NotFoundError
-from core.lake import Lake
+from core.lake import Lake, records
 
 SEVERITIES = ("low", "medium", "high", "critical")
 DECISIONS = ("accepted_risk", "must_fix", "fixed", "not_an_issue")
@@ -151,26 +151,39 @@ def close_action(lake: Lake, action_id: str, *, actor: str, override_reason: Opt
 
 def get(lake: Lake, finding_id: str) -> dict:
     with lake.reading() as cur:
-        result = cur.execute("SELECT * FROM lake.assay.findings WHERE finding_id = ?", [finding_id])
-        rows, names = result.fetchall(), [d[0] for d in result.description]
-        if not rows:
-            raise NotFoundError(f"No finding {finding_id!r}.")
-        finding = dict(zip(names, rows[0]))
-        finding["settings"] = json.loads(finding["settings"] or "{}")
-        finding["comments"] = [{"author": a, "text": t, "at": at} for a, t, at in cur.execute(
-            "SELECT author, text, commented_at FROM lake.assay.finding_comments WHERE finding_id = ? ORDER BY commented_at",
-            [finding_id]).fetchall()]
-        result = cur.execute("SELECT action_id, text, owner, due, status, closed_by, close_reason FROM "
-                             "lake.assay.finding_actions WHERE finding_id = ? ORDER BY created_at", [finding_id])
-        finding["actions"] = [dict(zip([d[0] for d in result.description], r)) for r in result.fetchall()]
-    return finding
+        found = _read(cur, "finding_id = ?", [finding_id])
+    if not found:
+        raise NotFoundError(f"No finding {finding_id!r}.")
+    return found[0]
 
 
 def list_findings(lake: Lake, review_id: str) -> list[dict]:
     review.get(lake, review_id)
-    ids = [r[0] for r in lake.query("SELECT finding_id FROM lake.assay.findings WHERE review_id = ? ORDER BY created_at",
-                                    [review_id])]
-    return [get(lake, i) for i in ids]
+    with lake.reading() as cur:
+        return _read(cur, "review_id = ?", [review_id])
+
+
+def _read(cur, where: str, params: list) -> list[dict]:
+    """The findings chosen by `where` (a fixed condition on the findings table), oldest first, each with its
+    settings, its comments (oldest first) and its action items (in the order they were added)."""
+    found = records(cur, f"SELECT * FROM lake.assay.findings WHERE {where} ORDER BY created_at", params, json=("settings",))
+    ids = [f["finding_id"] for f in found]
+    if not ids:
+        return []
+    comments, actions = {i: [] for i in ids}, {i: [] for i in ids}
+    for finding_id, remark in records(cur, "SELECT finding_id, author, text, commented_at AS at FROM lake.assay.finding_comments "
+                                           "WHERE list_contains(?, finding_id) ORDER BY commented_at", [ids], into=_keyed):
+        comments[finding_id].append(remark)
+    for finding_id, item in records(cur, "SELECT finding_id, action_id, text, owner, due, status, closed_by, close_reason FROM "
+                                         "lake.assay.finding_actions WHERE list_contains(?, finding_id) ORDER BY created_at",
+                                    [ids], into=_keyed):
+        actions[finding_id].append(item)
+    return [{**f, "settings": f["settings"] or {}, "comments": comments[f["finding_id"]], "actions": actions[f["finding_id"]]}
+            for f in found]
+
+
+def _keyed(finding_id: str, **row) -> tuple[str, dict]:
+    return finding_id, row
 
 
 def drafts(lake: Lake, review_id: str) -> list[dict]:
