@@ -139,3 +139,9 @@ def test_the_same_comment_submitted_twice_is_stored_once(meeting, monkeypatch):
     findings.comment(lake, finding, "Seen twice?", actor="dana")
     assert [(c["author"], c["text"]) for c in findings.get(lake, finding)["comments"][before:]] == [
         ("dana", "Seen twice?"), ("alice", "Seen twice?"), ("dana", "Seen twice? Yes."), ("dana", "Seen twice?")]
+    other = findings.pin(lake, made.review_id, title="Debt again", severity="low", component="explain",
+                         settings={"feature": "debt"}, actor="alice")["finding_id"]
+    findings.add_action(lake, other, "Look at debt", owner="bob", due="2027-01-10", actor="alice")
+    listed = findings.list_findings(lake, made.review_id)  # read together, each finding keeps its own comments and items
+    assert listed == [findings.get(lake, f["finding_id"]) for f in listed]
+    assert [(f["finding_id"], len(f["comments"]), len(f["actions"])) for f in listed][-2:] == [(finding, 4, 0), (other, 0, 1)]
