@@ -608,6 +608,10 @@ def test_review_meeting_pins_decides_presents_and_exports(app, reviewed, page_la
     at.button(key=f"FormSubmitter:action_{finding}-Add the action item").click().run()
     no_errors(at)
     assert at.text_input(key=f"action_text_{finding}").value == ""
+    at.text_input(key=f"action_text_{finding}").input("Retrain without region")  # sent a second time
+    at.text_input(key=f"action_owner_{finding}").input("dana")
+    at.button(key=f"FormSubmitter:action_{finding}-Add the action item").click().run()
+    assert sum("Retrain without region" in m.value for m in at.markdown) == 1
     at.text_input(key="pin_title").input("Debt leads the model").run()
     at.selectbox(key="pin_component").select("explain")
     at.text_input(key="pin_settings").input("{}")

@@ -63,8 +63,8 @@ def settings_text(settings: dict) -> str:
     return "; ".join(f"{k} = {' × '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in settings.items())
 
 
-# A comment identical to one the same person made on the same finding this many seconds ago is the same
-# submission arriving twice (Enter, then a click on the button, before the page redrew): it is not stored again.
+# A comment (or action item) identical to one the same person added to the same finding this many seconds ago is
+# the same submission arriving twice (Enter, then a click on the button, before the page redrew): not stored again.
 REPEAT_SECONDS = 10
 
 
@@ -117,11 +117,21 @@ def add_action(lake: Lake, finding_id: str, text: str, *, owner: str, due: str, 
         due_date = date.fromisoformat(str(due))
     except ValueError:
         raise InputError(f"The due date is YYYY-MM-DD, not {due!r}.") from None
-    action_id = _new_id()
-    lake.write(lambda cur: cur.execute("INSERT INTO lake.assay.finding_actions VALUES (?, ?, ?, ?, ?, 'open', NULL, NULL, ?, "
-                                       "now())", [action_id, finding_id, text.strip(), owner.strip(), due_date, actor]),
-               actor=actor, action="meet", message=f"meet action {action_id} on {finding_id}", tag=f"finding:{finding_id}",
-               details={"owner": owner.strip(), "due": str(due_date)})
+    action_id, item = _new_id(), [finding_id, text.strip(), owner.strip(), due_date, actor]
+
+    def work(cur) -> None:  # the same item sent twice (Enter, then a click) is one item, as with comments
+        if cur.execute("SELECT count(*) FROM lake.assay.finding_actions WHERE finding_id = ? AND text = ? AND owner = ? "
+                       "AND due = ? AND created_by = ? AND created_at > now() - to_seconds(?)",
+                       [*item, float(REPEAT_SECONDS)]).fetchone()[0]:
+            raise _AlreadySaid
+        cur.execute("INSERT INTO lake.assay.finding_actions VALUES (?, ?, ?, ?, ?, 'open', NULL, NULL, ?, now())",
+                    [action_id, *item])
+
+    try:
+        lake.write(work, actor=actor, action="meet", message=f"meet action {action_id} on {finding_id}",
+                   tag=f"finding:{finding_id}", details={"owner": owner.strip(), "due": str(due_date)})
+    except _AlreadySaid:
+        pass
     return get(lake, finding_id)
 
 
