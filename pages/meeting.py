@@ -100,7 +100,8 @@ def drawn(folder: str, review_id: str, component: str, settings_json: str):
 def _add(key: str, what: str) -> None:
     """Add a comment or an action item before the rerun draws the page, then empty its boxes, so the page shows
     it at once. A submission sent twice (Enter, then a click before the page redrew) is stored once: the comment
-    form clears as it submits, and findings.comment ignores a repeat. A refusal is kept to be said beside the box."""
+    form clears as it submits, and findings.comment and add_action ignore a repeat. A refusal is kept to be said
+    beside the box."""
     values = st.session_state
     try:
         if what == "comment":

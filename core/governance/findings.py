@@ -69,7 +69,8 @@ REPEAT_SECONDS = 10
 
 
 class _AlreadySaid(Exception):
-    """Raised inside the write to roll it back: the comment is already there (no snapshot, no audit entry)."""
+    """Raised inside the write to roll it back: the comment or action item is already there (no snapshot, no audit
+    entry)."""
 
 
 def comment(lake: Lake, finding_id: str, text: str, *, actor: str) -> dict:
