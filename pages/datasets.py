@@ -1,10 +1,10 @@
 """Datasets: upload or point at a file, ingest it as a new version, and browse versions."""
-import tempfile
 from pathlib import Path
 
 import streamlit as st
 
 from core.data import datasets, demo
+from core.lake import scratch
 from core.names import suggest_name
 from ui import state
 
@@ -39,7 +39,9 @@ with upload_tab:
     note = st.text_input("Description", key="upload_note")
     if st.button("Ingest upload", type="primary", disabled=upload is None or not state.can("ingest"),
                  key="upload_go"):
-        with tempfile.TemporaryDirectory() as folder:
+        # under the lake's own scratch area (LAKE/tmp/, owned by this process, swept if it is killed), never the
+        # system's /tmp; removed when the ingest ends, whether it succeeded or failed
+        with scratch.spool(lake.config.folder, "upload") as folder:
             path = Path(folder) / Path(upload.name).name
             path.write_bytes(upload.getbuffer())
             ingest(lambda progress: datasets.ingest_path(

@@ -99,7 +99,9 @@ def drawn(folder: str, review_id: str, component: str, settings_json: str):
 
 def _add(key: str, what: str) -> None:
     """Add a comment or an action item before the rerun draws the page, then empty its boxes, so the page shows
-    it at once and a second click cannot add it twice. A refusal is kept to be said beside the box."""
+    it at once. A submission sent twice (Enter, then a click before the page redrew) is stored once: the comment
+    form clears as it submits, and findings.comment and add_action ignore a repeat. A refusal is kept to be said
+    beside the box."""
     values = st.session_state
     try:
         if what == "comment":
@@ -165,7 +167,7 @@ def finding_view(finding: dict) -> None:
     _said(key, "action")
     for remark in finding["comments"]:
         st.markdown(f"*{remark['author']}*: {remark['text']}")
-    with st.form(f"comment_form_{key}"):
+    with st.form(f"comment_form_{key}", clear_on_submit=True):  # the browser empties the box as it sends it
         st.text_input("Comment", key=f"comment_{key}")
         st.form_submit_button("Add the comment", disabled=not can_meet, on_click=_add, args=(key, "comment"))
     _said(key, "comment")

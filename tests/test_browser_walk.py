@@ -53,12 +53,14 @@ def server(tmp_path_factory):
     run = training.train(lake, dataset="applications", target="defaulted", actor="t", algorithms=["lightgbm"],
                          sensitive=["sex", "race_ethnicity"], exclude=["applicant_id", "applied_at"]).runs[0]
     made = review.create(lake, run_id=run.run_id, actor="t",
-                         components=["overview", "explain", "errors", "fairness", "counterfactuals"], cf_rows=5)
+                         components=["overview", "explain", "errors", "fairness", "counterfactuals", "checks"], cf_rows=5)
     other = training.train(lake, dataset="applications", target="defaulted", actor="t", algorithms=["logistic"],
                            sensitive=["sex", "race_ethnicity"], exclude=["applicant_id", "applied_at"]).runs[0]
     review.create(lake, run_id=other.run_id, actor="t")  # side by side needs two reviewed models
     findings.pin(lake, made.review_id, title="Group B misses more defaults", severity="high", component="fairness",
                  settings={"sensitive": "race_ethnicity"}, actor="t")  # the meeting has a finding to draw
+    findings.pin(lake, made.review_id, title="The model learns its training rows", severity="medium", component="checks",
+                 settings={"check": "overfit"}, actor="t")  # and one from the validation checks
     registry.register(lake, run.run_id, name="credit", actor="t", alias="challenger", review_id=made.review_id)
     scoring.score(lake, "credit@1", dataset="applications_batch2", actor="t")
     drift.report(lake, "credit@1", dataset="applications_batch2", actor="t")
@@ -153,6 +155,30 @@ def test_the_fairness_page_opens_on_the_saved_review_at_once(page, server):
     print(f"Fairness on a saved review settled in {time.time() - started:.2f}s")
     check(page, "fairness (saved review)")
     assert page.locator('[data-testid="stVegaLiteChart"]').count() >= 4  # rates, ROC, precision-recall, sweep
+    verdict(PROBLEMS[seen:])
+
+
+def test_a_comment_sent_by_enter_and_then_the_button_is_stored_once(page, server):
+    """Enter in the comment box submits the form; a click on "Add the comment" before the page redrew used to
+    submit it again with the same text, and the comment was stored twice."""
+    seen = len(PROBLEMS)
+    page.goto(f"{server['url']}/meeting?review={server['review']}")
+    page.get_by_role("heading", name="Review meeting", exact=True).wait_for()
+    settle(page)
+    check(page, "meeting with findings")  # the walk's meeting page opens the newest review, which has none
+    page.screenshot(path=str(WALK / "meeting_findings.png"))
+    form = page.locator('[data-testid="stForm"]').filter(has=page.get_by_role("button", name="Add the comment")).first
+    form.get_by_label("Comment").fill("Said once, sent twice")
+    form.get_by_label("Comment").press("Enter")
+    form.get_by_role("button", name="Add the comment").click()
+    settle(page)
+    page.get_by_text("Said once, sent twice").first.wait_for()
+    page.wait_for_timeout(1000)  # a second submission, had one gone out, has landed by now
+    settle(page)
+    assert page.locator('[data-testid="stMain"]').inner_text().count("Said once, sent twice") == 1
+    listed = json.loads(subprocess.run([sys.executable, "-m", "core", "--lake", str(server["lake"]), "findings",
+                                        server["review"]], cwd=ROOT, capture_output=True, text=True).stdout)["findings"]
+    assert [c["text"] for f in listed for c in f["comments"]].count("Said once, sent twice") == 1
     verdict(PROBLEMS[seen:])
 
 

@@ -119,3 +119,32 @@ def test_two_models_side_by_side(meeting):
     assert brier["better"] == ("a" if brier["a"] < brier["b"] else "b")  # lower is better there
     assert result["fairness"] and result["top_features"] and result["error_cohorts"]["a"]
     assert result["calibration"]["a"] and result["calibration"]["b"]
+
+
+def test_the_same_comment_or_action_submitted_twice_is_stored_once(meeting, monkeypatch):
+    """Enter in a box and then a click on its button send the comment (or action item) twice: one record, no
+    second snapshot or audit entry; another author, other text, or the same text after the window are new."""
+    lake, made, _ = meeting
+    finding = findings.pin(lake, made.review_id, title="Debt drives the score", severity="low", component="explain",
+                           settings={"feature": "debt"}, actor="alice")["finding_id"]
+    findings.comment(lake, finding, "Seen twice?", actor="dana")
+    entries, snapshot = len(audit.entries(lake, limit=10_000)), lake.current_snapshot()
+    again = findings.comment(lake, finding, "  Seen twice?  ", actor="dana")
+    assert [c["text"] for c in again["comments"]] == ["Seen twice?"]
+    assert len(audit.entries(lake, limit=10_000)) == entries and lake.current_snapshot() == snapshot
+    findings.comment(lake, finding, "Seen twice?", actor="alice")
+    findings.comment(lake, finding, "Seen twice? Yes.", actor="dana")
+    other = findings.pin(lake, made.review_id, title="Debt again", severity="low", component="explain",
+                         settings={"feature": "debt"}, actor="alice")["finding_id"]
+    findings.add_action(lake, other, "Look at debt", owner="bob", due="2027-01-10", actor="alice")
+    findings.add_action(lake, other, "Look at debt ", owner="bob", due="2027-01-10", actor="alice")  # sent again
+    findings.add_action(lake, other, "Look at debt", owner="carol", due="2027-01-10", actor="alice")  # another owner
+    monkeypatch.setattr(findings, "REPEAT_SECONDS", 0)  # past the window: said again on purpose
+    findings.comment(lake, finding, "Seen twice?", actor="dana")
+    findings.add_action(lake, other, "Look at debt", owner="bob", due="2027-01-10", actor="alice")
+    assert [(c["author"], c["text"]) for c in findings.get(lake, finding)["comments"]] == [
+        ("dana", "Seen twice?"), ("alice", "Seen twice?"), ("dana", "Seen twice? Yes."), ("dana", "Seen twice?")]
+    assert [a["owner"] for a in findings.get(lake, other)["actions"]] == ["bob", "carol", "bob"]
+    listed = findings.list_findings(lake, made.review_id)  # read together, each finding keeps its own comments and items
+    assert listed == [findings.get(lake, f["finding_id"]) for f in listed]
+    assert [(f["finding_id"], len(f["comments"]), len(f["actions"])) for f in listed][-2:] == [(finding, 4, 0), (other, 0, 3)]

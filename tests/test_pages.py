@@ -1,11 +1,13 @@
 """Every page under Streamlit's AppTest, against a real lake in a temporary folder."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.data import cohorts, datasets, demo, usecases
-from core.lake import Lake
+from core.lake import Lake, scratch
 
 from support import ROOT, write_csv
 
@@ -114,6 +116,41 @@ def test_datasets_page_ingests_from_a_path_and_refuses_bad_files(app, tmp_path):
     at.text_input(key="path_name").input("../evil").run()
     at.button(key="path_go").click().run()
     assert "not allowed" in at.error[0].value
+
+
+def test_an_upload_is_spooled_under_the_lake_and_removed_after_the_ingest(app, page_lake, tmp_path, monkeypatch):
+    """The uploaded file is written under LAKE/tmp/ (swept if the app is killed), never the system's /tmp, and is
+    gone after the ingest, whether it succeeded or was refused."""
+    import tempfile
+
+    system_tmp = tmp_path / "system_tmp"
+    system_tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(system_tmp))  # what the system's /tmp would have been
+    lake_tmp = page_lake / "tmp"
+    before = set(lake_tmp.iterdir())
+    seen = []
+    real = datasets.ingest_path
+
+    def watched(lake, path, **kwargs):
+        seen.append((Path(path), Path(path).is_file(), sorted(system_tmp.iterdir())))
+        return real(lake, path, **kwargs)
+
+    monkeypatch.setattr(datasets, "ingest_path", watched)
+    at = app.run().switch_page("pages/datasets.py").run()
+    at.file_uploader(key="upload_file").set_value(("uploaded scores.csv", b"id,score\n1,0.5\n2,0.7\n", "text/csv")).run()
+    at.text_input(key="upload_name").input("uploaded_scores").run()
+    at.button(key="upload_go").click().run()
+    no_errors(at)
+    assert any("Ingested 2 rows as uploaded_scores@1" in s.label for s in at.status)
+    at.file_uploader(key="upload_file").set_value(("ragged.csv", b"id,score\n1\n", "text/csv")).run()
+    at.text_input(key="upload_name").input("ragged_upload").run()
+    at.button(key="upload_go").click().run()
+    assert "line 2 has 1 field" in at.error[0].value
+    assert [(p.name, p.parent.parent, exists, listed) for p, exists, listed in seen] == [
+        ("uploaded scores.csv", lake_tmp, True, []), ("ragged.csv", lake_tmp, True, [])]
+    assert all(p.parent.name.startswith("upload-") and not p.parent.exists() for p, _, _ in seen)
+    assert set(lake_tmp.iterdir()) <= before | {lake_tmp / f"open-{scratch.me().tag}"}  # no spool is left
+    assert not list(system_tmp.iterdir())
 
 
 def test_datasets_page_adds_the_ihdp_sample_and_lists_versions(app, page_lake):
@@ -561,11 +598,20 @@ def test_review_meeting_pins_decides_presents_and_exports(app, reviewed, page_la
     no_errors(at)
     assert any("Seen in the meeting" in m.value for m in at.markdown)
     assert at.text_input(key=f"comment_{finding}").value == ""  # the box clears: no double submit
+    # Enter and then a click before the page redrew: the second submission carries the same text again
+    at.text_input(key=f"comment_{finding}").input("Seen in the meeting")
+    at.button(key=f"FormSubmitter:comment_form_{finding}-Add the comment").click().run()
+    no_errors(at)
+    assert sum("Seen in the meeting" in m.value for m in at.markdown) == 1
     at.text_input(key=f"action_text_{finding}").input("Retrain without region")
     at.text_input(key=f"action_owner_{finding}").input("dana")
     at.button(key=f"FormSubmitter:action_{finding}-Add the action item").click().run()
     no_errors(at)
     assert at.text_input(key=f"action_text_{finding}").value == ""
+    at.text_input(key=f"action_text_{finding}").input("Retrain without region")  # sent a second time
+    at.text_input(key=f"action_owner_{finding}").input("dana")
+    at.button(key=f"FormSubmitter:action_{finding}-Add the action item").click().run()
+    assert sum("Retrain without region" in m.value for m in at.markdown) == 1
     at.text_input(key="pin_title").input("Debt leads the model").run()
     at.selectbox(key="pin_component").select("explain")
     at.text_input(key="pin_settings").input("{}")

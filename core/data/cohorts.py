@@ -107,9 +107,9 @@ class Cohort:
                 "created_at": self.created_at.isoformat()}
 
 
-def _from_row(row: tuple) -> Cohort:
-    return Cohort(name=row[0], usecase=row[1], dataset=row[2], conditions=conditions_from(json.loads(row[3])),
-                  description=row[4] or "", created_by=row[5], created_at=row[6])
+def _cohort(*, conditions: list, description: Optional[str], **row) -> Cohort:
+    """A cohort from its row (records decodes the conditions)."""
+    return Cohort(conditions=conditions_from(conditions), description=description or "", **row)
 
 
 def save(lake: Lake, name: str, *, dataset: str, conditions: Sequence[Condition], actor: str,
@@ -133,10 +133,11 @@ def save(lake: Lake, name: str, *, dataset: str, conditions: Sequence[Condition]
 
 
 def get(lake: Lake, name: str, *, usecase: str = "default") -> Cohort:
-    rows = lake.query("SELECT * FROM lake.assay.cohorts WHERE name = ? AND usecase = ?", [name, usecase])
-    if not rows:
+    found = lake.records("SELECT * FROM lake.assay.cohorts WHERE name = ? AND usecase = ?", [name, usecase], into=_cohort,
+                         json=("conditions",))
+    if not found:
         raise NotFoundError(f"No cohort named {name!r} in use case {usecase!r}.")
-    return _from_row(rows[0])
+    return found[0]
 
 
 def list_cohorts(lake: Lake, *, usecase: Optional[str] = None, dataset: Optional[str] = None) -> list[Cohort]:
@@ -145,7 +146,7 @@ def list_cohorts(lake: Lake, *, usecase: Optional[str] = None, dataset: Optional
         sql, params = sql + " AND usecase = ?", params + [usecase]
     if dataset:
         sql, params = sql + " AND dataset = ?", params + [dataset]
-    return [_from_row(r) for r in lake.query(sql + " ORDER BY name", params)]
+    return lake.records(sql + " ORDER BY name", params, into=_cohort, json=("conditions",))
 
 
 def delete(lake: Lake, name: str, *, actor: str, usecase: str = "default") -> None:

@@ -41,23 +41,29 @@ class UseCase:
                 "created_at": self.created_at.isoformat() if self.created_at else None}
 
 
-def _from_row(row: tuple) -> UseCase:
-    return UseCase(name=row[0], objective=row[1] or "", owner=row[2] or "",
-                   stakeholders=tuple(json.loads(row[3] or "[]")), data_sources=tuple(json.loads(row[4] or "[]")),
-                   success_metrics=tuple(SuccessMetric(**m) for m in json.loads(row[5] or "[]")),
-                   created_by=row[6] or "", created_at=row[7])
+_JSON = ("stakeholders", "data_sources", "success_metrics")
+
+
+def _usecase(*, name: str, objective: Optional[str], owner: Optional[str], stakeholders: Optional[list],
+             data_sources: Optional[list], success_metrics: Optional[list], created_by: Optional[str],
+             created_at: Optional[datetime]) -> UseCase:
+    """A use case from its row (records decodes the JSON columns; NULL reads as empty)."""
+    return UseCase(name=name, objective=objective or "", owner=owner or "", stakeholders=tuple(stakeholders or ()),
+                   data_sources=tuple(data_sources or ()),
+                   success_metrics=tuple(SuccessMetric(**m) for m in success_metrics or ()),
+                   created_by=created_by or "", created_at=created_at)
 
 
 def list_usecases(lake: Lake) -> list[UseCase]:
-    return [_from_row(r) for r in lake.query("SELECT * FROM lake.assay.usecases ORDER BY name = 'default' DESC, name")]
+    return lake.records("SELECT * FROM lake.assay.usecases ORDER BY name = 'default' DESC, name", into=_usecase, json=_JSON)
 
 
 def get(lake: Lake, name: str) -> UseCase:
-    rows = lake.query("SELECT * FROM lake.assay.usecases WHERE name = ?", [name])
-    if not rows:
+    found = lake.records("SELECT * FROM lake.assay.usecases WHERE name = ?", [name], into=_usecase, json=_JSON)
+    if not found:
         raise NotFoundError(f"No use case named {name!r}. Create it first (`python -m core usecase add {name} "
                             "--objective ...`) or pick one of `python -m core usecases`.")
-    return _from_row(rows[0])
+    return found[0]
 
 
 def add(lake: Lake, name: str, *, objective: str, actor: str, owner: Optional[str] = None,

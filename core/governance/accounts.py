@@ -68,14 +68,14 @@ def add(lake: Lake, name: str, *, role: str, actor: str, password: Optional[str]
 
 
 def get(lake: Lake, name: str) -> Account:
-    rows = lake.query("SELECT name, role, sign_in FROM lake.assay.users WHERE name = ?", [name])
-    if not rows:
+    found = lake.records("SELECT name, role, sign_in FROM lake.assay.users WHERE name = ?", [name], into=Account)
+    if not found:
         raise NotFoundError(f"No account {name!r}. `python -m core users` lists them.")
-    return Account(*rows[0])
+    return found[0]
 
 
 def list_accounts(lake: Lake) -> list[Account]:
-    return [Account(*r) for r in lake.query("SELECT name, role, sign_in FROM lake.assay.users ORDER BY name")]
+    return lake.records("SELECT name, role, sign_in FROM lake.assay.users ORDER BY name", into=Account)
 
 
 def remove(lake: Lake, name: str, *, actor: str) -> None:

@@ -15,7 +15,7 @@ from typing import Optional
 from core.lake import permissions
 from core import review, review_views, validation
 from core.errors import InputError, NotFoundError
-from core.lake import Lake
+from core.lake import Lake, records
 
 SEVERITIES = ("low", "medium", "high", "critical")
 DECISIONS = ("accepted_risk", "must_fix", "fixed", "not_an_issue")
@@ -63,14 +63,37 @@ def settings_text(settings: dict) -> str:
     return "; ".join(f"{k} = {' × '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in settings.items())
 
 
+# A comment (or action item) identical to one the same person added to the same finding this many seconds ago is
+# the same submission arriving twice (Enter, then a click on the button, before the page redrew): not stored again.
+REPEAT_SECONDS = 10
+
+
+class _AlreadySaid(Exception):
+    """Raised inside the write to roll it back: the comment or action item is already there (no snapshot, no audit
+    entry)."""
+
+
 def comment(lake: Lake, finding_id: str, text: str, *, actor: str) -> dict:
+    """Add a comment; the same text from the same author on the same finding within REPEAT_SECONDS is
+    taken as a repeated submission and ignored (the finding is returned unchanged)."""
     permissions.require(lake, actor, "meet")
     get(lake, finding_id)
     if not text or not text.strip():
         raise InputError("A comment needs text.")
-    lake.write(lambda cur: cur.execute("INSERT INTO lake.assay.finding_comments VALUES (?, ?, ?, now())",
-                                       [finding_id, actor, text.strip()]),
-               actor=actor, action="meet", message=f"meet comment on {finding_id}", tag=f"finding:{finding_id}")
+    said = text.strip()
+
+    def work(cur) -> None:  # checked inside the transaction: two writers racing cannot both insert
+        repeated = cur.execute("SELECT count(*) FROM lake.assay.finding_comments WHERE finding_id = ? AND author = ? "
+                               "AND text = ? AND commented_at > now() - to_seconds(?)",
+                               [finding_id, actor, said, float(REPEAT_SECONDS)]).fetchone()[0]
+        if repeated:
+            raise _AlreadySaid
+        cur.execute("INSERT INTO lake.assay.finding_comments VALUES (?, ?, ?, now())", [finding_id, actor, said])
+
+    try:
+        lake.write(work, actor=actor, action="meet", message=f"meet comment on {finding_id}", tag=f"finding:{finding_id}")
+    except _AlreadySaid:
+        pass
     return get(lake, finding_id)
 
 
@@ -95,11 +118,21 @@ def add_action(lake: Lake, finding_id: str, text: str, *, owner: str, due: str, 
         due_date = date.fromisoformat(str(due))
     except ValueError:
         raise InputError(f"The due date is YYYY-MM-DD, not {due!r}.") from None
-    action_id = _new_id()
-    lake.write(lambda cur: cur.execute("INSERT INTO lake.assay.finding_actions VALUES (?, ?, ?, ?, ?, 'open', NULL, NULL, ?, "
-                                       "now())", [action_id, finding_id, text.strip(), owner.strip(), due_date, actor]),
-               actor=actor, action="meet", message=f"meet action {action_id} on {finding_id}", tag=f"finding:{finding_id}",
-               details={"owner": owner.strip(), "due": str(due_date)})
+    action_id, item = _new_id(), [finding_id, text.strip(), owner.strip(), due_date, actor]
+
+    def work(cur) -> None:  # the same item sent twice (Enter, then a click) is one item, as with comments
+        if cur.execute("SELECT count(*) FROM lake.assay.finding_actions WHERE finding_id = ? AND text = ? AND owner = ? "
+                       "AND due = ? AND created_by = ? AND created_at > now() - to_seconds(?)",
+                       [*item, float(REPEAT_SECONDS)]).fetchone()[0]:
+            raise _AlreadySaid
+        cur.execute("INSERT INTO lake.assay.finding_actions VALUES (?, ?, ?, ?, ?, 'open', NULL, NULL, ?, now())",
+                    [action_id, *item])
+
+    try:
+        lake.write(work, actor=actor, action="meet", message=f"meet action {action_id} on {finding_id}",
+                   tag=f"finding:{finding_id}", details={"owner": owner.strip(), "due": str(due_date)})
+    except _AlreadySaid:
+        pass
     return get(lake, finding_id)
 
 
@@ -129,26 +162,39 @@ def close_action(lake: Lake, action_id: str, *, actor: str, override_reason: Opt
 
 def get(lake: Lake, finding_id: str) -> dict:
     with lake.reading() as cur:
-        result = cur.execute("SELECT * FROM lake.assay.findings WHERE finding_id = ?", [finding_id])
-        rows, names = result.fetchall(), [d[0] for d in result.description]
-        if not rows:
-            raise NotFoundError(f"No finding {finding_id!r}.")
-        finding = dict(zip(names, rows[0]))
-        finding["settings"] = json.loads(finding["settings"] or "{}")
-        finding["comments"] = [{"author": a, "text": t, "at": at} for a, t, at in cur.execute(
-            "SELECT author, text, commented_at FROM lake.assay.finding_comments WHERE finding_id = ? ORDER BY commented_at",
-            [finding_id]).fetchall()]
-        result = cur.execute("SELECT action_id, text, owner, due, status, closed_by, close_reason FROM "
-                             "lake.assay.finding_actions WHERE finding_id = ? ORDER BY created_at", [finding_id])
-        finding["actions"] = [dict(zip([d[0] for d in result.description], r)) for r in result.fetchall()]
-    return finding
+        found = _read(cur, "finding_id = ?", [finding_id])
+    if not found:
+        raise NotFoundError(f"No finding {finding_id!r}.")
+    return found[0]
 
 
 def list_findings(lake: Lake, review_id: str) -> list[dict]:
     review.get(lake, review_id)
-    ids = [r[0] for r in lake.query("SELECT finding_id FROM lake.assay.findings WHERE review_id = ? ORDER BY created_at",
-                                    [review_id])]
-    return [get(lake, i) for i in ids]
+    with lake.reading() as cur:
+        return _read(cur, "review_id = ?", [review_id])
+
+
+def _read(cur, where: str, params: list) -> list[dict]:
+    """The findings chosen by `where` (a fixed condition on the findings table), oldest first, each with its
+    settings, its comments (oldest first) and its action items (in the order they were added)."""
+    found = records(cur, f"SELECT * FROM lake.assay.findings WHERE {where} ORDER BY created_at", params, json=("settings",))
+    ids = [f["finding_id"] for f in found]
+    if not ids:
+        return []
+    comments, actions = {i: [] for i in ids}, {i: [] for i in ids}
+    for finding_id, remark in records(cur, "SELECT finding_id, author, text, commented_at AS at FROM lake.assay.finding_comments "
+                                           "WHERE list_contains(?, finding_id) ORDER BY commented_at", [ids], into=_keyed):
+        comments[finding_id].append(remark)
+    for finding_id, item in records(cur, "SELECT finding_id, action_id, text, owner, due, status, closed_by, close_reason FROM "
+                                         "lake.assay.finding_actions WHERE list_contains(?, finding_id) ORDER BY created_at",
+                                    [ids], into=_keyed):
+        actions[finding_id].append(item)
+    return [{**f, "settings": f["settings"] or {}, "comments": comments[f["finding_id"]], "actions": actions[f["finding_id"]]}
+            for f in found]
+
+
+def _keyed(finding_id: str, **row) -> tuple[str, dict]:
+    return finding_id, row
 
 
 def drafts(lake: Lake, review_id: str) -> list[dict]:

@@ -341,21 +341,20 @@ def _parquet_files(lake: Lake, chosen: Plan) -> list[tuple[str, int]]:
 
 
 def get(lake: Lake, job_id: str) -> Job:
-    with lake.reading() as cur:
-        result = cur.execute("SELECT * FROM lake.assay.jobs WHERE job_id = ?", [job_id])
-        rows, names = result.fetchall(), [d[0] for d in result.description]
-    if not rows:
+    found = lake.records("SELECT * FROM lake.assay.jobs WHERE job_id = ?", [job_id], into=_job, json=("reasons",))
+    if not found:
         raise InputError(f"No scoring job {job_id!r}.")
-    data = dict(zip(names, rows[0]))
-    data["reasons"] = json.loads(data["reasons"] or "{}")
-    return Job(**data)
+    return found[0]
 
 
 def jobs(lake: Lake, *, usecase: Optional[str] = None, model: Optional[str] = None, limit: int = 100) -> list[Job]:
-    sql, params = "SELECT job_id FROM lake.assay.jobs WHERE true", []
+    sql, params = "SELECT * FROM lake.assay.jobs WHERE true", []
     if usecase:
         sql, params = sql + " AND usecase = ?", params + [usecase]
     if model:
         sql, params = sql + " AND model = ?", params + [model]
-    ids = [r[0] for r in lake.query(sql + " ORDER BY created_at DESC LIMIT ?", params + [int(limit)])]
-    return [get(lake, i) for i in ids]
+    return lake.records(sql + " ORDER BY created_at DESC LIMIT ?", params + [int(limit)], into=_job, json=("reasons",))
+
+
+def _job(*, reasons: Optional[dict], **row) -> Job:
+    return Job(reasons=reasons or {}, **row)
