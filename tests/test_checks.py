@@ -341,4 +341,14 @@ def test_the_validation_page_shows_the_table_a_drill_down_and_pin(credit, monkey
     assert [m.value for m in at.metric][:3] == [str(stored["counts"][s]) for s in ("pass", "warn", "fail")]
     at.selectbox(key="checks_drill").select("calibration").run()
     assert not at.exception and any("calibration" in m.value for m in at.markdown)
+    calibration = next(c for c in stored["checks"] if c["check"] == "calibration")
+    shown = next(d.value for d in at.dataframe if list(d.value.columns) == ["evidence", "value"])
+    scalars = {k: v for k, v in calibration["evidence"].items() if isinstance(v, (int, float, str, bool)) or v is None}
+    assert list(shown["evidence"]) == list(scalars)  # every scalar, each at 4 significant digits
+    for name, value in scalars.items():
+        said = shown.set_index("evidence").loc[name, "value"]
+        if value is None:
+            assert said is None or said != said, name
+        else:
+            assert (float(said) == float(f"{value:.4g}")) if isinstance(value, float) else str(said) == str(value), name
     assert at.get("vega_lite_chart")  # the reliability curve

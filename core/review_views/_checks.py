@@ -51,7 +51,7 @@ def view(stored, settings: dict, lake=None, current=None, words=None) -> View:
 
 def drill_down(check: dict) -> Section:
     evidence = check.get("evidence", {})
-    scalars = tuple((k, v) for k, v in evidence.items() if isinstance(v, (int, float, str, bool)) or v is None)
+    scalars = tuple((k, shown(v)) for k, v in evidence.items() if isinstance(v, (int, float, str, bool)) or v is None)
     conditions = Table(("condition", "value"), tuple(check.get("conditions", {}).items()), title="Conditions")
     chart = chart_of(check)
     tables = [Table(("evidence", "value"), scalars, title="Evidence"), conditions]
@@ -71,7 +71,13 @@ def _listed(check: dict) -> Optional[Table]:
     if not rows:
         return None
     header = tuple(k for k in rows[0] if k != "conditions")
-    return Table(header, tuple(tuple(r.get(k) for k in header) for r in rows), title="Details")
+    return Table(header, tuple(tuple(shown(r.get(k)) for k in header) for r in rows), title="Details")
+
+
+def shown(value):
+    """A figure as a person reads it: a float at 4 significant digits (0.9598, not 0.959791359337656); the
+    stored evidence keeps every digit."""
+    return float(f"{value:.4g}") if isinstance(value, float) and value == value else value
 
 
 def chart_of(check: dict) -> Optional[alt.Chart]:
