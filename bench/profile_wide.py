@@ -4,7 +4,7 @@
 Each profile runs in its own process (`python -m core profile` through core.cli.main), whose
 peak RSS is read from /proc/self/status (VmHWM) at the end. Prints one JSON object.
 
-    python bench/profile_wide.py [--columns 1000,3000,10000] [--folder /tmp/assay_bench_wide]
+    python bench/profile_wide.py [--columns 1000,3000,10000] [--folder /tmp/assay_bench_wide] [--repeat 3]
 """
 from __future__ import annotations
 
@@ -73,6 +73,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--columns", default="1000,3000,10000")
     parser.add_argument("--folder", default="/tmp/assay_bench_wide")
+    parser.add_argument("--repeat", type=int, default=3, help="profiles per table; the median is printed")
     args = parser.parse_args()
     folder = Path(args.folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -82,11 +83,11 @@ def main() -> None:
         path = folder / f"wide{columns}.csv"
         wide_csv(path, columns)
         cli(lake, "ingest", str(path), "--name", f"wide{columns}")
-        results["wide"].append({"csv_bytes": path.stat().st_size, **child(lake, f"wide{columns}")})
+        results["wide"].append({"csv_bytes": path.stat().st_size, **child(lake, f"wide{columns}", repeat=args.repeat)})
     demo_lake = folder / "demo"
     if not (demo_lake / "catalog.sqlite").exists():
         cli(demo_lake, "demo", "--rows", "50000", "--no-transactions")
-    results["applications_50k"] = child(demo_lake, "applications", repeat=5)
+    results["applications_50k"] = child(demo_lake, "applications", repeat=max(5, args.repeat))
     print(json.dumps(results, indent=1))
 
 
