@@ -303,3 +303,39 @@ def test_a_current_set_smaller_than_the_smallest_chunk_is_refused(folder):
         monitoring.monitor(lake, "credit@champion", current="tiny", actor="t", chunk_size=CHUNK)
     assert lake_state(lake) == before
     lake.close()
+
+
+SMALL = 2_400  # held-out half: 1,200 rows, 5 reference chunks of 240 (features tested by p-value: KS, chi-square)
+SMALL_CHUNK = 240
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    """A model with a small reference (5 chunks), random samples of its population, and a shifted sample."""
+    lake = Lake.open(tmp_path_factory.mktemp("small") / "lake")
+    apps, _ = demo.applications(SMALL, seed=31)
+    datasets.ingest_frame(lake, apps, name="small_apps", actor="t")
+    run = training.train(lake, dataset="small_apps", target="defaulted", actor="t", algorithms=["lightgbm"],
+                         exclude=["applicant_id", "applied_at"], test_size=0.5).runs[0]
+    registry.register(lake, run.run_id, name="small", actor="t", alias="champion")
+    for seed in range(3):
+        sample, _ = demo.applications(SMALL, seed=41 + seed, start_id=1_000_000 * (seed + 1))
+        datasets.ingest_frame(lake, sample, name=f"sample{seed}", actor="t")
+    moved, _ = demo.applications(SMALL // 2, seed=77, start_id=9_000_000, shifted=True)
+    datasets.ingest_frame(lake, moved, name="moved", actor="t")
+    yield lake
+    lake.close()
+
+
+def test_few_reference_chunks_give_no_false_alert_on_random_samples_and_shifted_data_still_alerts(small):
+    """Five reference chunks make a noisy sd: each sd is floored by one measured on 30 random reference subsets
+    (the domain classifier's by its null sd) and widened for the mean's error; p-values (uniform under the
+    null at any size) drift only past the 3-sigma tail shared by the features."""
+    for seed in range(3):
+        result = monitoring.monitor(small, "small@champion", current=f"sample{seed}", actor="t", chunk_size=SMALL_CHUNK)
+        assert result["reference"]["chunks"] == 5 and len(result["chunks"]) == SMALL // SMALL_CHUNK
+        assert [c["alerts"] for c in result["chunks"]] == [[]] * len(result["chunks"]), seed
+    moved = monitoring.monitor(small, "small@champion", current="moved", actor="t", chunk_size=SMALL_CHUNK)
+    for chunk in moved["chunks"]:
+        assert {"domain_classifier", "feature_drift"} <= {a["kind"] for a in chunk["alerts"]}, chunk["alerts"]
+        assert set(chunk["drift"]["features_drifted"]) == set(demo.PLANTED.drifted_features), chunk["drift"]

@@ -60,9 +60,13 @@ class PCADrift:
         return self
 
     def error(self, frame: pd.DataFrame) -> float:
+        return float(self.row_errors(frame).mean())
+
+    def row_errors(self, frame: pd.DataFrame) -> np.ndarray:
+        """Each row's distance from its reconstruction (the error is their mean)."""
         data = self.scaler.transform(self.encoder.transform(frame))
         rebuilt = self.pca.inverse_transform(self.pca.transform(data))
-        return float(np.linalg.norm(data - rebuilt, axis=1).mean())
+        return np.linalg.norm(data - rebuilt, axis=1)
 
 
 class DomainClassifier:
