@@ -32,6 +32,16 @@ class Outputs:
                        truth=pick(self.truth), rows=int(mask.sum()))
 
 
+    def take(self, index: pd.Index, rows: int) -> "Outputs":
+        """The rows of `index` (in its order) that the model took; `rows` counts the rejected ones too. The model
+        scores row by row, so this equals scoring those rows again."""
+        at = self.X.index.get_indexer(index)
+        at = at[at >= 0]
+        pick = (lambda a: None if a is None else a[at])
+        return Outputs(X=self.X.iloc[at], proba=pick(self.proba), positions=pick(self.positions),
+                       values=pick(self.values), truth=pick(self.truth), rows=rows)
+
+
 def has_probabilities(trained: training.TrainedRun) -> bool:
     """Whether the model gives class probabilities (a Pipeline exposes predict_proba only when its last step does)."""
     return trained.run.task in ("binary", "multiclass") and hasattr(trained.model, "predict_proba")

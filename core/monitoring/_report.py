@@ -16,7 +16,7 @@ from core.data import datasets
 from core.errors import InputError
 from core.lake import Lake, permissions, settings
 from core.monitoring import _alerts, _cbpe, _chunks, _dle, _store
-from core.monitoring._multivariate import (DOMAIN_ROWS, DRIFT_ROWS, DomainClassifier, Encoder, PCADrift,
+from core.monitoring._multivariate import (DOMAIN_ROWS, DRIFT_ROWS, DomainClassifier, Encoder, PCADrift, as_text,
                                            feature_drift, feature_statistics)
 from core.monitoring._outputs import Outputs, model_outputs
 from core.monitoring._setup import Setup, prepare, stream_sql
@@ -95,38 +95,41 @@ def _reference(lake: Lake, setup: Setup) -> Reference:
         raise InputError(f"The reference ({label}) makes {len(chunks)} chunk(s) of {spec.label()} with at least "
                          f"{_chunks.MIN_CHUNK_ROWS} rows; thresholds need at least {_chunks.MIN_REFERENCE_CHUNKS}. "
                          f"Use smaller chunks ({hint}). Nothing was written.")
+    spans = [(c.start, c.end, c.frame.index, len(c.frame)) for c in chunks]  # the rows, not copies of them
+    del chunks
     whole = model_outputs(trained, setup.casts, frame, run.target, probabilities=setup.probabilities)
+    del frame
     estimator = _estimator(setup, whole)
-    encoder = Encoder(setup.numeric, setup.categorical).fit(whole.X)
-    pca, domain = PCADrift(encoder).fit(whole.X), DomainClassifier(encoder, whole.X)
-    records, held_out_pca = [], _held_out_pca(encoder, whole.X, chunks)
-    for index, chunk in enumerate(chunks):
-        out = model_outputs(trained, setup.casts, chunk.frame, run.target, probabilities=setup.probabilities)
-        rest = whole.X.drop(index=out.X.index)  # a chunk is compared with the reference without itself
-        records.append({"chunk": index, "start": chunk.start, "end": chunk.end, "rows": out.rows,
+    X = as_text(whole.X, setup.categorical)  # the inputs as the drift measures read them
+    encoder = Encoder(setup.numeric, setup.categorical).fit(X)
+    pca, domain = PCADrift(encoder).fit(X), DomainClassifier(encoder, X)
+    records, held_out_pca = [], _held_out_pca(encoder, X, [rows for _, _, rows, _ in spans])
+    for index, (start, end, rows, size) in enumerate(spans):
+        out = whole.take(rows, size)  # the reference is scored once
+        rest, inputs = X.drop(index=out.X.index), X.loc[out.X.index]  # a chunk is compared with the rest
+        records.append({"chunk": index, "start": start, "end": end, "rows": out.rows,
                         "labelled": int(out.labelled.sum()), "estimated": _estimate(setup, estimator, out),
                         "realized": _realized(setup, out),
-                        "pca": held_out_pca[index % len(held_out_pca)].error(out.X),
-                        "domain_classifier": domain.auc(out.X, exclude=out.X.index),
-                        "features": feature_statistics(rest, out.X, setup.version.signature, index, len(rest))})
+                        "pca": held_out_pca[index % len(held_out_pca)].error(inputs),
+                        "domain_classifier": domain.auc(inputs, exclude=out.X.index),
+                        "features": feature_statistics(rest, inputs, setup.version.signature, index, len(rest))})
     limits = _limits(setup, records, len(whole.X) - np.mean([r["rows"] for r in records]))
     if len(records) < _alerts.ROBUST_CHUNKS:
-        limits = _robust(setup, limits, whole, pca)
+        limits = _robust(setup, limits, whole, pca.row_errors(X))
     for r in records:  # the reference's own estimates, with their bands, for the timeline
         r["estimated"] = _banded(r["estimated"], limits, r["rows"])
     compare_rows = int(len(whole.X) - np.mean([r["rows"] for r in records]))
-    return Reference(X=whole.X, estimator=estimator, pca=pca, domain=domain, limits=limits, chunks=records, label=label,
+    return Reference(X=X, estimator=estimator, pca=pca, domain=domain, limits=limits, chunks=records, label=label,
                      compare_rows=compare_rows)
 
 
 def _held_out_pca(encoder: Encoder, X: pd.DataFrame, chunks: list) -> list:
-    """PCA fitted without each fold of reference chunks (chunk i in fold i % PCA_FOLDS): a reference chunk's
-    reconstruction error is measured out of sample, as a current chunk's is; in sample it is lower (the PCA
-    fitted its rows), which put the reference range below a random sample's errors."""
+    """PCA fitted without each fold of reference chunks (chunk i, given by its rows' index, in fold i % PCA_FOLDS):
+    a reference chunk's reconstruction error is measured out of sample, as a current chunk's is; in sample it is
+    lower (the PCA fitted its rows), which put the reference range below a random sample's errors."""
     folds = min(PCA_FOLDS, len(chunks))
-    return [PCADrift(encoder).fit(X.drop(index=pd.Index(np.concatenate([c.frame.index.to_numpy()
-                                                                         for c in chunks[fold::folds]])),
-                                             errors="ignore"))
+    return [PCADrift(encoder).fit(X.drop(index=pd.Index(np.concatenate([rows.to_numpy() for rows in chunks[fold::folds]])),
+                                         errors="ignore"))
             for fold in range(folds)]
 
 
@@ -153,13 +156,12 @@ def _limits(setup: Setup, records: list, compare_rows: float) -> dict:
     return limits
 
 
-def _robust(setup: Setup, limits: dict, whole: Outputs, pca: PCADrift) -> dict:
+def _robust(setup: Setup, limits: dict, whole: Outputs, errors: np.ndarray) -> dict:
     """Few reference chunks: each sd floored by one that does not rest on them (see core.monitoring._alerts):
     the row averages' sd over SPREAD_CHUNKS seeded random disjoint subsets of the reference, the domain
     classifier's null sd."""
     parts = min(_alerts.SPREAD_CHUNKS, len(whole.X) // _chunks.MIN_CHUNK_ROWS)
     groups = np.array_split(np.random.default_rng(0).permutation(len(whole.X)), max(parts, 1))
-    errors = pca.row_errors(whole.X)
     realized, labelled = [], []
     for group in groups:
         mask = np.zeros(len(whole.X), dtype=bool)
@@ -219,10 +221,11 @@ def _judge(setup: Setup, reference: Reference, chunk: _chunks.Chunk, index: int)
     limits, rows = reference.limits, len(out.X)
     estimated = _banded(_estimate(setup, reference.estimator, out), limits, rows)
     realized = _realized(setup, out)
-    pca = _measure("pca_reconstruction_error", reference.pca.error(out.X), _alerts.at(limits["pca"], rows))
-    domain = _measure("domain_classifier_auc", reference.domain.auc(out.X),
+    inputs = as_text(out.X, setup.categorical)
+    pca = _measure("pca_reconstruction_error", reference.pca.error(inputs), _alerts.at(limits["pca"], rows))
+    domain = _measure("domain_classifier_auc", reference.domain.auc(inputs),
                       _alerts.at(limits["domain_classifier"], min(rows, DOMAIN_ROWS)), upper_only=True)
-    features, shown = feature_drift(reference.X, out.X, setup.version.signature, index,
+    features, shown = feature_drift(reference.X, inputs, setup.version.signature, index,
                                     {k: _alerts.at(v, min(rows, DRIFT_ROWS)) for k, v in limits["features"].items()}, reference.compare_rows)
     drifted = [f["feature"] for f in features if f["drifted"]]
     alerts = (_alerts.performance_alerts("estimated_performance", estimated, limits, rows)
