@@ -6,6 +6,9 @@ two estimates side by side with the realized ROC AUC.
 The model: LightGBM on a demo of --model-rows applications with half held out (so 500,000 reference rows make
 5 reference chunks of 100,000). The current sets: fresh applications from the demo's generator, --rows each.
     python bench/monitoring.py [--rows 1000000,2000000] [--repeat 2] [--model-rows 1000000] [--chunk 100000]
+                               [--lake FOLDER]
+--lake builds the lake in FOLDER once and keeps it: a later run with the same FOLDER reuses the model and
+the current sets already there (and adds the missing ones), so only the timed jobs run again.
 """
 from __future__ import annotations
 
@@ -184,9 +187,11 @@ def main() -> None:
                  "monitor_peak_rss_mb": max(r["peak_rss_mb"] for r in runs["monitor"]),
                  "runs": {job: [r["seconds"] for r in done] for job, done in runs.items()},
                  "cpu_seconds": {job: statistics.median(r.get("cpu_seconds", 0) for r in done) for job, done in runs.items()},
+                 "cpu_runs": {job: [r["cpu_seconds"] for r in done] for job, done in runs.items()},
                  "chunks": runs["monitor"][-1]["chunks"], "alerts": runs["monitor"][-1]["alerts"]}
         if NANNYML.exists() and size == sizes[0]:
             entry["cbpe_vs_nannyml"] = nannyml_side_by_side(folder, current, runs["monitor"][-1])
+        entry["monitor_over_score_cpu"] = round(entry["cpu_seconds"]["monitor"] / entry["cpu_seconds"]["score"], 2)
         report["sizes"].append(entry)
         print(json.dumps(entry), file=sys.stderr, flush=True)
     if not args.lake:

@@ -328,7 +328,7 @@ def small(tmp_path_factory):
 
 
 def test_few_reference_chunks_give_no_false_alert_on_random_samples_and_shifted_data_still_alerts(small):
-    """Five reference chunks make a noisy sd: each sd is floored by one measured on 30 random reference subsets
+    """Five reference chunks make a noisy sd: each sd is floored by one measured on 30 bootstrap samples of the reference
     (the domain classifier's by its null sd) and widened for the mean's error; p-values (uniform under the
     null at any size) drift only past the 3-sigma tail shared by the features."""
     for seed in range(3):

@@ -20,7 +20,8 @@ How each measure's spread scales with the rows it is measured on:
 Few reference chunks (fewer than ROBUST_CHUNKS = 20): the sd of 5 values is itself a very noisy estimate (a
 chance low one put 7 false alerts on 10 chunks of a random sample), so each sd is floored by an estimate
 that does not rest on the few chunks (`robust`): for the row averages, the sd over SPREAD_CHUNKS (30) seeded
-random disjoint subsets of the reference, scaled to the chunk size; for the domain classifier, its null sd;
+bootstrap samples of a reference chunk's size drawn from the whole reference (random samples of the population
+at that size, for a reference of any size); for the domain classifier, its null sd;
 and the sd is widened by sqrt(1 + 1/k), the error of the mean of k chunks a new chunk is compared with (the
 prediction interval of a new chunk). With 20 or more reference chunks the reference chunks' own mean and sd
 are used as they are (NannyML's rule)."""
@@ -43,7 +44,7 @@ RANGES = {"roc_auc": (0.0, 1.0), "accuracy": (0.0, 1.0), "f1": (0.0, 1.0), "prec
           "domain_classifier": (0.0, 1.0), "log_distance": (-math.inf, math.inf), "p_value": (0.0, 1.0)}
 LOWER_IS_BETTER = ("mae", "rmse")
 ROBUST_CHUNKS = 20  # with fewer reference chunks each sd is floored by one that does not rest on them (`robust`)
-SPREAD_CHUNKS = 30  # random reference subsets the spread of a row average is measured on
+SPREAD_CHUNKS = 30  # bootstrap samples of the reference the spread of a row average is measured on
 NULL_TAIL = 0.00135  # the one-sided 3-sigma tail of the normal: the p-value limit, shared by the features
 WEBHOOK_SETTING = "monitoring_webhook_url"
 WEBHOOK_TIMEOUT = 5.0
@@ -73,8 +74,8 @@ def robust(limits: dict, floor_sd: Optional[float]) -> dict:
 
 
 def spread_sd(values: list, rows: list, limits: dict) -> Optional[float]:
-    """The sd of a row average over random reference subsets (`values` measured on `rows` rows each), scaled to
-    the reference chunks' size."""
+    """The sd of a row average over bootstrap samples of the reference (`values` measured on `rows` rows each),
+    scaled to the reference chunks' size (labelled rows may differ a little from sample to sample)."""
     pairs = [(v, n) for v, n in zip(values, rows) if v is not None]
     if len(pairs) < ROBUST_CHUNKS or limits.get("rows") is None:
         return None

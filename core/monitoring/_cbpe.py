@@ -111,7 +111,7 @@ def realized(outputs: Outputs, metrics: tuple, *, classes: int, binary_index: Op
 
 def _counted(y: np.ndarray, yhat: np.ndarray) -> dict:
     """Accuracy, precision, recall and F1 from the confusion counts, as scikit-learn's (zero_division=0) give
-    them, without its input checks (the reference's spread measures them on 30 subsets)."""
+    them, without its input checks (the reference's spread measures them on 30 bootstrap samples)."""
     tp, fp, fn = int(np.sum(y & yhat)), int(np.sum(~y & yhat)), int(np.sum(y & ~yhat))
     return {"accuracy": float(np.mean(y == yhat)), "precision": _ratio(tp, tp + fp) or 0.0,
             "recall": _ratio(tp, tp + fn) or 0.0, "f1": _ratio(2 * tp, 2 * tp + fp + fn) or 0.0}

@@ -158,15 +158,15 @@ def _limits(setup: Setup, records: list, compare_rows: float) -> dict:
 
 def _robust(setup: Setup, limits: dict, whole: Outputs, errors: np.ndarray) -> dict:
     """Few reference chunks: each sd floored by one that does not rest on them (see core.monitoring._alerts):
-    the row averages' sd over SPREAD_CHUNKS seeded random disjoint subsets of the reference, the domain
+    the row averages' sd over SPREAD_CHUNKS seeded bootstrap samples of a reference chunk's size drawn from the
+    whole reference (a random sample of the population at that size, whatever the reference's size), the domain
     classifier's null sd."""
-    parts = min(_alerts.SPREAD_CHUNKS, len(whole.X) // _chunks.MIN_CHUNK_ROWS)
-    groups = np.array_split(np.random.default_rng(0).permutation(len(whole.X)), max(parts, 1))
+    rng = np.random.default_rng(0)
+    size = max(int(round(limits["pca"]["rows"])), 1)
+    groups = [rng.integers(0, len(whole.X), size) for _ in range(_alerts.SPREAD_CHUNKS)]
     realized, labelled = [], []
     for group in groups:
-        mask = np.zeros(len(whole.X), dtype=bool)
-        mask[group] = True
-        part = whole.subset(mask)
+        part = whole.take(whole.X.index[group], len(group), inputs=False)
         realized.append(_realized(setup, part) or {})
         labelled.append(int(part.labelled.sum()))
     out = {**limits}
