@@ -28,7 +28,7 @@ class Outputs:
 
     def subset(self, mask: np.ndarray) -> "Outputs":
         pick = (lambda a: None if a is None else a[mask])
-        return Outputs(X=self.X[mask], proba=pick(self.proba), positions=pick(self.positions), values=pick(self.values),
+        return Outputs(X=self.X[mask] if len(self.X) else self.X, proba=pick(self.proba), positions=pick(self.positions), values=pick(self.values),
                        truth=pick(self.truth), rows=int(mask.sum()))
 
 
