@@ -7,6 +7,7 @@ The model: LightGBM on a demo of --model-rows applications with half held out (s
 5 reference chunks of 100,000). The current sets: fresh applications from the demo's generator, --rows each.
     python bench/monitoring.py [--rows 1000000,2000000] [--repeat 2] [--model-rows 1000000] [--chunk 100000]
                                [--lake FOLDER]
+    python bench/monitoring.py --multiclass     # multiclass CBPE beside NannyML's only
 --lake builds the lake in FOLDER once and keeps it: a later run with the same FOLDER reuses the model and
 the current sets already there (and adds the missing ones), so only the timed jobs run again.
 """
@@ -23,6 +24,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 NANNYML = Path(os.environ.get("NANNYML_PYTHON", "/work/venvs/nannyml/bin/python"))
@@ -152,6 +155,68 @@ def nannyml_side_by_side(folder: str, current: str, ours: dict) -> dict:
             "nannyml_mean_abs_error": round(statistics.mean(abs(n - r) for _, n, r in pairs), 4)}
 
 
+NANNYML_MULTICLASS = """
+import json, sys
+import pandas as pd, nannyml as nml
+folder, chunk = sys.argv[1], int(sys.argv[2])
+reference = pd.read_parquet(folder + "/reference.parquet")
+analysis = pd.read_parquet(folder + "/analysis.parquet")
+classes = [c[2:] for c in reference.columns if c.startswith("p_")]
+cbpe = nml.CBPE(problem_type="classification_multiclass", y_pred_proba={c: "p_" + c for c in classes}, y_pred="pred",
+                y_true="y", metrics=["roc_auc", "accuracy"], chunk_size=chunk)
+cbpe.fit(reference)
+frame = cbpe.estimate(analysis.drop(columns=["y"])).filter(period="analysis").to_df()
+print(json.dumps({m: [round(v, 4) for v in frame[(m, "value")].tolist()] for m in ("roc_auc", "accuracy")}))
+"""
+
+
+def multiclass_side_by_side(rows: int = 40_000, current_rows: int = 20_000, chunk: int = 2_000) -> dict:
+    """Multiclass CBPE, Assay's and NannyML's, on the demo's employment (five classes, partly told by age; a
+    LightGBM model on `rows` applications, half held out; fresh applications as the current set), chunk by chunk
+    beside the realized."""
+    sys.path.insert(0, str(ROOT))
+    from core import monitoring, training
+    from core.data import datasets, demo
+    from core.governance import registry
+    from core.lake import Lake
+
+    with tempfile.TemporaryDirectory() as folder:
+        lake = Lake.open(Path(folder) / "lake")
+        demo.build(lake, rows=rows, with_transactions=False)
+        run = training.train(lake, dataset="applications", target="employment", actor="bench",
+                             algorithms=["lightgbm"], exclude=["applicant_id", "applied_at", "defaulted"],
+                             test_size=0.5).runs[0]
+        registry.register(lake, run.run_id, name="homes", actor="bench", alias="champion")
+        fresh, _ = demo.applications(current_rows, seed=4_242, start_id=50_000_000)
+        datasets.ingest_frame(lake, fresh, name="fresh", actor="bench", usecase=demo.USECASE)
+        ours = monitoring.monitor(lake, "homes@champion", current="fresh", actor="bench", chunk_size=chunk,
+                                  metrics=["roc_auc", "accuracy"])
+        _, trained = registry.open_version(lake, "homes@champion")
+        held = training.score_run(lake, trained).frame.sort_values("__row_id")
+        current = datasets.read_frame(lake, datasets.get(lake, "fresh"), with_row_ids=True).sort_values("__row_id")
+        for name, frame in (("reference", held), ("analysis", current)):
+            proba = trained.model.predict_proba(frame[trained.run.feature_names])
+            out = pd.DataFrame({f"p_{c}": proba[:, i] for i, c in enumerate(trained.run.classes)})
+            out["pred"] = [str(v) for v in trained.predicted_labels(proba)]
+            out["y"] = frame[trained.run.target].astype(str).to_numpy()
+            out.to_parquet(Path(folder) / f"{name}.parquet")
+        lake.close()
+        done = subprocess.run([str(NANNYML), "-c", NANNYML_MULTICLASS, folder, str(chunk)], capture_output=True,
+                              text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    if done.returncode:
+        return {"error": done.stderr[-1500:]}
+    theirs = json.loads(done.stdout.strip().splitlines()[-1])
+    out = {"classes": [str(c) for c in trained.run.classes], "chunk_rows": chunk, "chunks": []}
+    for i, c in enumerate(ours["chunks"]):
+        out["chunks"].append({m: {"assay": round(c["estimated"][m]["value"], 4), "nannyml": theirs[m][i],
+                                  "realized": round(c["realized"][m], 4)} for m in ("roc_auc", "accuracy")})
+    for m in ("roc_auc", "accuracy"):
+        out[f"{m}_max_abs_difference"] = round(max(abs(c[m]["assay"] - c[m]["nannyml"]) for c in out["chunks"]), 4)
+        out[f"{m}_assay_mean_abs_error"] = round(statistics.mean(abs(c[m]["assay"] - c[m]["realized"])
+                                                                 for c in out["chunks"]), 4)
+    return out
+
+
 def main() -> None:
     global CHUNK
     parser = argparse.ArgumentParser()
@@ -160,10 +225,14 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--chunk", type=int, default=CHUNK, help="rows per chunk (the model's held-out half must make 5)")
     parser.add_argument("--lake", help="a folder to build the lake in and keep (reused when already built)")
+    parser.add_argument("--multiclass", action="store_true", help="only multiclass CBPE beside NannyML's, on the demo")
     parser.add_argument("--child", nargs=3, metavar=("FOLDER", "JOB", "CURRENT"))
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(*args.child)))
+        return
+    if args.multiclass:
+        print(json.dumps(multiclass_side_by_side(), indent=2))
         return
     sizes = [int(s) for s in args.rows.split(",")]
     CHUNK = args.chunk
