@@ -225,6 +225,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--chunk", type=int, default=CHUNK, help="rows per chunk (the model's held-out half must make 5)")
     parser.add_argument("--lake", help="a folder to build the lake in and keep (reused when already built)")
+    parser.add_argument("--no-nannyml", action="store_true", help="skip NannyML's side by side")
     parser.add_argument("--multiclass", action="store_true", help="only multiclass CBPE beside NannyML's, on the demo")
     parser.add_argument("--child", nargs=3, metavar=("FOLDER", "JOB", "CURRENT"))
     args = parser.parse_args()
@@ -258,7 +259,7 @@ def main() -> None:
                  "cpu_seconds": {job: statistics.median(r.get("cpu_seconds", 0) for r in done) for job, done in runs.items()},
                  "cpu_runs": {job: [r["cpu_seconds"] for r in done] for job, done in runs.items()},
                  "chunks": runs["monitor"][-1]["chunks"], "alerts": runs["monitor"][-1]["alerts"]}
-        if NANNYML.exists() and size == sizes[0]:
+        if NANNYML.exists() and size == sizes[0] and not args.no_nannyml:
             entry["cbpe_vs_nannyml"] = nannyml_side_by_side(folder, current, runs["monitor"][-1])
         entry["monitor_over_score_cpu"] = round(entry["cpu_seconds"]["monitor"] / entry["cpu_seconds"]["score"], 2)
         report["sizes"].append(entry)
