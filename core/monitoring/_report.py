@@ -128,9 +128,8 @@ def _held_out_pca(encoder: Encoder, X: pd.DataFrame, chunks: list) -> list:
     a reference chunk's reconstruction error is measured out of sample, as a current chunk's is; in sample it is
     lower (the PCA fitted its rows), which put the reference range below a random sample's errors."""
     folds = min(PCA_FOLDS, len(chunks))
-    return [PCADrift(encoder).fit(X.drop(index=pd.Index(np.concatenate([rows.to_numpy() for rows in chunks[fold::folds]])),
-                                         errors="ignore"))
-            for fold in range(folds)]
+    left_out = [pd.Index(np.concatenate([rows.to_numpy() for rows in chunks[fold::folds]])) for fold in range(folds)]
+    return [PCADrift(encoder).fit(X.drop(index=rows, errors="ignore")) for rows in left_out]
 
 
 def _limits(setup: Setup, records: list, compare_rows: float) -> dict:
@@ -225,8 +224,8 @@ def _judge(setup: Setup, reference: Reference, chunk: _chunks.Chunk, index: int)
     pca = _measure("pca_reconstruction_error", reference.pca.error(inputs), _alerts.at(limits["pca"], rows))
     domain = _measure("domain_classifier_auc", reference.domain.auc(inputs),
                       _alerts.at(limits["domain_classifier"], min(rows, DOMAIN_ROWS)), upper_only=True)
-    features, shown = feature_drift(reference.X, inputs, setup.version.signature, index,
-                                    {k: _alerts.at(v, min(rows, DRIFT_ROWS)) for k, v in limits["features"].items()}, reference.compare_rows)
+    scaled = {k: _alerts.at(v, min(rows, DRIFT_ROWS)) for k, v in limits["features"].items()}
+    features, shown = feature_drift(reference.X, inputs, setup.version.signature, index, scaled, reference.compare_rows)
     drifted = [f["feature"] for f in features if f["drifted"]]
     alerts = (_alerts.performance_alerts("estimated_performance", estimated, limits, rows)
               + _alerts.performance_alerts("realized_performance", realized, limits, int(out.labelled.sum()))
