@@ -303,3 +303,70 @@ def test_a_current_set_smaller_than_the_smallest_chunk_is_refused(folder):
         monitoring.monitor(lake, "credit@champion", current="tiny", actor="t", chunk_size=CHUNK)
     assert lake_state(lake) == before
     lake.close()
+
+
+SMALL = 2_400  # held-out half: 1,200 rows, 5 reference chunks of 240 (features tested by p-value: KS, chi-square)
+SMALL_CHUNK = 240
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    """A model with a small reference (5 chunks), random samples of its population, and a shifted sample."""
+    lake = Lake.open(tmp_path_factory.mktemp("small") / "lake")
+    apps, _ = demo.applications(SMALL, seed=31)
+    datasets.ingest_frame(lake, apps, name="small_apps", actor="t")
+    run = training.train(lake, dataset="small_apps", target="defaulted", actor="t", algorithms=["lightgbm"],
+                         exclude=["applicant_id", "applied_at"], test_size=0.5).runs[0]
+    registry.register(lake, run.run_id, name="small", actor="t", alias="champion")
+    for seed in range(3):
+        sample, _ = demo.applications(SMALL, seed=41 + seed, start_id=1_000_000 * (seed + 1))
+        datasets.ingest_frame(lake, sample, name=f"sample{seed}", actor="t")
+    moved, _ = demo.applications(SMALL // 2, seed=77, start_id=9_000_000, shifted=True)
+    datasets.ingest_frame(lake, moved, name="moved", actor="t")
+    yield lake
+    lake.close()
+
+
+def test_few_reference_chunks_give_no_false_alert_on_random_samples_and_shifted_data_still_alerts(small):
+    """Five reference chunks make a noisy sd: each sd is floored by one measured on 30 bootstrap samples of the reference
+    (the domain classifier's by its null sd) and widened for the mean's error; p-values (uniform under the
+    null at any size) drift only past the 3-sigma tail shared by the features."""
+    for seed in range(3):
+        result = monitoring.monitor(small, "small@champion", current=f"sample{seed}", actor="t", chunk_size=SMALL_CHUNK)
+        assert result["reference"]["chunks"] == 5 and len(result["chunks"]) == SMALL // SMALL_CHUNK
+        assert [c["alerts"] for c in result["chunks"]] == [[]] * len(result["chunks"]), seed
+    moved = monitoring.monitor(small, "small@champion", current="moved", actor="t", chunk_size=SMALL_CHUNK)
+    for chunk in moved["chunks"]:
+        assert {"domain_classifier", "feature_drift"} <= {a["kind"] for a in chunk["alerts"]}, chunk["alerts"]
+        assert set(chunk["drift"]["features_drifted"]) == set(demo.PLANTED.drifted_features), chunk["drift"]
+
+
+def _grades(rows: int, seed: int, start: int) -> pd.DataFrame:
+    """Three classes drawn from a softmax of two numbers and a category: a small multiclass population."""
+    rng = np.random.default_rng(seed)
+    x1, x2, kind = rng.normal(size=rows), rng.normal(size=rows), rng.choice(["a", "b", "c"], rows)
+    logits = 1.5 * np.column_stack([x1, x2, -x1 - x2 + 1.5 * (kind == "c")])
+    chance = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    drawn = (rng.random(rows)[:, None] > chance.cumsum(axis=1)).sum(axis=1)
+    return pd.DataFrame({"id": np.arange(start, start + rows), "x1": x1, "x2": x2, "kind": kind,
+                         "grade": np.array(["low", "mid", "high"])[drawn]})
+
+
+def test_multiclass_cbpe_estimates_the_realized_accuracy_and_auc_of_an_unshifted_set(small):
+    datasets.ingest_frame(small, _grades(10_000, seed=5, start=0), name="grades", actor="t")
+    run = training.train(small, dataset="grades", target="grade", actor="t", algorithms=["lightgbm"], exclude=["id"],
+                         test_size=0.5).runs[0]
+    assert run.task == "multiclass" and len(run.classes) == 3
+    registry.register(small, run.run_id, name="grader", actor="t", alias="champion")
+    datasets.ingest_frame(small, _grades(5_000, seed=6, start=10**6), name="graded", actor="t")
+    result = monitoring.monitor(small, "grader@champion", current="graded", actor="t", chunk_size=1_000)
+    assert result["method"] == "cbpe" and result["reference"]["chunks"] == 5 and len(result["chunks"]) == 5
+    for chunk in result["chunks"]:
+        for metric in ("accuracy", "roc_auc", "f1"):
+            estimated, realized = chunk["estimated"][metric], chunk["realized"][metric]
+            assert abs(estimated["value"] - realized) < 0.05, (chunk["chunk"], metric, estimated, realized)
+            assert estimated["lower"] < estimated["value"] < estimated["upper"]
+        assert chunk["alerts"] == [], chunk["alerts"]
+    for metric in ("accuracy", "roc_auc"):  # over all 5,000 rows the estimate is closer still
+        gap = np.mean([c["estimated"][metric]["value"] - c["realized"][metric] for c in result["chunks"]])
+        assert abs(gap) < 0.02, (metric, gap)

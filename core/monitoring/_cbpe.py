@@ -96,9 +96,7 @@ def realized(outputs: Outputs, metrics: tuple, *, classes: int, binary_index: Op
     values: dict = {}
     if binary_index is not None:
         y, yhat = (truth == binary_index).astype(int), (predicted == binary_index).astype(int)
-        kwargs = {"zero_division": 0}
-        values.update(accuracy=accuracy_score(y, yhat), precision=precision_score(y, yhat, **kwargs),
-                      recall=recall_score(y, yhat, **kwargs), f1=f1_score(y, yhat, **kwargs))
+        values.update(_counted(y.astype(bool), yhat.astype(bool)))
         values["roc_auc"] = roc_auc_score(y, proba[:, binary_index]) if proba is not None and len(set(y)) == 2 else None
     else:
         labels = list(range(classes))
@@ -109,6 +107,14 @@ def realized(outputs: Outputs, metrics: tuple, *, classes: int, binary_index: Op
         values["roc_auc"] = (roc_auc_score(truth, proba, multi_class="ovr", average="macro", labels=labels)
                              if proba is not None and present else None)
     return {m: (None if values.get(m) is None else float(values[m])) for m in metrics}
+
+
+def _counted(y: np.ndarray, yhat: np.ndarray) -> dict:
+    """Accuracy, precision, recall and F1 from the confusion counts, as scikit-learn's (zero_division=0) give
+    them, without its input checks (the reference's spread measures them on 30 bootstrap samples)."""
+    tp, fp, fn = int(np.sum(y & yhat)), int(np.sum(~y & yhat)), int(np.sum(y & ~yhat))
+    return {"accuracy": float(np.mean(y == yhat)), "precision": _ratio(tp, tp + fp) or 0.0,
+            "recall": _ratio(tp, tp + fn) or 0.0, "f1": _ratio(2 * tp, 2 * tp + fp + fn) or 0.0}
 
 
 def _ratio(a: float, b: float) -> Optional[float]:

@@ -30,6 +30,18 @@ TOP_LEVELS = 15
 SHOWN_FEATURES = 3  # distributions kept for the drifted features, or at least the most moved ones
 
 
+def as_text(frame: pd.DataFrame, categorical: list[str]) -> pd.DataFrame:
+    """The categories as pandas text, converted once per chunk: the encoder, the drift tests and the distributions
+    all take a category's text (`astype(str)`), which on the scored inputs' Python objects was done per step."""
+    return frame.astype({c: str for c in categorical}) if categorical else frame
+
+
+def _looked_up(values: pd.Series, shares: dict) -> np.ndarray:
+    """Each row's category share (missing or unseen: 0), looked up once per distinct level."""
+    codes, levels = pd.factorize(values.astype(str))
+    return np.asarray([shares.get(level, 0.0) for level in levels] + [0.0], dtype=float)[codes]
+
+
 class Encoder:
     """Numbers: the reference median where missing; categories: their share of the reference (unseen: 0)."""
 
@@ -45,7 +57,7 @@ class Encoder:
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
         columns = [frame[c].to_numpy(dtype=float) for c in self.numeric]
         columns = [np.where(np.isnan(v), self.medians[c], v) for c, v in zip(self.numeric, columns)]
-        columns += [frame[c].astype(str).map(self.shares[c]).fillna(0.0).to_numpy(dtype=float) for c in self.categorical]
+        columns += [_looked_up(frame[c], self.shares[c]) for c in self.categorical]
         return np.column_stack(columns) if columns else np.zeros((len(frame), 0))
 
 
@@ -56,13 +68,19 @@ class PCADrift:
     def fit(self, reference: pd.DataFrame) -> "PCADrift":
         data = self.encoder.transform(reference)
         self.scaler = StandardScaler().fit(data)
-        self.pca = PCA(n_components=VARIANCE_KEPT, svd_solver="full", random_state=0).fit(self.scaler.transform(data))
+        # from the features' covariance (a few columns): the same components as a full SVD of the rows, far cheaper
+        self.pca = PCA(n_components=VARIANCE_KEPT, svd_solver="covariance_eigh",
+                       random_state=0).fit(self.scaler.transform(data))
         return self
 
     def error(self, frame: pd.DataFrame) -> float:
+        return float(self.row_errors(frame).mean())
+
+    def row_errors(self, frame: pd.DataFrame) -> np.ndarray:
+        """Each row's distance from its reconstruction (the error is their mean)."""
         data = self.scaler.transform(self.encoder.transform(frame))
         rebuilt = self.pca.inverse_transform(self.pca.transform(data))
-        return float(np.linalg.norm(data - rebuilt, axis=1).mean())
+        return np.linalg.norm(data - rebuilt, axis=1)
 
 
 class DomainClassifier:

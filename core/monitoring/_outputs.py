@@ -28,8 +28,19 @@ class Outputs:
 
     def subset(self, mask: np.ndarray) -> "Outputs":
         pick = (lambda a: None if a is None else a[mask])
-        return Outputs(X=self.X[mask], proba=pick(self.proba), positions=pick(self.positions), values=pick(self.values),
+        return Outputs(X=self.X[mask] if len(self.X) else self.X, proba=pick(self.proba), positions=pick(self.positions), values=pick(self.values),
                        truth=pick(self.truth), rows=int(mask.sum()))
+
+
+    def take(self, index: pd.Index, rows: int, *, inputs: bool = True) -> "Outputs":
+        """The rows of `index` (in its order; repeats allowed) that the model took; `rows` counts the rejected ones
+        too. The model scores row by row, so this equals scoring those rows again. Without `inputs` only the
+        outputs and the truth are taken (what the metrics read), and X is left empty."""
+        at = self.X.index.get_indexer(index)
+        at = at[at >= 0]
+        pick = (lambda a: None if a is None else a[at])
+        return Outputs(X=self.X.iloc[at] if inputs else self.X.iloc[:0], proba=pick(self.proba), positions=pick(self.positions),
+                       values=pick(self.values), truth=pick(self.truth), rows=rows)
 
 
 def has_probabilities(trained: training.TrainedRun) -> bool:

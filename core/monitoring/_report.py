@@ -16,13 +16,14 @@ from core.data import datasets
 from core.errors import InputError
 from core.lake import Lake, permissions, settings
 from core.monitoring import _alerts, _cbpe, _chunks, _dle, _store
-from core.monitoring._multivariate import (DOMAIN_ROWS, DomainClassifier, Encoder, PCADrift, feature_drift,
-                                           feature_statistics)
+from core.monitoring._multivariate import (DOMAIN_ROWS, DRIFT_ROWS, DomainClassifier, Encoder, PCADrift, as_text,
+                                           feature_drift, feature_statistics)
 from core.monitoring._outputs import Outputs, model_outputs
 from core.monitoring._setup import Setup, prepare, stream_sql
 from core.progress import Progress, report
 
 REFERENCE_ROWS = 500_000  # a seeded sample of the held-out rows beyond this (DuckDB draws it)
+PCA_FOLDS = 5  # the reference chunks' PCA errors are measured with a PCA fitted without their fold
 
 
 @dataclass
@@ -94,45 +95,89 @@ def _reference(lake: Lake, setup: Setup) -> Reference:
         raise InputError(f"The reference ({label}) makes {len(chunks)} chunk(s) of {spec.label()} with at least "
                          f"{_chunks.MIN_CHUNK_ROWS} rows; thresholds need at least {_chunks.MIN_REFERENCE_CHUNKS}. "
                          f"Use smaller chunks ({hint}). Nothing was written.")
+    spans = [(c.start, c.end, c.frame.index, len(c.frame)) for c in chunks]  # the rows, not copies of them
+    del chunks
     whole = model_outputs(trained, setup.casts, frame, run.target, probabilities=setup.probabilities)
+    del frame
     estimator = _estimator(setup, whole)
-    encoder = Encoder(setup.numeric, setup.categorical).fit(whole.X)
-    pca, domain = PCADrift(encoder).fit(whole.X), DomainClassifier(encoder, whole.X)
-    records = []
-    for index, chunk in enumerate(chunks):
-        out = model_outputs(trained, setup.casts, chunk.frame, run.target, probabilities=setup.probabilities)
-        rest = whole.X.drop(index=out.X.index)  # a chunk is compared with the reference without itself
-        records.append({"chunk": index, "start": chunk.start, "end": chunk.end, "rows": out.rows,
+    X = as_text(whole.X, setup.categorical)  # the inputs as the drift measures read them
+    encoder = Encoder(setup.numeric, setup.categorical).fit(X)
+    pca, domain = PCADrift(encoder).fit(X), DomainClassifier(encoder, X)
+    records, held_out_pca = [], _held_out_pca(encoder, X, [rows for _, _, rows, _ in spans])
+    for index, (start, end, rows, size) in enumerate(spans):
+        out = whole.take(rows, size)  # the reference is scored once
+        rest, inputs = X.drop(index=out.X.index), X.loc[out.X.index]  # a chunk is compared with the rest
+        records.append({"chunk": index, "start": start, "end": end, "rows": out.rows,
                         "labelled": int(out.labelled.sum()), "estimated": _estimate(setup, estimator, out),
-                        "realized": _realized(setup, out), "pca": pca.error(out.X),
-                        "domain_classifier": domain.auc(out.X, exclude=out.X.index),
-                        "features": feature_statistics(rest, out.X, setup.version.signature, index, len(rest))})
-    limits = _limits(setup, records)
+                        "realized": _realized(setup, out),
+                        "pca": held_out_pca[index % len(held_out_pca)].error(inputs),
+                        "domain_classifier": domain.auc(inputs, exclude=out.X.index),
+                        "features": feature_statistics(rest, inputs, setup.version.signature, index, len(rest))})
+    limits = _limits(setup, records, len(whole.X) - np.mean([r["rows"] for r in records]))
+    if len(records) < _alerts.ROBUST_CHUNKS:
+        limits = _robust(setup, limits, whole, pca.row_errors(X))
     for r in records:  # the reference's own estimates, with their bands, for the timeline
         r["estimated"] = _banded(r["estimated"], limits, r["rows"])
     compare_rows = int(len(whole.X) - np.mean([r["rows"] for r in records]))
-    return Reference(X=whole.X, estimator=estimator, pca=pca, domain=domain, limits=limits, chunks=records, label=label,
+    return Reference(X=X, estimator=estimator, pca=pca, domain=domain, limits=limits, chunks=records, label=label,
                      compare_rows=compare_rows)
 
 
-def _limits(setup: Setup, records: list) -> dict:
+def _held_out_pca(encoder: Encoder, X: pd.DataFrame, chunks: list) -> list:
+    """PCA fitted without each fold of reference chunks (chunk i, given by its rows' index, in fold i % PCA_FOLDS):
+    a reference chunk's reconstruction error is measured out of sample, as a current chunk's is; in sample it is
+    lower (the PCA fitted its rows), which put the reference range below a random sample's errors."""
+    folds = min(PCA_FOLDS, len(chunks))
+    left_out = [pd.Index(np.concatenate([rows.to_numpy() for rows in chunks[fold::folds]])) for fold in range(folds)]
+    return [PCADrift(encoder).fit(X.drop(index=rows, errors="ignore")) for rows in left_out]
+
+
+def _limits(setup: Setup, records: list, compare_rows: float) -> dict:
     """Every threshold from the reference chunks: each metric's realized values, the drift measures, and each
-    feature's drift statistic (a p-value or a distance, by the test the drift report picks for this reference)."""
+    feature's drift statistic (a p-value or a distance, by the test the drift report picks for this reference).
+    `compare_rows`: the reference rows each reference chunk was compared with (the two-sample measures' partner)."""
     rows = [r["rows"] for r in records]
     limits = {m: _alerts.thresholds([(r["realized"] or {}).get(m) for r in records], m, [r["labelled"] for r in records])
               for m in setup.metrics}
     limits["pca"] = _alerts.thresholds([r["pca"] for r in records], "pca", rows)
     limits["domain_classifier"] = _alerts.thresholds([r["domain_classifier"] for r in records], "domain_classifier",
-                                                     [min(n, DOMAIN_ROWS) for n in rows])
+                                                     [min(n, DOMAIN_ROWS) for n in rows],
+                                                     partner=min(compare_rows, DOMAIN_ROWS))
     limits["features"] = {}
     for name, found in records[0]["features"].items():
         values = [r["features"][name]["value"] for r in records]
         if found["test"] in ("ks", "chi_square"):
-            limits["features"][name] = _alerts.thresholds(values, "p_value", rows)
+            limits["features"][name] = _alerts.p_value_limits(values, len(records[0]["features"]))
         else:  # distances are skewed: their range is taken on log scale
             logs = [None if v is None else float(np.log(max(v, 1e-9))) for v in values]
-            limits["features"][name] = _alerts.thresholds(logs, "log_distance", rows)
+            limits["features"][name] = _alerts.thresholds(logs, "log_distance", [min(n, DRIFT_ROWS) for n in rows],
+                                                          partner=min(compare_rows, DRIFT_ROWS))
     return limits
+
+
+def _robust(setup: Setup, limits: dict, whole: Outputs, errors: np.ndarray) -> dict:
+    """Few reference chunks: each sd floored by one that does not rest on them (see core.monitoring._alerts):
+    the row averages' sd over SPREAD_CHUNKS seeded bootstrap samples of a reference chunk's size drawn from the
+    whole reference (a random sample of the population at that size, whatever the reference's size), the domain
+    classifier's null sd."""
+    rng = np.random.default_rng(0)
+    size = max(int(round(limits["pca"]["rows"])), 1)
+    groups = [rng.integers(0, len(whole.X), size) for _ in range(_alerts.SPREAD_CHUNKS)]
+    realized, labelled = [], []
+    for group in groups:
+        part = whole.take(whole.X.index[group], len(group), inputs=False)
+        realized.append(_realized(setup, part) or {})
+        labelled.append(int(part.labelled.sum()))
+    out = {**limits}
+    for metric in setup.metrics:
+        floor = _alerts.spread_sd([r.get(metric) for r in realized], labelled, limits[metric])
+        out[metric] = _alerts.robust(limits[metric], floor)
+    out["pca"] = _alerts.robust(limits["pca"], _alerts.spread_sd([float(errors[g].mean()) for g in groups],
+                                                                   [len(g) for g in groups], limits["pca"]))
+    domain = limits["domain_classifier"]
+    null = _alerts.null_auc_sd(domain["rows"], domain["partner"]) if domain.get("rows") else None
+    out["domain_classifier"] = _alerts.robust(domain, null)
+    return out
 
 
 def _estimator(setup: Setup, reference: Outputs):
@@ -175,11 +220,12 @@ def _judge(setup: Setup, reference: Reference, chunk: _chunks.Chunk, index: int)
     limits, rows = reference.limits, len(out.X)
     estimated = _banded(_estimate(setup, reference.estimator, out), limits, rows)
     realized = _realized(setup, out)
-    pca = _measure("pca_reconstruction_error", reference.pca.error(out.X), _alerts.at(limits["pca"], rows))
-    domain = _measure("domain_classifier_auc", reference.domain.auc(out.X),
+    inputs = as_text(out.X, setup.categorical)
+    pca = _measure("pca_reconstruction_error", reference.pca.error(inputs), _alerts.at(limits["pca"], rows))
+    domain = _measure("domain_classifier_auc", reference.domain.auc(inputs),
                       _alerts.at(limits["domain_classifier"], min(rows, DOMAIN_ROWS)), upper_only=True)
-    features, shown = feature_drift(reference.X, out.X, setup.version.signature, index,
-                                    {k: _alerts.at(v, rows) for k, v in limits["features"].items()}, reference.compare_rows)
+    scaled = {k: _alerts.at(v, min(rows, DRIFT_ROWS)) for k, v in limits["features"].items()}
+    features, shown = feature_drift(reference.X, inputs, setup.version.signature, index, scaled, reference.compare_rows)
     drifted = [f["feature"] for f in features if f["drifted"]]
     alerts = (_alerts.performance_alerts("estimated_performance", estimated, limits, rows)
               + _alerts.performance_alerts("realized_performance", realized, limits, int(out.labelled.sum()))

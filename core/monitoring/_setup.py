@@ -149,8 +149,9 @@ def stream_sql(setup: Setup) -> str:
         select.append(f"l.{q(run.target)} AS {LABEL_COLUMN}")
         source += (f" LEFT JOIN (SELECT {key}, {q(run.target)} FROM {setup.labels.table_sql}) l "
                    f"ON c.{key} = l.{key}")
-    order = f"c.{row}"
+    order = f" ORDER BY c.{row}" if setup.labels else ""  # a scan keeps the rows' order (DuckDB's insertion order)
     if spec.period:
         select.append(f"date_trunc('{spec.period}', c.{q(spec.timestamp)}) AS {_chunks.PERIOD_COLUMN}")
-        order = f"{_chunks.PERIOD_COLUMN}, c.{q(spec.timestamp)}, c.{row}"
-    return f"SELECT {', '.join(select)} FROM {source} ORDER BY {order}"
+        order = f" ORDER BY {_chunks.PERIOD_COLUMN}, c.{q(spec.timestamp)}, c.{row}"
+    # without ORDER BY the rows stream as they are read; a sort (a join, or time) holds the whole set in DuckDB
+    return f"SELECT {', '.join(select)} FROM {source}{order}"

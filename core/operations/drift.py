@@ -55,7 +55,7 @@ def feature_drift(reference: pd.Series, current: pd.Series, *, numeric: bool, me
         spread = float(ref.astype(float).std()) or 1.0
         value = float(stats.wasserstein_distance(ref.astype(float), cur.astype(float)) / spread)
         return {"test": "wasserstein", "value": value, "threshold": DISTANCE_THRESHOLD, "drifted": value > DISTANCE_THRESHOLD}
-    levels = sorted(set(ref.astype(str)) | set(cur.astype(str)))
+    levels = sorted(set(ref.astype(str).unique()) | set(cur.astype(str).unique()))  # each level once, not each row
     p = ref.astype(str).value_counts(normalize=True).reindex(levels, fill_value=0).to_numpy()
     q = cur.astype(str).value_counts(normalize=True).reindex(levels, fill_value=0).to_numpy()
     value = float(jensenshannon(p, q))
