@@ -115,6 +115,29 @@ def test_multiclass_regression_and_time_series(tlake):
     assert pd.Timestamp(run.metrics["backtest"][0]["start"]) >= cutoff - pd.Timedelta(seconds=1)
 
 
+def test_the_backtest_fits_the_recorded_model_not_another(tlake, monkeypatch):
+    """Each backtest fold is fitted with the run's parameters (the searched ones too) and the boosting rounds
+    its early stopping kept, so the backtest printed with a run measures that run's model."""
+    from core.training import _train
+
+    built = []
+    original = _train.build_pipeline
+
+    def spy(*args, **kwargs):
+        built.append(dict(kwargs.get("params") or {}))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(_train, "build_pipeline", spy)
+    run = training.train(tlake, dataset="applications", target="loan_amount", actor="t", task="timeseries",
+                         algorithms=["lightgbm"], split_method="time", time_column="applied_at",
+                         params={"lightgbm": {"num_leaves": 7}}).runs[0]
+    kept = run.params["best_iteration"]
+    assert run.params["num_leaves"] == 7 and 0 < kept < 2000
+    assert built[0] == {"num_leaves": 7}  # the recorded fit
+    assert built[1:] == [{"num_leaves": 7, "n_estimators": kept}] * 3  # each fold: the same model
+    assert len(run.metrics["backtest"]) == 3
+
+
 def test_training_from_a_feature_set_version(tlake):
     spec = features.load_spec("name: credit_features\nbase: applications\nentity: applicant_id\ntimestamp: applied_at\n"
                               "columns: [age, income, employment, late_payments_12m]\nderived:\n"

@@ -196,7 +196,8 @@ def _train_one(lake: Lake, request: TrainRequest, prepared: _Prepared, algorithm
     metrics, curves = _evaluate(pipeline, *prepared.part(prepared.test_idx, labels=False), problem, seed,
                                 request.threshold)
     if problem.task == "timeseries":
-        metrics["backtest"] = _backtest(prepared.frame, problem, algorithm, seed, request.test_size)
+        kept = {"n_estimators": fitted["best_iteration"]} if "best_iteration" in fitted else {}
+        metrics["backtest"] = _backtest(prepared.frame, problem, algorithm, seed, request.test_size, {**chosen, **kept})
     duration = time.perf_counter() - started
     run_id = f"{time.strftime('%Y%m%d')}-{uuid.uuid4().hex[:10]}"
     version = prepared.version
@@ -233,16 +234,19 @@ def _evaluate(pipeline, X: pd.DataFrame, y: pd.Series, problem: Problem, seed: i
     return _metrics.regression_metrics(y.to_numpy(), predicted), _metrics.regression_curves(y.to_numpy(), predicted, seed=seed)
 
 
-def _backtest(frame: pd.DataFrame, problem: Problem, algorithm: str, seed: int, test_size: float) -> list[dict]:
+def _backtest(frame: pd.DataFrame, problem: Problem, algorithm: str, seed: int, test_size: float,
+              params: dict) -> list[dict]:
     """Rolling origin: the last `test_size` of time in BACKTEST_FOLDS windows, each predicted by a model
-    trained on everything before it."""
+    trained on everything before it, with the run's own parameters (searched ones included) and, for
+    LightGBM, the boosting rounds its early stopping kept: the backtest measures the model that was recorded,
+    not 2,000 rounds of another."""
     order = np.argsort(frame[problem.time_column].to_numpy(), kind="stable")
     start = int(round(len(order) * (1 - test_size)))
     edges = np.linspace(start, len(order), BACKTEST_FOLDS + 1).round().astype(int)
     folds = []
     for fold, (lo, hi) in enumerate(zip(edges[:-1], edges[1:]), start=1):
         train, test = order[:lo], order[lo:hi]
-        model = build_pipeline(algorithm, problem.task, problem.numeric, problem.categorical, seed=seed)
+        model = build_pipeline(algorithm, problem.task, problem.numeric, problem.categorical, seed=seed, params=params)
         X, y = frame[problem.features], frame[problem.target].astype(float)
         fit_pipeline(model, X.iloc[train], y.iloc[train])
         times = frame[problem.time_column].iloc[test]
