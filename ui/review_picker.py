@@ -43,7 +43,9 @@ def review_component(lake: Lake, usecase: str, component: str) -> tuple[review.R
         st.stop()
     results = review.results(lake, current.review_id)
     if component not in results:
-        st.info(f"This review has no {component} component; compute a review with it on the Reviews page.")
+        st.info(f"This review has no {component} component; compute a review with it on the Reviews page, or "
+                "pick another review above.")
+        st.page_link("pages/reviews.py", label="Create a review", icon=":material/fact_check:")
         st.stop()
     return current, results
 
