@@ -49,16 +49,19 @@ if report["metrics"]:
 st.altair_chart(charts.drift(monitoring.drift_timeline(report)))
 alerts = monitoring.alerts_table(report)
 st.subheader("Alerts")
-if len(alerts):
-    st.dataframe(alerts, hide_index=True)
+if len(alerts):  # every alert in one table; the picked chunk's alerts are said in full below
+    st.dataframe(alerts.drop(columns="alert_id"), hide_index=True,
+                 column_config={"message": st.column_config.TextColumn("message", width="large")})
 else:
     st.success("No alert: every chunk stayed inside the reference's thresholds.")
-st.subheader("Drifted features")
+st.subheader("One chunk: its alerts and drifted features")
 labels = {c["chunk"]: f"chunk {c['chunk']} · {c['start']} · {len(c['alerts'])} alert(s)" for c in report["chunks"]}
 first_alerted = next((c["chunk"] for c in report["chunks"] if c["alerts"]), report["chunks"][0]["chunk"])
 picked = st.selectbox("Chunk", list(labels), index=list(labels).index(first_alerted), format_func=labels.get,
                       key=f"mon_chunk_{chosen}")
 chunk = next(c for c in report["chunks"] if c["chunk"] == picked)
+for alert in chunk["alerts"]:
+    st.markdown(f"- {alert['message']}")
 drifted = chunk["drift"]["features_drifted"]
 st.markdown(f"**Drifted**: {', '.join(drifted)}." if drifted else "No feature drifted in this chunk; "
             "the ones that moved most are shown.")

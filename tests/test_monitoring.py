@@ -266,6 +266,8 @@ def test_monitoring_page_and_lifecycle_show_the_alerts(folder, printed, monkeypa
     first_alerted = next(c for c in printed["chunks"] if c["alerts"])
     assert at.selectbox(key=f"mon_chunk_{printed['report_id']}").value == first_alerted["chunk"]
     assert any(", ".join(first_alerted["drift"]["features_drifted"]) in m.value for m in at.markdown)
+    said = [m.value for m in at.markdown if m.value.startswith("- ")]
+    assert said == [f"- {a['message']}" for a in first_alerted["alerts"]]  # the picked chunk's alerts, in full
     charts = at.get("vega_lite_chart")
     assert len(charts) == 2 + len(first_alerted["drift"]["features_drifted"])
     table = at.dataframe[0].value
@@ -286,7 +288,7 @@ def test_monitoring_page_in_a_real_browser(folder, printed, tmp_path):
     with running_app(folder, tmp_path) as url, chromium_tab(height=2600, timeout_ms=120_000) as page:  # one shot
         page.goto(f"{url}/monitoring")
         page.get_by_role("heading", name="Monitoring").wait_for()
-        page.get_by_text("Drifted features").first.wait_for()
+        page.get_by_text("its alerts and drifted features").first.wait_for()
         page.locator('[data-testid="stVegaLiteChart"]').nth(2).wait_for()
         time.sleep(2)  # let Vega finish drawing
         assert_no_exception(page)
@@ -370,3 +372,11 @@ def test_multiclass_cbpe_estimates_the_realized_accuracy_and_auc_of_an_unshifted
     for metric in ("accuracy", "roc_auc"):  # over all 5,000 rows the estimate is closer still
         gap = np.mean([c["estimated"][metric]["value"] - c["realized"][metric] for c in result["chunks"]])
         assert abs(gap) < 0.02, (metric, gap)
+
+
+def test_bin_starts_read_as_numbers_and_never_merge_two_bins():
+    from core.monitoring._views import bin_starts
+
+    assert bin_starts([3612.7, 14632.1, 25000.0, 0.25, -3.2]) == ["3,610", "14,600", "25,000", "0.25", "-3.2"]
+    close = bin_starts([14632.1, 14671.0, 14699.9])  # 3 digits would read 14,600 / 14,700 / 14,700
+    assert len(set(close)) == 3 and not any("e+" in label for label in close)

@@ -42,12 +42,26 @@ def distributions(chunk: dict) -> pd.DataFrame:
     rows = []
     for feature, shown in (chunk.get("distributions") or {}).items():
         bins = shown["bins"]
-        labels = ([f"{bins[i]:,.3g}" for i in range(len(bins) - 1)] if shown["kind"] == "numeric"  # each bin's start
-                  else [str(b) for b in bins])
+        labels = bin_starts(bins[:-1]) if shown["kind"] == "numeric" else [str(b) for b in bins]
         for side in ("reference", "current"):
             for order, (label, share) in enumerate(zip(labels, shown[side])):
                 rows.append({"feature": feature, "bin": label, "order": order, "side": side, "share": share})
     return pd.DataFrame(rows)
+
+
+def bin_starts(starts: list) -> list[str]:
+    """Each bin's start as a person reads it (3,600 and 14,600, not 3.6e+03; 0.25), with as many significant
+    digits as it takes for no two bins to read the same (the chart draws one bar per label)."""
+    for digits in range(3, 16):
+        labels = [_number(v, digits) for v in starts]
+        if len(set(labels)) == len(labels):
+            return labels
+    return labels
+
+
+def _number(value: float, digits: int) -> str:
+    rounded = float(f"{value:.{digits}g}")
+    return f"{rounded:,.0f}" if abs(rounded) >= 1000 else f"{rounded:.{digits}g}"
 
 
 def alerts_table(report: dict) -> pd.DataFrame:
