@@ -41,6 +41,9 @@ def map_row_chunks(fn: Callable[..., Any], frame: pd.DataFrame, *, args: Sequenc
     return _on_cluster(fn, frame, starts, args, chunk_rows, address, progress, label)
 
 
+CONNECT_TIMEOUT = "10s"  # how long a scheduler that does not answer is waited for before the user is told
+
+
 def _on_cluster(fn, frame: pd.DataFrame, starts: list[int], args: Sequence[Any], chunk_rows: int, address: str,
                 progress: Optional[Progress], label: str) -> list:
     from dask.distributed import Client
@@ -48,7 +51,7 @@ def _on_cluster(fn, frame: pd.DataFrame, starts: list[int], args: Sequence[Any],
     from core.errors import InputError
 
     try:
-        client = Client(address, timeout="10s", set_as_default=False)
+        client = Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
     except (OSError, TimeoutError) as exc:
         raise InputError(f"Cannot reach the Dask scheduler at {address!r} ({exc}). Start one (`dask scheduler`, "
                          f"then `dask worker {address}`) or leave --scheduler and {SCHEDULER_SETTING} unset to "
